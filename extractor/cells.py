@@ -1,0 +1,71 @@
+"""One table cell's text → what it states: nothing, a placeholder, a number (maybe OCR-confused), or text."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+EMPTY, PLACEHOLDER, NUMBER, OCR, TEXT = "empty", "placeholder", "number", "ocr", "text"
+
+# What a report prints where it states nothing: the spec maps every one of these to null.
+PLACEHOLDERS = {"/", "\\", "-", "--", "—", "——", "―", "─", "–", "无", "空", "暂无", "×", "x", "X", "、"}
+# Characters OCR puts where a digit stood; reading them as digits is a guess, always marked.
+OCR_DIGITS = str.maketrans({"O": "0", "o": "0", "D": "0", "l": "1", "I": "1", "|": "1", "ε": "3", "З": "3", "S": "5", "B": "8"})
+OCR_CHARS = set("OoDlI|εЗSB")
+UNIT_SUFFIX = re.compile(r"(万元|元|件|项|个|条|次|家|宗)$")
+NUMBER = re.compile(r"^[+-]?\d+(\.\d+)?$")
+THOUSANDS = re.compile(r"(?<=\d)[,，](?=\d{3}(?!\d))")
+
+
+@dataclass(frozen=True)
+class Cell:
+    """A cell's text as it stands in the document, with its character span."""
+
+    text: str
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class Reading:
+    kind: str  # EMPTY, PLACEHOLDER, NUMBER, OCR or TEXT
+    value: int | float | None = None
+    unit: str | None = None  # "元" or "万元" when the cell itself states a money unit
+
+    @property
+    def is_value(self) -> bool:
+        """Could this cell stand in a value column (anything but label text)?"""
+        return self.kind != TEXT
+
+
+def normalise(text: str) -> str:
+    """Fold full-width forms, drop all white space and zero-width characters."""
+    text = unicodedata.normalize("NFKC", text).replace("−", "-").replace("〇", "0")
+    return re.sub(r"[\s\u200b\u200c\u200d\ufeff]+", "", text)
+
+
+def read_cell(text: str) -> Reading:
+    s = normalise(text)
+    if not s:
+        return Reading(EMPTY)
+    if s in PLACEHOLDERS:
+        return Reading(PLACEHOLDER)
+    unit = None
+    m = UNIT_SUFFIX.search(s)
+    if m and m.start() > 0:
+        unit = m.group(1) if m.group(1) in ("元", "万元") else None
+        s = s[: m.start()]
+    s = THOUSANDS.sub("", s)
+    if NUMBER.match(s):
+        return Reading(NUMBER, _number(s), unit)
+    if any(c in OCR_CHARS for c in s):
+        fixed = s.translate(OCR_DIGITS)
+        # A lone confusable letter or one mixed with real digits, not a word.
+        if NUMBER.match(fixed) and (any(c.isdigit() for c in s) or len(s) == 1):
+            return Reading(OCR, _number(fixed), unit)
+    return Reading(TEXT)
+
+
+def _number(s: str) -> int | float:
+    return float(s) if "." in s else int(s)

@@ -1,0 +1,338 @@
+"""Turn the raw bytes of a report into a `Document`: decoded, classified, and (for HTML) rendered as text.
+
+Pure functions only: no file I/O, no printing. Tables in HTML become tab-separated grids, one line per row.
+"""
+
+from __future__ import annotations
+
+import codecs
+import hashlib
+import re
+from dataclasses import dataclass
+
+import lxml.html
+from lxml import etree
+
+from extractor.errors import InputError
+
+
+@dataclass(frozen=True)
+class Document:
+    name: str  # the file name or path it came from (as given)
+    sha256: str  # hex sha256 of the raw bytes
+    size: int  # len of raw bytes
+    encoding: str  # codec used to decode
+    kind: str  # "text", "markdown" or "html"
+    text: str  # the text every later step reads; spans of values are offsets into this
+
+
+# ---------------------------------------------------------------- decoding
+
+_UNSUPPORTED = "input is not supported yet (text, markdown and HTML are)"
+_MAGIC = [(b"%PDF", "PDF"), (b"PK\x03\x04", "ZIP/DOCX/XLSX"), (b"PK\x05\x06", "ZIP/DOCX/XLSX"),
+          (b"\xd0\xcf\x11\xe0", "Old Word/Excel (.doc/.xls)"), (b"{\\rtf", "RTF"), (b"\x89PNG", "PNG image"),
+          (b"\xff\xd8\xff", "JPEG image"), (b"GIF8", "GIF image"), (b"II*\x00", "TIFF image"),
+          (b"MM\x00*", "TIFF image"), (b"\x1f\x8b", "Gzip"), (b"Rar!", "RAR"), (b"7z\xbc\xaf", "7-Zip")]
+# UTF-32 before UTF-16: the UTF-32-LE BOM starts with the UTF-16-LE one
+_BOMS = [(codecs.BOM_UTF32_LE, "utf-32-le"), (codecs.BOM_UTF32_BE, "utf-32-be"),
+         (codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be")]
+_CONTROL = re.compile(r"[\x00-\x08\x0e-\x19\x1c-\x1f\x7f]")
+_PRIVATE_USE = re.compile(r"[\ue000-\uf8ff]")
+
+
+def _normalise(text: str) -> str:
+    return text.lstrip("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
+
+
+def _plausible(ch: str) -> bool:
+    """Characters expected in a Chinese report (used to tell UTF-16 byte orders and binary apart)."""
+    o = ord(ch)
+    return (ch in "\t\n\r\f" or 0x20 <= o <= 0x7E or 0xA0 <= o <= 0x17F or 0x2000 <= o <= 0x218F
+            or 0x2460 <= o <= 0x25FF or 0x3000 <= o <= 0x303F or 0x4E00 <= o <= 0x9FFF
+            or 0xFF00 <= o <= 0xFFEF)
+
+
+def _guess_utf16(data: bytes, threshold: float) -> tuple[str, str] | None:
+    """Try both UTF-16 byte orders; return the clearly plausible one (NUL parity breaks ties)."""
+    if len(data) % 2:
+        return None
+    sample = data[:65536]
+    nul_bias = sample[1::2].count(0) - sample[0::2].count(0)  # ASCII in LE puts NULs at odd offsets
+    best = None
+    for codec, bias in (("utf-16-le", nul_bias), ("utf-16-be", -nul_bias)):
+        text = sample.decode(codec, "replace")  # the sample may cut a surrogate pair; U+FFFD scores 0
+        score = sum(map(_plausible, text)) / max(len(text), 1)
+        if score >= threshold and (best is None or (score, bias) > best[0]):
+            best = ((score, bias), codec)
+    if best is None:
+        return None
+    try:
+        return data.decode(best[1]), best[1]
+    except UnicodeDecodeError:
+        return None
+
+
+def _check_text(text: str, encoding: str) -> tuple[str, str]:
+    if "\x00" in text:
+        raise InputError("binary file: contains NUL bytes")
+    if len(_CONTROL.findall(text[:65536])) > 0.02 * min(len(text), 65536):
+        raise InputError("binary file: too many control bytes")
+    return _normalise(text), encoding
+
+
+def decode_bytes(data: bytes) -> tuple[str, str]:
+    """Detect the encoding of `data` and return (text with \\n line endings, codec name)."""
+    if not data:
+        raise InputError("empty file")
+    for magic, what in _MAGIC:
+        if data.startswith(magic):
+            raise InputError(f"{what} {_UNSUPPORTED}")
+    for bom, codec in _BOMS:
+        if data.startswith(bom):
+            try:
+                return _check_text(data[len(bom):].decode(codec), codec)
+            except UnicodeDecodeError:
+                break  # a false BOM: fall through to detection
+    if b"\x00" in data:
+        guess = _guess_utf16(data, 0.9)
+        if guess is None:
+            raise InputError("binary file: contains NUL bytes")
+        return _check_text(*guess)
+    try:
+        return _check_text(data.decode("utf-8"), "utf-8")
+    except UnicodeDecodeError:
+        pass
+    guess = _guess_utf16(data, 0.95)  # CJK-only UTF-16 has no NULs; it would pass as GB18030 garbage
+    if guess is not None:
+        return _check_text(*guess)
+    try:
+        gb_text = data.decode("gb18030")
+    except UnicodeDecodeError:
+        gb_text = None
+    # GB18030 maps unassigned codes to the private use area: many of those mean another encoding (Big5, …)
+    if gb_text is not None and len(_PRIVATE_USE.findall(gb_text)) <= 0.005 * len(gb_text):
+        return _check_text(gb_text, "gb18030")
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(data).best()
+    if best is not None:
+        return _check_text(str(best), best.encoding)
+    if gb_text is not None:
+        return _check_text(gb_text, "gb18030")
+    raise InputError("cannot decode the file as text (tried UTF-8, UTF-16, GB18030 and detection)")
+
+
+_META_CHARSET = re.compile(rb"<meta[^>]*?charset\s*=\s*[\"']?\s*([A-Za-z0-9_\-]+)", re.I)
+_CHARSET_CODECS = {"gbk": "gb18030", "gb2312": "gb18030", "gb18030": "gb18030", "x-gbk": "gb18030",
+                   "cp936": "gb18030", "utf-8": "utf-8", "utf8": "utf-8"}
+
+
+def _declared_charset(data: bytes) -> str | None:
+    match = _META_CHARSET.search(data[:8192])
+    return _CHARSET_CODECS.get(match.group(1).decode("ascii").lower()) if match else None
+
+
+# ---------------------------------------------------------------- kind
+
+_HTML_NAMES = (".htm", ".html", ".xhtml", ".shtml")
+_MD_NAMES = (".md", ".markdown")
+_HTML_PREAMBLE = re.compile(r"\s*(?:<\?xml.*?\?>|<!--.*?-->|<!doctype(?!\s+html)[^>]*>)", re.I | re.S)
+_HTML_START = re.compile(
+    r"<(?:!doctype\s+html|(?:html|head|body|table|div|meta|p|title|h[1-6]|span|font|center|section"
+    r"|article|style|script|link|br|ul|ol|tr|td)(?=[\s>/]))", re.I)
+_MD_TABLE = re.compile(r"^[^\n]*\|[^\n]*\n[ \t]*\|?(?:[ \t]*:?-+:?[ \t]*\|)+(?:[ \t]*:?-+:?)?[ \t]*$", re.M)
+
+
+def _detect_kind(name: str, text: str) -> str:
+    lower = name.lower()
+    if lower.endswith(_HTML_NAMES):
+        return "html"
+    if lower.endswith(_MD_NAMES):
+        return "markdown"
+    head, pos = text[:4096].lstrip("\ufeff"), 0
+    while match := _HTML_PREAMBLE.match(head, pos):
+        pos = match.end()
+    if _HTML_START.match(head[pos:].lstrip()):
+        return "html"
+    return "markdown" if _MD_TABLE.search(text) else "text"
+
+
+# ---------------------------------------------------------------- HTML → text
+
+_DROP = {"script", "style", "template", "noscript"}
+_BLOCK = {"p", "div", "h1", "h2", "h3", "h4", "h5", "h6", "li", "ul", "ol", "dl", "dt", "dd", "tr", "td",
+          "th", "section", "article", "header", "footer", "nav", "aside", "main", "blockquote", "pre",
+          "address", "center", "form", "fieldset", "figure", "figcaption", "hr", "title", "caption",
+          "html", "body", "head", "thead", "tbody", "tfoot"}
+_TABLE_PARTS = {"table", "tr", "td", "th", "thead", "tbody", "tfoot", "caption"}
+_SOFT, _HARD = 1, 2  # separators: whitespace/<br>/block edge; cell edge of a nested table
+_SPACE = re.compile(r"[\s\u200b\u200c\u200d\ufeff]+")
+_CJK = re.compile(r"[\u2e80-\u9fff\uf900-\ufaff\ufe30-\ufe4f\uff00-\uffef\U00020000-\U0003ffff]")
+
+
+def _join(tokens: list) -> str:
+    """Join text pieces: a soft separator vanishes between two CJK characters, else becomes one space."""
+    out: list[str] = []
+    pending = 0
+    for token in tokens:
+        if token in (_SOFT, _HARD):
+            pending = max(pending, token)
+            continue
+        for i, word in enumerate(_SPACE.split(token)):
+            if i:
+                pending = max(pending, _SOFT)
+            if not word:
+                continue
+            if pending and out:
+                both_cjk = _CJK.match(out[-1][-1]) and _CJK.match(word[0])
+                out.append("" if pending == _SOFT and both_cjk else " ")
+            out.append(word)
+            pending = 0
+    return "".join(out)
+
+
+def _tag(el) -> str | None:
+    return el.tag.lower() if isinstance(el.tag, str) else None
+
+
+def _cell_tokens(el, tokens: list) -> None:
+    """Collect the text of a table cell, flattening anything block-like (nested tables included)."""
+    tag = _tag(el)
+    if tag is not None and tag not in _DROP:
+        edge = _HARD if tag in _TABLE_PARTS else _SOFT if tag in _BLOCK or tag == "br" else None
+        if edge:
+            tokens.append(edge)
+        tokens.append(el.text or "")
+        for child in el:
+            _cell_tokens(child, tokens)
+        if edge:
+            tokens.append(edge)
+    tokens.append(el.tail or "")
+
+
+def _cell_text(cell) -> str:
+    tokens = [cell.text or ""]
+    for child in cell:
+        _cell_tokens(child, tokens)
+    return _join(tokens)
+
+
+def _span(cell, attr: str) -> int:
+    match = re.match(r"\s*(\d+)", cell.get(attr) or "")
+    return min(int(match.group(1)), 1000) if match else 1
+
+
+def _table_rows(table) -> list[list]:
+    """The table's own rows (not those of nested tables); stray cells form an implicit row."""
+    rows: list[list] = []
+
+    def scan(parent) -> None:
+        loose: list = []
+        for child in parent:
+            tag = _tag(child)
+            if tag in ("td", "th"):
+                loose.append(child)
+                continue
+            if loose:
+                rows.append(loose)
+                loose = []
+            if tag == "tr":
+                rows.append([c for c in child if _tag(c) in ("td", "th")])
+            elif tag in ("thead", "tbody", "tfoot"):
+                scan(child)
+        if loose:
+            rows.append(loose)
+
+    scan(table)
+    return rows
+
+
+def _table_lines(table) -> list[str]:
+    """Render a table as tab-separated lines after expanding rowspan/colspan into a rectangle."""
+    rows = _table_rows(table)
+    grid: dict[tuple[int, int], str] = {}
+    width = 0
+    for r, cells in enumerate(rows):
+        c = 0
+        for cell in cells:
+            while (r, c) in grid:
+                c += 1
+            rowspan = _span(cell, "rowspan") or len(rows) - r  # rowspan=0: to the end
+            colspan = _span(cell, "colspan") or 1
+            for dr in range(min(rowspan, len(rows) - r)):
+                for dc in range(colspan):
+                    grid.setdefault((r + dr, c + dc), "")
+            grid[(r, c)] = _cell_text(cell)
+            c += colspan
+        width = max([width] + [col + 1 for (row, col) in grid if row == r])
+    lines = []
+    for r in range(len(rows)):
+        values = [grid.get((r, c), "") for c in range(width)]
+        if any(values):  # rows with nothing in them carry no information
+            lines.append("\t".join(values))
+    return lines
+
+
+class _Renderer:
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+        self.tokens: list = []
+
+    def flush(self, keep_empty: bool = False) -> None:
+        line = _join(self.tokens)
+        self.tokens = []
+        if line or keep_empty:
+            self.lines.append(line)
+
+    def walk(self, el) -> None:
+        tag = _tag(el)
+        if tag is not None and tag not in _DROP:
+            if tag == "table":
+                self.flush()
+                caption = [c for c in el if _tag(c) == "caption"]
+                self.lines += [""] + [_cell_text(c) for c in caption] + _table_lines(el) + [""]
+            elif tag == "br":
+                self.flush(keep_empty=True)
+            else:
+                block = tag in _BLOCK
+                if block:
+                    self.flush()
+                self.tokens.append(el.text or "")
+                for child in el:
+                    self.walk(child)
+                if block:
+                    self.flush()
+        self.tokens.append(el.tail or "")
+
+
+def html_to_text(html: str) -> str:
+    """Render HTML as plain lines; each table becomes a tab-separated grid framed by blank lines."""
+    parser = lxml.html.HTMLParser(encoding="utf-8", remove_comments=True, remove_pis=True)
+    try:
+        root = lxml.html.document_fromstring(html.encode("utf-8", "replace"), parser=parser)
+    except (etree.ParserError, ValueError):
+        return ""
+    renderer = _Renderer()
+    renderer.walk(root)
+    renderer.flush()
+    text = "\n".join(line.strip(" ") for line in renderer.lines)
+    return re.sub(r"\n{3,}", "\n\n", text).strip("\n")
+
+
+# ---------------------------------------------------------------- documents
+
+
+def read_document(data: bytes, name: str) -> Document:
+    """Decode `data`, decide its kind, and render HTML; markdown and text are kept as decoded."""
+    text, encoding = decode_bytes(data)
+    kind = _detect_kind(name, text)
+    if kind == "html":
+        declared = _declared_charset(data)
+        if declared and declared != encoding and not any(data.startswith(b) for b, _ in _BOMS):
+            try:
+                text, encoding = _check_text(data.decode(declared), declared)
+            except UnicodeDecodeError:
+                pass
+        text = html_to_text(text)
+    return Document(name=name, sha256=hashlib.sha256(data).hexdigest(), size=len(data),
+                    encoding=encoding, kind=kind, text=text)

@@ -1,0 +1,64 @@
+"""One report's bytes → its record. Pure: no file or database I/O, so bulk runs can spread it over workers."""
+
+from __future__ import annotations
+
+from .errors import InputError, NotAReportError
+from .ingest import Document, read_document
+from .record import Field, Finding, Record
+from .sections import outline
+from .spec import keys_for
+from .tables import read_t2, read_t3, read_t4
+
+REPORT_WORDS = ("政府信息公开", "政务公开", "信息公开")
+
+
+def extract(data: bytes, name: str) -> Record:
+    """Read a report. Raises InputError (or NotAReportError) when the file is not one."""
+    return extract_document(read_document(data, name))
+
+
+def extract_document(doc: Document) -> Record:
+    text = doc.text
+    out = outline(text)
+    if not any(w in text for w in REPORT_WORDS) or (out.template is None and not out.regions):
+        raise NotAReportError("not an annual report on government information disclosure (no 政府信息公开 tables or headings found)")
+    template = out.template or "2021"
+    fields: dict[str, Field] = {}
+    findings: list[Finding] = []
+    for reader in (lambda: read_t2(text, out.regions.get("t2"), template), lambda: read_t3(text, out.regions.get("t3"), template), lambda: read_t4(text, out.regions.get("t4"))):
+        got, found = reader()
+        fields.update(got)
+        findings.extend(found)
+    fields.update(_meta(out, template))
+    route = "html" if doc.kind == "html" else "rules"
+    for f in fields.values():
+        f.route = route
+    ordered = {k: fields.get(k) or Field(k, None, rule="missing", review=True, reason="not read") for k in keys_for(template)}
+    return Record(doc.name, doc.sha256, doc.size, doc.encoding, doc.kind, template, ordered, findings)
+
+
+def _meta(out, template: str) -> dict[str, Field]:
+    notes = {n.split(":")[0]: n for n in out.notes}
+    year = Field("meta.year", out.year, str(out.year) if out.year else None, *(_span(out.year_span)), rule="meta.title",
+                 review="meta.year" in notes, reason=notes.get("meta.year", ""))
+    agency = Field("meta.agency", out.agency, out.agency, *(_span(out.agency_span)), rule="meta.title",
+                   review="meta.agency" in notes, reason=notes.get("meta.agency", ""))
+    guessed = out.template is None
+    tmpl = Field("meta.template", template, None, rule="meta.markers" if not guessed else "meta.default",
+                 review=guessed, reason="no template markers found: assumed 2021" if guessed else "")
+    return {"meta.agency": agency, "meta.year": year, "meta.template": tmpl}
+
+
+def _span(span):
+    return (span.start, span.end) if span else (None, None)
+
+
+def failed_record(data: bytes, name: str, error: Exception) -> Record:
+    """The record of a file that could not be read: status failed, one-line reason."""
+    import hashlib
+
+    message = str(error).splitlines()[0] if str(error) else type(error).__name__
+    return Record(name, hashlib.sha256(data).hexdigest(), len(data), "", "", None, {}, [], message)
+
+
+__all__ = ["extract", "extract_document", "failed_record", "InputError"]

@@ -1,0 +1,69 @@
+"""The record of one report: every key of its template with a value and its provenance."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+
+@dataclass
+class Field:
+    """One canonical key's value and where it came from."""
+
+    key: str
+    value: int | float | str | None
+    raw: str | None = None  # the cell text as it stands in the document
+    start: int | None = None  # character span in Document.text
+    end: int | None = None
+    rule: str = ""  # which rule read it: "t3.grid", "t3.extra-cell+arithmetic", …
+    route: str = "rules"  # rules, html, llm, …
+    review: bool = False  # a person should look at it
+    reason: str = ""  # why it is marked
+
+
+@dataclass
+class Finding:
+    check: str  # e.g. "parse.t4_missing", later the checks' ids
+    kind: str  # report_defect, misreading_suspected, not_assessable, parse
+    message: str
+    keys: list[str] = field(default_factory=list)
+    expected: float | None = None
+    actual: float | None = None
+
+
+@dataclass
+class Record:
+    name: str
+    sha256: str
+    size: int
+    encoding: str
+    kind: str
+    template: str | None
+    fields: dict[str, Field]
+    findings: list[Finding] = field(default_factory=list)
+    error: str | None = None
+
+    @property
+    def status(self) -> str:
+        if self.error:
+            return "failed"
+        return "flagged" if self.review_keys() else "ok"
+
+    def value(self, key: str):
+        f = self.fields.get(key)
+        return None if f is None else f.value
+
+    def review_keys(self) -> list[str]:
+        return [k for k, f in self.fields.items() if f.review]
+
+    def to_json(self) -> dict:
+        """The JSON-lines shape: file, sha256, status, template, fields, review, findings."""
+        return {
+            "file": self.name,
+            "sha256": self.sha256,
+            "status": self.status,
+            "template": self.template,
+            "error": self.error,
+            "fields": {k: f.value for k, f in self.fields.items()},
+            "review": self.review_keys(),
+            "findings": [asdict(f) for f in self.findings],
+        }

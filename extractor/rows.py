@@ -1,0 +1,156 @@
+"""A table's region of text → rows of cells → segments (a label and the value cells after it).
+
+Layouts read here: tab-separated cells (empty cells kept, so columns stay aligned), markdown
+pipes, space-separated cells, and one cell per line (each cell a line starting with a tab,
+rows between blank lines, a line without the tab continuing the cell above). Within a cell,
+numbers that follow a label or each other (`行政规范性文件 0 0 0`, `行政规范性文件77132470`)
+are cut out as cells of their own. HTML reaches this module already rendered as tab-separated
+rows by ingest.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from .cells import EMPTY, NUMBER, TEXT, Cell, read_cell
+
+SEPARATOR_LINE = re.compile(r"^[\s|:：\-—–=+]*$")
+LABEL_THEN_DIGITS = re.compile(r"^(.*[^\d.,，\s+\-])([+-]?\d[\d.,，]*)$")
+TOKEN = re.compile(r"\S+")
+
+
+@dataclass
+class Segment:
+    """A row label (maybe empty) and the value cells that follow it on the same row."""
+
+    label: str
+    start: int
+    end: int
+    values: list[Cell] = field(default_factory=list)
+    row: int = 0  # index of the physical row it came from
+
+    @property
+    def has_values(self) -> bool:
+        return any(read_cell(c.text).kind != EMPTY for c in self.values)
+
+
+def physical_rows(text: str, start: int, end: int) -> list[list[Cell]]:
+    lines = _lines(text, start, end)
+    filled = [ln for ln in lines if ln[0].strip()]
+    one_per_line = sum(1 for s, _ in filled if s.startswith("\t") and "\t" not in s[1:])
+    if filled and one_per_line >= 0.6 * len(filled):
+        return _cell_per_line_rows(lines)
+    rows = []
+    for line, offset in lines:
+        if not line.strip() or SEPARATOR_LINE.match(line):
+            continue
+        rows.append(_split_line(line, offset))
+    return rows
+
+
+def segments(rows: list[list[Cell]]) -> list[Segment]:
+    out: list[Segment] = []
+    for index, row in enumerate(rows):
+        cells = [piece for cell in row for piece in split_cell(cell)]
+        cells = _fold_enumerator(cells)
+        current: Segment | None = None
+        for cell in cells:
+            kind = read_cell(cell.text).kind
+            if kind == TEXT:
+                if current is None or current.has_values:
+                    current = Segment(cell.text.strip(), cell.start, cell.end, row=index)
+                    out.append(current)
+                else:
+                    current.label += cell.text.strip()
+                    current.end = cell.end
+            elif current is None:
+                if kind == EMPTY:
+                    continue  # empty cells before a row's label belong to merged label columns
+                current = Segment("", cell.start, cell.start, [cell], row=index)
+                out.append(current)
+            else:
+                current.values.append(cell)
+    return out
+
+
+def split_cell(cell: Cell) -> list[Cell]:
+    """Cut the numbers out of a cell that holds a label and numbers, or several numbers."""
+    tokens = [Cell(m.group(), cell.start + m.start(), cell.start + m.end()) for m in TOKEN.finditer(cell.text)]
+    if len(tokens) <= 1 and (not tokens or read_cell(tokens[0].text).kind != TEXT):
+        return [cell]
+    cut = len(tokens)
+    while cut > 0 and read_cell(tokens[cut - 1].text).is_value:
+        cut -= 1
+    values = tokens[cut:]
+    if cut == 0:
+        return values
+    label = Cell(cell.text[tokens[0].start - cell.start : tokens[cut - 1].end - cell.start], tokens[0].start, tokens[cut - 1].end)
+    m = LABEL_THEN_DIGITS.match(label.text)
+    if m and read_cell(m.group(1)).kind == TEXT:
+        split = label.start + m.start(2)
+        return [Cell(m.group(1), label.start, split), Cell(m.group(2), split, label.end)] + values
+    return [label] + values
+
+
+def _fold_enumerator(cells: list[Cell]) -> list[Cell]:
+    """`1 属于国家秘密`: a bare small number that opens a row before its label is the label's number."""
+    firsts = [i for i, c in enumerate(cells) if read_cell(c.text).kind != EMPTY]
+    if len(firsts) >= 2:
+        i, j = firsts[0], firsts[1]
+        head, nxt = cells[i], cells[j]
+        if re.fullmatch(r"\d{1,2}[.、．]?", head.text.strip()) and read_cell(nxt.text).kind == TEXT and j == i + 1 and read_cell(head.text).kind == NUMBER:
+            merged = Cell(head.text.strip() + "." + nxt.text.strip(), head.start, nxt.end)
+            return cells[:i] + [merged] + cells[j + 1 :]
+    return cells
+
+
+def _lines(text: str, start: int, end: int) -> list[tuple[str, int]]:
+    out, pos = [], start
+    for line in text[start:end].split("\n"):
+        out.append((line, pos))
+        pos += len(line) + 1
+    return out
+
+
+def _split_line(line: str, offset: int) -> list[Cell]:
+    if "\t" in line:
+        return _cells_by(line, offset, "\t")
+    if line.count("|") >= 2 or line.lstrip().startswith("|"):
+        stripped = line.strip()
+        lead = line.index(stripped[0])
+        body = stripped[1:] if stripped.startswith("|") else stripped
+        body = body[:-1] if body.endswith("|") else body
+        base = offset + lead + (1 if stripped.startswith("|") else 0)
+        return _cells_by(body, base, "|")
+    return [Cell(m.group(), offset + m.start(), offset + m.end()) for m in TOKEN.finditer(line)]
+
+
+def _cells_by(line: str, offset: int, sep: str) -> list[Cell]:
+    cells, pos = [], 0
+    for part in line.split(sep):
+        cells.append(Cell(part, offset + pos, offset + pos + len(part)))
+        pos += len(part) + 1
+    return cells
+
+
+def _cell_per_line_rows(lines: list[tuple[str, int]]) -> list[list[Cell]]:
+    rows: list[list[Cell]] = []
+    current: list[Cell] = []
+    for line, offset in lines:
+        if line == "" or (not line.strip() and "\t" not in line):
+            if current:
+                rows.append(current)
+                current = []
+            continue
+        if SEPARATOR_LINE.match(line) and line.strip():
+            continue
+        if line.startswith("\t") or not current:
+            body = line[1:] if line.startswith("\t") else line
+            current.append(Cell(body, offset + len(line) - len(body), offset + len(line)))
+        else:
+            prev = current[-1]
+            current[-1] = Cell(prev.text + line.strip(), prev.start, offset + len(line))
+    if current:
+        rows.append(current)
+    return rows

@@ -1,0 +1,249 @@
+"""Tables 2, 3 and 4 of a report → canonical keys with values and provenance.
+
+Each table's region is cut into segments (rows.py); segment labels are matched to the
+template's rows by the words in rules/templates.toml; each matched row's cells are fitted to
+the template's columns (align.py). A row that is not found, or whose cells cannot be fitted
+without guessing, gets null values marked for review.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from . import align
+from .cells import EMPTY, Cell, normalise, read_cell
+from .record import Field, Finding
+from .rows import Segment, physical_rows, segments
+from .sections import Span
+from .spec import templates
+
+PUNCT = re.compile(r"[\s（）()、.．,，:：;；“”\"'‘’《》〈〉\[\]【】\-—_/／·・]")
+ENUMERATOR = re.compile(r"[（(][一二三四五六七八九十\d]{1,3}[)）]|[一二三四五六七八九十]{1,3}、|\d{1,2}[.、．](?!\d)")
+YUAN = re.compile(r"(?<!万)元")
+
+
+@dataclass
+class RowSpec:
+    row: str
+    keywords: list[str]
+    exact: list[str] = field(default_factory=list)
+    requires: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Matched:
+    spec: RowSpec
+    label: Segment
+    values: list[Cell] = field(default_factory=list)
+    vertical: bool = False
+    review: str = ""  # a reason when the match itself was a guess
+
+
+def label_key(label: str) -> str:
+    return PUNCT.sub("", ENUMERATOR.sub("", normalise(label)))
+
+
+def match_rows(segs: list[Segment], specs: list[RowSpec], header_words=(), group_words=()) -> tuple[dict[str, Matched], list[Finding]]:
+    """Assign segments to template rows: labels by their words, value-only segments to the label above."""
+    matched: dict[str, Matched] = {}
+    findings: list[Finding] = []
+    target: Matched | None = None
+    pending_label = ""
+    orphans: list[Cell] = []
+    seen_keyword = False
+    for seg in segs:
+        if not seg.label:
+            if target is not None and (not _has_values(target.values) or target.vertical):
+                target.values.extend(seg.values)
+                target.vertical = True
+            else:
+                orphans = list(seg.values)
+            continue
+        key = label_key(seg.label)
+        if any(w in key for w in header_words):
+            target, pending_label = None, ""
+            continue
+        spec = _match(key, specs, group_words, seen_keyword)
+        if spec is None and pending_label:
+            spec = _match(pending_label + key, specs, group_words, seen_keyword)
+        if spec is None:
+            if seg.has_values and target is not None and not _has_values(target.values):
+                target.values.extend(seg.values)  # a wrapped label's second line carries the values
+            elif seg.has_values:
+                findings.append(Finding("parse.unknown_row", "parse", f"a row the template does not have: {seg.label!r}"))
+                target = None
+            pending_label = key if not seg.has_values else ""
+            continue
+        seen_keyword = seen_keyword or bool(spec.keywords)
+        pending_label = ""
+        entry = matched.get(spec.row)
+        if entry is not None and not _has_values(entry.values):
+            entry.values.extend(seg.values)
+            target = entry
+        elif entry is not None:
+            if seg.has_values:
+                entry.review = f"the row {spec.row} appears twice"
+            target = None
+        else:
+            entry = Matched(spec, seg, list(seg.values))
+            if not seg.has_values and orphans:
+                entry.values, entry.review = orphans, "values stand before their label"
+            matched[spec.row] = entry
+            target = entry
+        orphans = []
+    return matched, findings
+
+
+def _has_values(cells: list[Cell]) -> bool:
+    return any(read_cell(c.text).kind != EMPTY for c in cells)
+
+
+def _match(key: str, specs: list[RowSpec], group_words, seen_keyword: bool) -> RowSpec | None:
+    best, best_len = None, 0
+    for spec in specs:
+        for word in spec.keywords:
+            w = label_key(word)
+            if w in key and len(w) > best_len:
+                best, best_len = spec, len(w)
+    if best is not None or not seen_keyword:
+        return best
+    bare = key
+    for word in group_words:
+        bare = bare.replace(word, "")
+    for spec in specs:
+        if bare in spec.exact and all(r in key for r in spec.requires):
+            return spec
+    return None
+
+
+def _region_segments(text: str, region: Span | None) -> list[Segment]:
+    return segments(physical_rows(text, region.start, region.end)) if region else []
+
+
+def _fields_from_fit(prefix: str, columns: list[str], fit: align.Fit, rule: str) -> dict[str, Field]:
+    out = {}
+    for col, slot in zip(columns, fit.slots):
+        key = f"{prefix}.{col}"
+        if slot is None:
+            out[key] = Field(key, None, rule=f"{rule}.{fit.rule}", review=fit.review, reason=fit.reason)
+        else:
+            out[key] = Field(key, slot.value, slot.raw.strip(), slot.start, slot.end, f"{rule}.{fit.rule}", review=fit.review or slot.review, reason=fit.reason or slot.reason)
+    return out
+
+
+def _missing(prefix: str, columns: list[str], rule: str, reason: str) -> dict[str, Field]:
+    return {f"{prefix}.{c}": Field(f"{prefix}.{c}", None, rule=rule, review=True, reason=reason) for c in columns}
+
+
+# ------------------------------------------------------------------------------ table 3
+def read_t3(text: str, region: Span | None, template: str) -> tuple[dict[str, Field], list[Finding]]:
+    conf = templates()["t3"]
+    columns = conf["columns"]
+    specs = [RowSpec(r["row"], r.get("keywords", []), r.get("exact", []), r.get("requires", [])) for r in conf["rows"] if template in r.get("templates", [template])]
+    if region is None:
+        out = {}
+        for spec in specs:
+            out.update(_missing(f"t3.{spec.row}", columns, "t3.missing", "table 3 not found"))
+        return out, [Finding("parse.t3_missing", "parse", "table 3 not found")]
+    matched, findings = match_rows(_region_segments(text, region), specs, [label_key(w) for w in conf["header_words"]], [label_key(w) for w in conf["group_words"]])
+    out: dict[str, Field] = {}
+    for spec in specs:
+        prefix = f"t3.{spec.row}"
+        entry = matched.get(spec.row)
+        if entry is None:
+            out.update(_missing(prefix, columns, "t3.row-missing", "row not found in table 3"))
+            continue
+        fit = align.fit_row(entry.values, len(columns), row_sum_identity)
+        if entry.review:
+            fit = align.Fit(fit.slots, fit.rule, True, entry.review)
+        out.update(_fields_from_fit(prefix, columns, fit, "t3"))
+    return out, findings
+
+
+def row_sum_identity(values) -> bool | None:
+    """总计 = the six applicant columns."""
+    if any(v is None for v in values):
+        return None
+    return values[-1] == sum(values[:-1])
+
+
+# ------------------------------------------------------------------------------ table 4
+def read_t4(text: str, region: Span | None) -> tuple[dict[str, Field], list[Finding]]:
+    conf = templates()["t4"]
+    keys = [f"t4.{g}.{c}" for g in conf["groups"] for c in conf["columns"]]
+    segs = _region_segments(text, region)
+    cells = [c for s in segs if s.has_values for c in s.values]
+    if not any(read_cell(c.text).kind != EMPTY for c in cells):
+        reason = "table 4 not found" if region is None else "table 4 has no readable cells"
+        return ({k: Field(k, None, rule="t4.missing", review=True, reason=reason) for k in keys},
+                [Finding("parse.t4_missing", "parse", reason, keys)])
+    fit = align.fit_row(cells, len(keys), group_total_identity)
+    fields = {}
+    for key, slot in zip(keys, fit.slots):
+        if slot is None:
+            fields[key] = Field(key, None, rule=f"t4.{fit.rule}", review=fit.review, reason=fit.reason)
+        else:
+            fields[key] = Field(key, slot.value, slot.raw.strip(), slot.start, slot.end, f"t4.{fit.rule}", review=fit.review or slot.review, reason=fit.reason or slot.reason)
+    return fields, []
+
+
+def group_total_identity(values) -> bool | None:
+    """In each of the three groups, 总计 = 维持 + 纠正 + 其他 + 尚未审结."""
+    if any(v is None for v in values):
+        return None
+    return all(values[g + 4] == sum(values[g : g + 4]) for g in (0, 5, 10))
+
+
+# ------------------------------------------------------------------------------ table 2
+def read_t2(text: str, region: Span | None, template: str) -> tuple[dict[str, Field], list[Finding]]:
+    rows = [r for r in templates()["t2"] if template in r["templates"]]
+    specs = [RowSpec(r["row"], r["keywords"]) for r in rows]
+    out: dict[str, Field] = {}
+    if region is None:
+        for r in rows:
+            out.update(_missing(f"t2.{r['row']}", r["columns"][template], "t2.missing", "table 2 not found"))
+        return out, [Finding("parse.t2_missing", "parse", "table 2 not found")]
+    matched, findings = match_rows(_region_segments(text, region), specs)
+    for r in rows:
+        prefix, columns = f"t2.{r['row']}", r["columns"][template]
+        entry = matched.get(r["row"])
+        if entry is None:
+            out.update(_missing(prefix, columns, "t2.row-missing", "row not found in table 2"))
+            continue
+        fit = align.fit_row(entry.values, len(columns))
+        if entry.review:
+            fit = align.Fit(fit.slots, fit.rule, True, entry.review)
+        fields = _fields_from_fit(prefix, columns, fit, "t2")
+        for col, slot in zip(columns, fit.slots):
+            key = f"{prefix}.{col}"
+            if col in r.get("money", []):
+                _to_wan(fields[key], slot, _block_unit(text, region, entry.label, r.get("unit_block", [])), template)
+            elif isinstance(fields[key].value, float):
+                fields[key].review, fields[key].reason = True, "a fraction where a count should stand"
+        out.update(fields)
+    return out, findings
+
+
+def _block_unit(text: str, region: Span, label: Segment, block_words: list[str]) -> str | None:
+    """The money unit the table states for this row: 元, 万元, or None when it says neither."""
+    head = text[region.start : label.start]
+    starts = [head.rfind(w) for w in block_words if w in head]
+    block = head[max(starts):] if starts else head[-80:]
+    if YUAN.search(block):
+        return "元"
+    return "万元" if "万元" in block else None
+
+
+def _to_wan(f: Field, slot, block_unit: str | None, template: str) -> None:
+    if f.value is None:
+        return
+    unit = (slot.unit if slot is not None else None) or block_unit
+    if unit == "元":
+        f.value = round(float(f.value) / 10000, 6)
+        f.rule += "+yuan-to-wan"
+    else:
+        f.value = float(f.value)
+        if unit is None and f.key == "t2.procurement.amount" and f.value != 0:
+            f.review, f.reason = True, "the report states no unit for the amount (元 or 万元)"
+

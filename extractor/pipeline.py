@@ -43,9 +43,14 @@ def _meta(out, template: str) -> dict[str, Field]:
                  review="meta.year" in notes, reason=notes.get("meta.year", ""))
     agency = Field("meta.agency", out.agency, out.agency, *(_span(out.agency_span)), rule="meta.title",
                    review="meta.agency" in notes, reason=notes.get("meta.agency", ""))
-    guessed = out.template is None
-    tmpl = Field("meta.template", template, None, rule="meta.markers" if not guessed else "meta.default",
-                 review=guessed, reason="no template markers found: assumed 2021" if guessed else "")
+    scores = out.template_scores
+    if scores["2019"] != scores["2021"]:
+        rule, reason = "meta.markers", ""
+    elif out.template is not None:
+        rule, reason = "meta.year", "no template markers decide: taken from the year"
+    else:
+        rule, reason = "meta.default", "no template markers and no year: assumed 2021"
+    tmpl = Field("meta.template", template, None, rule=rule, review=bool(reason), reason=reason)
     return {"meta.agency": agency, "meta.year": year, "meta.template": tmpl}
 
 

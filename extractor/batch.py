@@ -1,0 +1,54 @@
+"""Many files → records → database and JSON lines. The per-file work is pipeline.extract (pure)."""
+
+from __future__ import annotations
+
+import glob
+import os
+from pathlib import Path
+from typing import Iterable
+
+from .errors import InputError, XxgkError
+from .pipeline import extract, failed_record
+from .record import Record
+
+SUFFIXES = {".txt", ".text", ".md", ".markdown", ".html", ".htm", ".xhtml", ".shtml"}
+MAX_BYTES = 50 * 1024 * 1024
+
+
+def collect(paths: Iterable[str]) -> list[Path]:
+    """Files named, files under folders (recursively, by suffix), and glob matches; sorted, unique."""
+    found: dict[str, Path] = {}
+    for arg in paths:
+        p = Path(arg)
+        if p.is_dir():
+            for sub in sorted(p.rglob("*")):
+                if sub.is_file() and sub.suffix.lower() in SUFFIXES:
+                    found.setdefault(str(sub), sub)
+        elif p.exists():
+            found.setdefault(str(p), p)
+        elif any(ch in arg for ch in "*?["):
+            for match in sorted(glob.glob(arg, recursive=True)):
+                if os.path.isfile(match):
+                    found.setdefault(match, Path(match))
+        else:
+            found.setdefault(arg, p)  # reported as failed: no such file
+    return list(found.values())
+
+
+def read_file(path: Path, max_bytes: int = MAX_BYTES) -> Record:
+    """Read and extract one file; never raises for a bad file: its record has status failed."""
+    try:
+        size = path.stat().st_size
+        if size > max_bytes:
+            raise InputError(f"file too large ({size:,} bytes; the limit is {max_bytes:,})")
+        data = path.read_bytes()
+    except OSError as e:
+        return failed_record(b"", str(path), InputError(f"cannot read file: {e.strerror or e}"))
+    except InputError as e:
+        return failed_record(b"", str(path), e)
+    try:
+        return extract(data, str(path))
+    except XxgkError as e:
+        return failed_record(data, str(path), e)
+    except Exception as e:  # a parser bug must not stop a bulk run: record it against the file
+        return failed_record(data, str(path), RuntimeError(f"internal error while reading: {type(e).__name__}: {e}"))

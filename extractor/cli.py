@@ -1,0 +1,101 @@
+"""The `xxgk` command: a thin layer that parses arguments, calls the library and prints."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+
+from . import __version__, batch, store
+from .errors import XxgkError
+from .render import render
+
+
+def fail(message: str) -> None:
+    raise click.ClickException(message)
+
+
+@click.group()
+@click.version_option(__version__, prog_name="xxgk")
+def main() -> None:
+    """Read 政府信息公开工作年度报告 into exact, checked, traceable numbers."""
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True)
+@click.option("--db", "db_path", type=click.Path(dir_okay=False), help="SQLite database to write (created if missing).")
+@click.option("--jsonl", "jsonl_path", type=click.Path(dir_okay=False, allow_dash=True), help="Write one JSON object per report to this file ('-' for stdout).")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar, no per-file lines; only the summary.")
+def extract(paths, db_path, jsonl_path, quiet):
+    """Extract reports: files, folders (recursive) or globs; text, markdown and HTML.
+
+    Re-running on the same files is idempotent: documents are keyed by the sha256 of their bytes.
+    """
+    if not db_path and not jsonl_path:
+        fail("nothing to write to: give --db reports.db and/or --jsonl out.jsonl ('-' for stdout)")
+    files = batch.collect(paths)
+    if not files:
+        fail("no report files found in " + " ".join(paths) + " (looked for .txt .md .html)")
+    try:
+        db = store.open_db(db_path) if db_path else None
+        run_id = store.start_run(db, "extract " + " ".join(paths)) if db else None
+    except XxgkError as e:
+        fail(str(e))
+    out = _open_jsonl(jsonl_path)
+    counts = {"documents": 0, "ok": 0, "flagged": 0, "failed": 0}
+    try:
+        with click.progressbar(files, label="extracting", file=sys.stderr, hidden=quiet or len(files) < 20) as bar:
+            for path in bar:
+                record = batch.read_file(path)
+                if db is not None:
+                    store.save(db, record, str(path), run_id)
+                if out is not None:
+                    out.write(json.dumps(record.to_json(), ensure_ascii=False) + "\n")
+                    out.flush()
+                counts["documents"] += 1
+                counts[record.status] += 1
+                if record.status == "failed":
+                    click.echo(f"Error: {path}: {record.error}", err=True)
+    except XxgkError as e:
+        fail(str(e))
+    finally:
+        if out is not None and out is not sys.stdout:
+            out.close()
+        if db is not None:
+            store.finish_run(db, run_id, counts)
+    click.echo(f"{counts['documents']} documents read: {counts['ok']} ok, {counts['flagged']} flagged, {counts['failed']} failed", err=True)
+
+
+def _open_jsonl(path):
+    if not path:
+        return None
+    if path == "-":
+        return sys.stdout
+    try:
+        return open(path, "w", encoding="utf-8")
+    except OSError as e:
+        fail(f"cannot write {path}: {e.strerror}")
+
+
+@main.command()
+@click.argument("db_path", type=click.Path(dir_okay=False))
+@click.argument("query")
+def show(db_path, query):
+    """Draw one report's record as its statutory tables.
+
+    QUERY is part of the agency's name or of the file's path, or the start of its sha256.
+    """
+    try:
+        db = store.open_db(db_path, create=False)
+    except XxgkError as e:
+        fail(str(e))
+    docs = store.find_documents(db, query)
+    if not docs:
+        fail(f"no document matches {query!r}: try part of the agency name, the file path, or a sha256 prefix")
+    if len(docs) > 1:
+        lines = [f"{len(docs)} documents match {query!r}; name one by its sha256 prefix:"]
+        lines += [f"  {d['sha256'][:12]}  {d['agency'] or '?'}  {d['year'] or '?'}  {d['path']}" for d in docs]
+        fail("\n".join(lines))
+    doc = docs[0]
+    click.echo(render(doc, store.values_of(db, doc["sha256"]), store.findings_of(db, doc["sha256"])))

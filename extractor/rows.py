@@ -16,7 +16,9 @@ from dataclasses import dataclass, field
 from .cells import EMPTY, NUMBER, TEXT, Cell, read_cell
 
 SEPARATOR_LINE = re.compile(r"^[\s|:：\-—–=+]*$")
-LABEL_THEN_DIGITS = re.compile(r"^(.*[^\d.,，\s+\-])([+-]?\d[\d.,，]*)$")
+RUN = re.compile(r"\d+(?:\.\d+)?")
+LABEL_END = r"[\u4e00-\u9fff”\"）)》]"
+MEASURE = r"[位年月日号条项件个人次家万元%％届批期天]"
 TOKEN = re.compile(r"\S+")
 
 
@@ -43,10 +45,15 @@ def physical_rows(text: str, start: int, end: int) -> list[list[Cell]]:
         return _cell_per_line_rows(lines)
     rows = []
     for line, offset in lines:
-        if not line.strip() or SEPARATOR_LINE.match(line):
+        if not line.strip() or SEPARATOR_LINE.match(line) or _is_prose(line):
             continue
         rows.append(_split_line(line, offset))
     return rows
+
+
+def _is_prose(line: str) -> bool:
+    """A sentence of the narrative, not a table row: its numbers are not cells."""
+    return "。" in line or ("\t" not in line and "|" not in line and len(line.strip()) > 100)
 
 
 def segments(rows: list[list[Cell]]) -> list[Segment]:
@@ -86,11 +93,33 @@ def split_cell(cell: Cell) -> list[Cell]:
     if cut == 0:
         return values
     label = Cell(cell.text[tokens[0].start - cell.start : tokens[cut - 1].end - cell.start], tokens[0].start, tokens[cut - 1].end)
-    m = LABEL_THEN_DIGITS.match(label.text)
-    if m and read_cell(m.group(1)).kind == TEXT:
-        split = label.start + m.start(2)
-        return [Cell(m.group(1), label.start, split), Cell(m.group(2), split, label.end)] + values
-    return [label] + values
+    return cut_digit_runs(label) + values
+
+
+def cut_digit_runs(cell: Cell) -> list[Cell]:
+    """Crawler text runs cells together: `规章000行政规范性文件77132470` → label, run, label, run.
+
+    A run of digits after a label is cut out as a value cell, unless a measure word follows it
+    (`保留4位小数` is prose) or it is the number of the next row's label (`…秘密00000002.其他`).
+    """
+    out, pos = [], 0
+    for m in RUN.finditer(cell.text):
+        a, b = m.start(), m.end()
+        if a == 0 or not re.match(LABEL_END, cell.text[a - 1]) or re.match(MEASURE, cell.text[b : b + 1]):
+            continue
+        if re.match(r"[.、．]", cell.text[b : b + 1]):  # the run ends with the next label's number
+            if b - a < 2:
+                continue
+            b -= 1
+        if cell.text[pos:a]:
+            out.append(Cell(cell.text[pos:a], cell.start + pos, cell.start + a))
+        out.append(Cell(cell.text[a:b], cell.start + a, cell.start + b))
+        pos = b
+    if not out:
+        return [cell]
+    if cell.text[pos:]:
+        out.append(Cell(cell.text[pos:], cell.start + pos, cell.end))
+    return out
 
 
 def _fold_enumerator(cells: list[Cell]) -> list[Cell]:

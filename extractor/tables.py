@@ -82,8 +82,8 @@ def match_rows(segs: list[Segment], specs: list[RowSpec], header_words=(), group
             entry.values.extend(seg.values)
             target = entry
         elif entry is not None:
-            if seg.has_values:
-                entry.review = f"the row {spec.row} appears twice"
+            if seg.has_values and _readings(seg.values) != _readings(entry.values):
+                entry.review = "the row appears twice with different values"
             target = None
         else:
             entry = Matched(spec, seg, list(seg.values))
@@ -93,6 +93,10 @@ def match_rows(segs: list[Segment], specs: list[RowSpec], header_words=(), group
             target = entry
         orphans = []
     return matched, findings
+
+
+def _readings(cells: list[Cell]) -> list:
+    return [r.value for r in map(read_cell, (c.text for c in cells)) if r.kind != EMPTY]
 
 
 def _has_values(cells: list[Cell]) -> bool:

@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
-from .cells import EMPTY, NUMBER, OCR, PLACEHOLDER, TEXT, Cell, Reading, read_cell
+from .cells import EMPTY, ILLEGIBLE, NUMBER, OCR, TEXT, Cell, Reading, read_cell
 
 Identity = Callable[[Sequence[int | float | None]], bool | None]
 MAX_CANDIDATES = 20000
@@ -69,6 +69,8 @@ def _fit_short(cells, readings, filled, k, identity) -> Fit:
         return _by_identity(fits, identity, "grid-positional", k, "empty cells leave the columns ambiguous")
     # Fewer cells than columns: digits run together in one cell may be several columns.
     splits = list(_digit_splits(cells, readings, filled, k))
+    if splits and len({_values(f) for f in splits}) == 1:
+        return Fit(splits[0], "digit-split")  # one digit a column: no other reading
     if splits:
         return _by_identity(splits, identity, "digit-split", k, "digits run together split more than one way")
     # A short row: its cells stand from the left, or (when it opens with empty cells) from the right.
@@ -186,6 +188,8 @@ def _cuts(cell: Cell, max_parts: int):
 def _slot(cell: Cell, reading: Reading, review: bool = False, reason: str = "") -> Slot:
     if reading.kind == OCR:
         review, reason = True, "a character OCR confuses with a digit"
+    elif reading.kind == ILLEGIBLE:
+        review, reason = True, "illegible in the source"
     elif reading.kind == TEXT:
         review, reason = True, "text where a number should stand"
     value = reading.value if reading.kind in (NUMBER, OCR) else None

@@ -6,7 +6,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-EMPTY, PLACEHOLDER, NUMBER, OCR, TEXT = "empty", "placeholder", "number", "ocr", "text"
+EMPTY, PLACEHOLDER, NUMBER, OCR, ILLEGIBLE, TEXT = "empty", "placeholder", "number", "ocr", "illegible", "text"
 
 # What a report prints where it states nothing: the spec maps every one of these to null.
 PLACEHOLDERS = {"/", "\\", "-", "--", "—", "——", "―", "─", "–", "无", "空", "暂无", "×", "x", "X", "、"}
@@ -15,6 +15,8 @@ OCR_DIGITS = str.maketrans({"O": "0", "o": "0", "D": "0", "l": "1", "I": "1", "|
 OCR_CHARS = set("OoDlI|εЗSB")
 UNIT_SUFFIX = re.compile(r"(万元|元|件|项|个|条|次|家|宗)$")
 NUMBER = re.compile(r"^[+-]?\d+(\.\d+)?$")
+# What OCR or a converter leaves where it could not read: the cell held something unknown.
+ILLEGIBLE_MARK = re.compile(r"^\[?(illegible|unreadable|模糊|不清|无法识别)\]?$|[\ufffd□■]", re.I)
 THOUSANDS = re.compile(r"(?<=\d)[,，](?=\d{3}(?!\d))")
 
 
@@ -29,7 +31,7 @@ class Cell:
 
 @dataclass(frozen=True)
 class Reading:
-    kind: str  # EMPTY, PLACEHOLDER, NUMBER, OCR or TEXT
+    kind: str  # EMPTY, PLACEHOLDER, NUMBER, OCR, ILLEGIBLE or TEXT
     value: int | float | None = None
     unit: str | None = None  # "元" or "万元" when the cell itself states a money unit
 
@@ -51,6 +53,8 @@ def read_cell(text: str) -> Reading:
         return Reading(EMPTY)
     if s in PLACEHOLDERS:
         return Reading(PLACEHOLDER)
+    if ILLEGIBLE_MARK.search(s):
+        return Reading(ILLEGIBLE)
     unit = None
     m = UNIT_SUFFIX.search(s)
     if m and m.start() > 0:

@@ -117,7 +117,12 @@ def _regions(text, lines, sections) -> dict[str, Span]:
     return regions
 
 
+FULL_WIDTH_DIGITS = str.maketrans("０１２３４５６７８９", "0123456789")
+
+
 def _title(lines) -> tuple[str, int] | None:
+    """The title line, its full-width digits folded (same length, so offsets hold)."""
+    lines = [(line.translate(FULL_WIDTH_DIGITS), offset) for line, offset in lines]
     for line, offset in lines[:12]:
         if "报告" in line and re.search(r"(19|20)\d{2}", line):
             return line, offset
@@ -144,16 +149,15 @@ def _agency(text, lines):
     name, span = None, None
     if title:
         line, offset = title
-        m = re.search(r"(?:19|20)\d{2}\s*年度?", line)
-        if m:
-            before = line[: m.start()].strip()
-            after = re.split(r"政府信息公开|政务公开|信息公开", line[m.end() :])[0].strip()
-            raw = before or after
-            raw = re.sub(r"关于$", "", raw).strip()
-            name = re.sub(r"\s+", "", raw) or None
-            if name:
-                pos = line.find(raw)
-                span = Span(offset + pos, offset + pos + len(raw))
+        head = re.split(r"政府信息公开|政务公开|信息公开", line)[0]
+        year = re.search(r"[（(]?\s*(?:19|20)\d{2}\s*年度?\s*[)）]?", head)
+        parts = [head[: year.start()], head[year.end() :]] if year else [head]
+        raw = next((p.strip() for p in parts if p.strip()), "")
+        raw = re.sub(r"^关于|关于$|的$", "", raw).strip()
+        name = re.sub(r"\s+", "", raw) or None
+        if name:
+            pos = line.find(raw)
+            span = Span(offset + pos, offset + pos + len(raw))
     if name and not _lacks_region(name):
         return name, span, []
     base = name or _signature(lines)

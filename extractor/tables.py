@@ -248,6 +248,6 @@ def _to_wan(f: Field, slot, block_unit: str | None, template: str) -> None:
         f.rule += "+yuan-to-wan"
     else:
         f.value = float(f.value)
-        if unit is None and f.key == "t2.procurement.amount" and f.value != 0:
-            f.review, f.reason = True, "the report states no unit for the amount (元 or 万元)"
+        if unit is None and f.key == "t2.procurement.amount" and f.value >= 100000:
+            f.review, f.reason = True, "no unit stated, and as 万元 the amount would be over 10亿元: perhaps 元"
 

@@ -34,7 +34,9 @@ def extract_document(doc: Document) -> Record:
     for f in fields.values():
         f.route = route
     ordered = {k: fields.get(k) or Field(k, None, rule="missing", review=True, reason="not read") for k in keys_for(template)}
-    return Record(doc.name, doc.sha256, doc.size, doc.encoding, doc.kind, template, ordered, findings)
+    regions = {name: (span.start, span.end) for name, span in out.regions.items()}
+    regions.update({f"s{n}": (span.start, span.end) for n, span in out.sections.items()})
+    return Record(doc.name, doc.sha256, doc.size, doc.encoding, doc.kind, template, ordered, findings, regions=regions)
 
 
 def _meta(out, template: str) -> dict[str, Field]:

@@ -41,6 +41,8 @@ class Record:
     fields: dict[str, Field]
     findings: list[Finding] = field(default_factory=list)
     error: str | None = None
+    # Where each part stands in the text read: "t2", "t3", "t4" table regions and "s1".."s6" sections.
+    regions: dict[str, tuple[int, int]] = field(default_factory=dict)
 
     @property
     def status(self) -> str:

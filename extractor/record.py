@@ -18,6 +18,9 @@ class Field:
     route: str = "rules"  # rules, html, llm, …
     review: bool = False  # a person should look at it
     reason: str = ""  # why it is marked
+    # Other readings of the same cell, kept beside the value, never swapped in silently:
+    # [{"value": 12, "source": "check:T3-B", "note": "…"}, {"value": 7, "source": "llm:gpt-4o-mini", …}]
+    alternatives: list[dict] = field(default_factory=list)
 
 
 @dataclass
@@ -67,5 +70,6 @@ class Record:
             "error": self.error,
             "fields": {k: f.value for k, f in self.fields.items()},
             "review": self.review_keys(),
+            "alternatives": {k: f.alternatives for k, f in self.fields.items() if f.alternatives},
             "findings": [asdict(f) for f in self.findings],
         }

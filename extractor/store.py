@@ -26,7 +26,7 @@ CREATE TABLE IF NOT EXISTS documents (
 CREATE TABLE IF NOT EXISTS "values" (
     document TEXT NOT NULL REFERENCES documents(sha256), key TEXT NOT NULL, value,
     raw TEXT, start INTEGER, "end" INTEGER, rule TEXT, route TEXT, review INTEGER, reason TEXT,
-    PRIMARY KEY (document, key)
+    alternatives TEXT, PRIMARY KEY (document, key)
 );
 CREATE TABLE IF NOT EXISTS findings (
     id INTEGER PRIMARY KEY, document TEXT NOT NULL REFERENCES documents(sha256), "check" TEXT,
@@ -82,7 +82,8 @@ def save(db: sqlite_utils.Database, record: Record, path: str, run_id: int | Non
     }
     values = [
         {"document": record.sha256, "key": f.key, "value": f.value, "raw": f.raw, "start": f.start, "end": f.end,
-         "rule": f.rule, "route": f.route, "review": int(f.review), "reason": f.reason}
+         "rule": f.rule, "route": f.route, "review": int(f.review), "reason": f.reason,
+         "alternatives": json.dumps(f.alternatives, ensure_ascii=False) if f.alternatives else None}
         for f in record.fields.values()
     ]
     findings = [

@@ -40,6 +40,21 @@ class Fit:
     rule: str
     review: bool = False
     reason: str = ""
+    # The values of the other readings the cells allow, for the checks to weigh (at most MAX_OTHERS).
+    others: tuple[tuple, ...] = ()
+
+
+MAX_OTHERS = 8
+
+
+def _others(fits, chosen) -> tuple[tuple, ...]:
+    mine = _values(chosen) if chosen is not None else None
+    out = []
+    for f in fits:
+        v = _values(f)
+        if v != mine and v not in out:
+            out.append(v)
+    return tuple(out[:MAX_OTHERS])
 
 
 def fit_row(cells: Sequence[Cell], k: int, identity: Identity | None = None) -> Fit:
@@ -81,9 +96,9 @@ def _fit_short(cells, readings, filled, k, identity) -> Fit:
     if identity is not None and left != right:
         good = [f for f in (left, right) if identity(_values(f)) is True]
         if len(good) == 1:
-            return Fit(good[0], "short-row+arithmetic")
+            return Fit(good[0], "short-row+arithmetic", others=_others((left, right), good[0]))
     side, fit = ("right", right) if readings[0].kind == EMPTY else ("left", left)
-    return Fit(fit, f"short-row-{side}", True, f"{len(cols)} cells for {k} columns: placed from the {side}")
+    return Fit(fit, f"short-row-{side}", True, f"{len(cols)} cells for {k} columns: placed from the {side}", _others((left, right), fit))
 
 
 def _fit_long(cells, readings, filled, k, identity) -> Fit:
@@ -106,8 +121,8 @@ def _by_identity(fits, identity, rule, k, reason) -> Fit:
     if identity is not None:
         good = [f for f in fits if identity(_values(f)) is True]
         if len({_values(f) for f in good}) == 1:
-            return Fit(good[0], rule + "+arithmetic")
-    return unreadable(k, reason)
+            return Fit(good[0], rule + "+arithmetic", others=_others(fits, good[0]))
+    return Fit((None,) * k, "unreadable", True, reason, _others(fits, None))
 
 
 def _reductions(n: int, extra: int):

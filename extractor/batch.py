@@ -52,3 +52,24 @@ def read_file(path: Path, max_bytes: int = MAX_BYTES) -> Record:
         return failed_record(data, str(path), e)
     except Exception as e:  # a parser bug must not stop a bulk run: record it against the file
         return failed_record(data, str(path), RuntimeError(f"internal error while reading: {type(e).__name__}: {e}"))
+
+
+def recheck(db) -> dict[str, int]:
+    """Run the checks again over every stored document; returns counts of documents and findings by kind."""
+    from . import store
+    from .checks import run_checks
+
+    counts = {"documents": 0, "without text": 0}
+    for doc in store.documents(db, "status != 'failed'"):
+        text = store.text_of(db, doc["sha256"])
+        if text is None:
+            counts["without text"] += 1
+            continue
+        record = store.load_record(db, doc)
+        record.findings = [f for f in record.findings if f.check.startswith("parse.")]
+        record.findings += run_checks(record, text)
+        store.save(db, record, doc["path"], doc["run_id"])
+        counts["documents"] += 1
+        for f in record.findings:
+            counts[f.kind] = counts.get(f.kind, 0) + 1
+    return counts

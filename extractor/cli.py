@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import sys
 
@@ -49,7 +50,7 @@ def extract(paths, db_path, jsonl_path, quiet):
             for path in bar:
                 record = batch.read_file(path)
                 if db is not None:
-                    store.save(db, record, str(path), run_id)
+                    store.save(db, record, str(path), run_id, record.text)
                 if out is not None:
                     out.write(json.dumps(record.to_json(), ensure_ascii=False) + "\n")
                     out.flush()
@@ -86,10 +87,7 @@ def show(db_path, query):
 
     QUERY is part of the agency's name or of the file's path, or the start of its sha256.
     """
-    try:
-        db = store.open_db(db_path, create=False)
-    except XxgkError as e:
-        fail(str(e))
+    db = _db(db_path)
     docs = store.find_documents(db, query)
     if not docs:
         fail(f"no document matches {query!r}: try part of the agency name, the file path, or a sha256 prefix")
@@ -99,3 +97,57 @@ def show(db_path, query):
         fail("\n".join(lines))
     doc = docs[0]
     click.echo(render(doc, store.values_of(db, doc["sha256"]), store.findings_of(db, doc["sha256"])))
+
+
+def _db(db_path):
+    try:
+        return store.open_db(db_path, create=False)
+    except XxgkError as e:
+        fail(str(e))
+
+
+@main.command()
+@click.argument("db_path", type=click.Path(dir_okay=False))
+def check(db_path):
+    """Run every check again over the documents in the database."""
+    db = _db(db_path)
+    counts = batch.recheck(db)
+    kinds = ", ".join(f"{counts.get(k, 0)} {k}" for k in ("report_defect", "misreading_suspected", "not_assessable"))
+    click.echo(f"{counts['documents']} documents checked: {kinds}")
+    if counts["without text"]:
+        click.echo(f"{counts['without text']} documents have no stored text: run `xxgk extract` on them again", err=True)
+
+
+@main.command()
+@click.argument("db_path", type=click.Path(dir_okay=False))
+def flagged(db_path):
+    """The documents to look at, each with its reasons."""
+    db = _db(db_path)
+    rows = store.flagged(db)
+    for doc in rows:
+        click.echo(f"{doc['path']}  {doc['agency'] or '?'} {doc['year'] or '?'}  [{doc['status']}]")
+        for reason in doc["reasons"]:
+            click.echo(f"  - {reason}")
+    click.echo(f"{len(rows)} documents to look at", err=True)
+
+
+@main.command()
+@click.argument("db_path", type=click.Path(dir_okay=False))
+@click.option("--kind", type=click.Choice(["report_defect", "misreading_suspected", "not_assessable", "parse"]), help="Only findings of this kind.")
+@click.option("--check", "check_id", help="Only findings of this check (T3-A, T3-B, T3-C, T4, NONNEG, TEMPLATE-YEAR, TEMPLATE-MIX, TEXT-TABLE, FEES, SECTION-5).")
+@click.option("--csv", "csv_path", type=click.Path(dir_okay=False, allow_dash=True), help="Write the findings as CSV to this file ('-' for stdout).")
+def findings(db_path, kind, check_id, csv_path):
+    """List findings: what an assessor hands on."""
+    db = _db(db_path)
+    rows = store.all_findings(db, kind, check_id)
+    if csv_path:
+        out = sys.stdout if csv_path == "-" else open(csv_path, "w", encoding="utf-8-sig", newline="")
+        writer = csv.DictWriter(out, fieldnames=list(store.FINDING_COLUMNS))
+        writer.writeheader()
+        writer.writerows(rows)
+        if out is not sys.stdout:
+            out.close()
+    else:
+        for r in rows:
+            click.echo(f"{r['agency'] or '?'} {r['year'] or '?'}  [{r['kind']}] {r['check']}: {r['message']}")
+    click.echo(f"{len(rows)} findings", err=True)

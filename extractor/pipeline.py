@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .checks import run_checks
 from .errors import InputError, NotAReportError
 from .ingest import Document, read_document
 from .record import Field, Finding, Record
@@ -36,7 +37,9 @@ def extract_document(doc: Document) -> Record:
     ordered = {k: fields.get(k) or Field(k, None, rule="missing", review=True, reason="not read") for k in keys_for(template)}
     regions = {name: (span.start, span.end) for name, span in out.regions.items()}
     regions.update({f"s{n}": (span.start, span.end) for n, span in out.sections.items()})
-    return Record(doc.name, doc.sha256, doc.size, doc.encoding, doc.kind, template, ordered, findings, regions=regions)
+    record = Record(doc.name, doc.sha256, doc.size, doc.encoding, doc.kind, template, ordered, findings, regions=regions, text=text)
+    record.findings += run_checks(record, text)
+    return record
 
 
 def _meta(out, template: str) -> dict[str, Field]:

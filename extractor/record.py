@@ -46,6 +46,7 @@ class Record:
     error: str | None = None
     # Where each part stands in the text read: "t2", "t3", "t4" table regions and "s1".."s6" sections.
     regions: dict[str, tuple[int, int]] = field(default_factory=dict)
+    text: str | None = field(default=None, repr=False)  # the text read, kept for storage, not in JSON
 
     @property
     def status(self) -> str:

@@ -103,7 +103,8 @@ def _regions(text, lines, sections) -> dict[str, Span]:
     s2 = sections[2].start if 2 in sections else _first_line_with(lines, ("第二十条",))
     s3 = sections[3].start if 3 in sections else _first_line_with(lines, ("申请人情况", "本年新收", "新收政府信息公开申请"), s2 or 0)
     after3 = s3 if s3 is not None else (s2 or 0)
-    s4 = sections[4].start if 4 in sections else _first_line_with(lines, ("行政复议",), _first_line_with(lines, ("结转下年度",), after3) or after3)
+    t3_end = _first_line_with(lines, ("结转下年度",), after3) or after3
+    s4 = sections[4].start if 4 in sections else _first_line_with(lines, ("行政复议", "[illegible]"), t3_end + 1)
     s5 = sections[5].start if 5 in sections else (sections[6].start if 6 in sections else None)
     if s5 is None:
         s5 = _first_line_with(lines, ("存在的主要问题", "改进情况"), s4 or after3) or size

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import zlib
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -15,13 +16,16 @@ import sqlite_utils
 
 from . import __version__
 from .errors import StoreError
-from .record import Record
+from .record import Field, Finding, Record
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS documents (
     sha256 TEXT PRIMARY KEY, path TEXT, size INTEGER, encoding TEXT, kind TEXT,
     template TEXT, year INTEGER, agency TEXT, status TEXT, error TEXT,
-    n_review INTEGER, run_id INTEGER, extracted_at TEXT, version TEXT
+    n_review INTEGER, run_id INTEGER, extracted_at TEXT, version TEXT, regions TEXT
+);
+CREATE TABLE IF NOT EXISTS texts (
+    document TEXT PRIMARY KEY REFERENCES documents(sha256), text BLOB  -- zlib-compressed UTF-8
 );
 CREATE TABLE IF NOT EXISTS "values" (
     document TEXT NOT NULL REFERENCES documents(sha256), key TEXT NOT NULL, value,
@@ -69,8 +73,8 @@ def finish_run(db: sqlite_utils.Database, run_id: int, counts: dict) -> None:
         db["runs"].update(run_id, {"finished": now(), **counts})
 
 
-def save(db: sqlite_utils.Database, record: Record, path: str, run_id: int | None = None) -> None:
-    """Write one document with its values and findings, all or nothing."""
+def save(db: sqlite_utils.Database, record: Record, path: str, run_id: int | None = None, text: str | None = None) -> None:
+    """Write one document with its values, findings and text, all or nothing."""
     meta = record.fields
     doc = {
         "sha256": record.sha256, "path": path, "size": record.size, "encoding": record.encoding,
@@ -79,6 +83,7 @@ def save(db: sqlite_utils.Database, record: Record, path: str, run_id: int | Non
         "agency": meta["meta.agency"].value if "meta.agency" in meta else None,
         "status": record.status, "error": record.error, "n_review": len(record.review_keys()),
         "run_id": run_id, "extracted_at": now(), "version": __version__,
+        "regions": json.dumps(record.regions),
     }
     values = [
         {"document": record.sha256, "key": f.key, "value": f.value, "raw": f.raw, "start": f.start, "end": f.end,
@@ -100,6 +105,8 @@ def save(db: sqlite_utils.Database, record: Record, path: str, run_id: int | Non
                 db["values"].insert_all(values)
             if findings:
                 db["findings"].insert_all(findings)
+            if text is not None:
+                db["texts"].upsert({"document": record.sha256, "text": zlib.compress(text.encode("utf-8"))}, pk="document")
     except sqlite3.DatabaseError as e:
         raise StoreError(f"cannot write to the database ({e})") from e
 
@@ -118,3 +125,55 @@ def values_of(db: sqlite_utils.Database, sha256: str) -> dict[str, dict]:
 
 def findings_of(db: sqlite_utils.Database, sha256: str) -> list[dict]:
     return list(db.query("SELECT * FROM findings WHERE document = ? ORDER BY id", [sha256]))
+
+
+def text_of(db: sqlite_utils.Database, sha256: str) -> str | None:
+    rows = list(db.query("SELECT text FROM texts WHERE document = ?", [sha256]))
+    return zlib.decompress(rows[0]["text"]).decode("utf-8") if rows else None
+
+
+def load_record(db: sqlite_utils.Database, doc: dict) -> Record:
+    """A stored document back as a Record (values, provenance, findings, regions)."""
+    fields = {}
+    for key, row in values_of(db, doc["sha256"]).items():
+        fields[key] = Field(key, row["value"], row["raw"], row["start"], row["end"], row["rule"] or "", row["route"] or "rules",
+                            bool(row["review"]), row["reason"] or "", json.loads(row["alternatives"]) if row["alternatives"] else [])
+    findings = [Finding(r["check"], r["kind"], r["message"], json.loads(r["keys"] or "[]"), r["expected"], r["actual"]) for r in findings_of(db, doc["sha256"])]
+    regions = {k: tuple(v) for k, v in json.loads(doc.get("regions") or "{}").items()}
+    return Record(doc["path"], doc["sha256"], doc["size"], doc["encoding"], doc["kind"], doc["template"], fields, findings, doc["error"], regions)
+
+
+def documents(db: sqlite_utils.Database, where: str = "1", params=()) -> list[dict]:
+    return list(db.query(f"SELECT * FROM documents WHERE {where} ORDER BY path", params))
+
+
+FINDING_COLUMNS = ("path", "agency", "year", "template", "check", "kind", "message", "keys", "expected", "actual", "sha256")
+
+
+def all_findings(db: sqlite_utils.Database, kind: str | None = None, check: str | None = None) -> list[dict]:
+    where, params = ["1"], []
+    if kind:
+        where.append("f.kind = ?")
+        params.append(kind)
+    if check:
+        where.append('f."check" = ?')
+        params.append(check)
+    sql = (f"SELECT d.path, d.agency, d.year, d.template, f.\"check\", f.kind, f.message, f.keys, f.expected, f.actual, d.sha256 "
+           f"FROM findings f JOIN documents d ON d.sha256 = f.document WHERE {' AND '.join(where)} ORDER BY d.path, f.id")
+    return list(db.query(sql, params))
+
+
+def flagged(db: sqlite_utils.Database) -> list[dict]:
+    """Documents with values marked for review, failed, or with report defects or suspected misreadings."""
+    out = []
+    for doc in documents(db):
+        reasons = []
+        if doc["status"] == "failed":
+            reasons.append(f"failed: {doc['error']}")
+        marked = list(db.query('SELECT reason, count(*) AS n FROM "values" WHERE document = ? AND review = 1 GROUP BY reason ORDER BY n DESC', [doc["sha256"]]))
+        reasons += [f"{r['n']} values marked: {r['reason']}" for r in marked]
+        found = db.query("SELECT kind, message FROM findings WHERE document = ? AND kind IN ('report_defect', 'misreading_suspected') ORDER BY id", [doc["sha256"]])
+        reasons += [f"{r['kind']}: {r['message']}" for r in found]
+        if reasons:
+            out.append({**doc, "reasons": reasons})
+    return out

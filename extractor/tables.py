@@ -9,10 +9,10 @@ without guessing, gets null values marked for review.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from . import align
-from .cells import EMPTY, Cell, normalise, read_cell
+from .cells import EMPTY, ILLEGIBLE, Cell, normalise, read_cell
 from .record import Field, Finding
 from .rows import Segment, physical_rows, segments
 from .sections import Span
@@ -125,14 +125,16 @@ def _region_segments(text: str, region: Span | None) -> list[Segment]:
     return segments(physical_rows(text, region.start, region.end)) if region else []
 
 
-def _fields_from_fit(prefix: str, columns: list[str], fit: align.Fit, rule: str) -> dict[str, Field]:
+def _fields_from_fit(keys: list[str], fit: align.Fit, rule: str) -> dict[str, Field]:
+    """One Field per column; the row's other readings ride along as alternatives (numbered alike across the row)."""
     out = {}
-    for col, slot in zip(columns, fit.slots):
-        key = f"{prefix}.{col}"
+    for i, (key, slot) in enumerate(zip(keys, fit.slots)):
         if slot is None:
-            out[key] = Field(key, None, rule=f"{rule}.{fit.rule}", review=fit.review, reason=fit.reason)
+            f = Field(key, None, rule=f"{rule}.{fit.rule}", review=fit.review, reason=fit.reason)
         else:
-            out[key] = Field(key, slot.value, slot.raw.strip(), slot.start, slot.end, f"{rule}.{fit.rule}", review=fit.review or slot.review, reason=fit.reason or slot.reason)
+            f = Field(key, slot.value, slot.raw.strip(), slot.start, slot.end, f"{rule}.{fit.rule}", review=fit.review or slot.review, reason=fit.reason or slot.reason)
+        f.alternatives = [{"value": other[i], "source": "reading", "reading": n + 1, "rule": fit.rule} for n, other in enumerate(fit.others)]
+        out[key] = f
     return out
 
 
@@ -160,8 +162,8 @@ def read_t3(text: str, region: Span | None, template: str) -> tuple[dict[str, Fi
             continue
         fit = align.fit_row(entry.values, len(columns), row_sum_identity)
         if entry.review:
-            fit = align.Fit(fit.slots, fit.rule, True, entry.review)
-        out.update(_fields_from_fit(prefix, columns, fit, "t3"))
+            fit = replace(fit, review=True, reason=entry.review)
+        out.update(_fields_from_fit([f"{prefix}.{c}" for c in columns], fit, "t3"))
     return out, findings
 
 
@@ -178,18 +180,15 @@ def read_t4(text: str, region: Span | None) -> tuple[dict[str, Field], list[Find
     keys = [f"t4.{g}.{c}" for g in conf["groups"] for c in conf["columns"]]
     segs = _region_segments(text, region)
     cells = [c for s in segs if s.has_values for c in s.values]
-    if not any(read_cell(c.text).kind != EMPTY for c in cells):
-        reason = "table 4 not found" if region is None else "table 4 has no readable cells"
+    if not any(read_cell(c.text).kind not in (EMPTY, ILLEGIBLE) for c in cells):
+        if any(read_cell(c.text).kind == ILLEGIBLE for c in cells):
+            reason = "table 4 is illegible in the source"
+        else:
+            reason = "table 4 not found" if region is None else "table 4 has no readable cells"
         return ({k: Field(k, None, rule="t4.missing", review=True, reason=reason) for k in keys},
                 [Finding("parse.t4_missing", "parse", reason, keys)])
     fit = align.fit_row(cells, len(keys), group_total_identity)
-    fields = {}
-    for key, slot in zip(keys, fit.slots):
-        if slot is None:
-            fields[key] = Field(key, None, rule=f"t4.{fit.rule}", review=fit.review, reason=fit.reason)
-        else:
-            fields[key] = Field(key, slot.value, slot.raw.strip(), slot.start, slot.end, f"t4.{fit.rule}", review=fit.review or slot.review, reason=fit.reason or slot.reason)
-    return fields, []
+    return _fields_from_fit(keys, fit, "t4"), []
 
 
 def group_total_identity(values) -> bool | None:
@@ -217,8 +216,8 @@ def read_t2(text: str, region: Span | None, template: str) -> tuple[dict[str, Fi
             continue
         fit = align.fit_row(entry.values, len(columns))
         if entry.review:
-            fit = align.Fit(fit.slots, fit.rule, True, entry.review)
-        fields = _fields_from_fit(prefix, columns, fit, "t2")
+            fit = replace(fit, review=True, reason=entry.review)
+        fields = _fields_from_fit([f"{prefix}.{c}" for c in columns], fit, "t2")
         for col, slot in zip(columns, fit.slots):
             key = f"{prefix}.{col}"
             if col in r.get("money", []):

@@ -1,5 +1,6 @@
 """The xxgk command as a user runs it: extract, show, jsonl, idempotent re-run, bad files."""
 
+import csv
 import json
 import shutil
 
@@ -114,3 +115,30 @@ def test_show_on_missing_or_corrupt_db(tmp_path):
     bad.write_bytes(b"this is not sqlite" * 100)
     result = run("show", bad, "x")
     assert result.exit_code != 0 and "cannot open" in result.output
+
+
+def test_check_flagged_and_findings(tmp_path):
+    folder = examples_copy(tmp_path)
+    seed = (folder / "000_1e9d07bbaba7ae4f.txt").read_text(encoding="utf-8")
+    (folder / "000_1e9d07bbaba7ae4f.txt").unlink()
+    defect = seed.replace("\t(一) 予以公开\t0\t0\t0\t0\t0\t0\t0", "\t(一) 予以公开\t2\t1\t0\t0\t0\t0\t5")
+    (folder / "defect.txt").write_text(defect, encoding="utf-8")
+    db_path = tmp_path / "r.db"
+    run("extract", folder, "--db", db_path)
+    result = run("check", db_path)
+    assert result.exit_code == 0
+    assert "5 documents checked: 4 report_defect, 0 misreading_suspected, 12 not_assessable" in result.output
+    result = run("flagged", db_path)
+    assert "defect.txt" in result.output and "report_defect: T3-B[granted]" in result.output
+    assert "001_8ffd747d7fad1cf1.txt" in result.output and "15 values marked: table 4 is illegible in the source" in result.output
+    assert "3 documents to look at" in result.output
+    out = tmp_path / "defects.csv"
+    result = run("findings", db_path, "--kind", "report_defect", "--csv", out)
+    assert result.exit_code == 0 and "4 findings" in result.output
+    rows = list(csv.DictReader(out.open(encoding="utf-8-sig")))
+    assert {r["check"] for r in rows} == {"T3-B", "T3-C"} and all(r["kind"] == "report_defect" for r in rows)
+    granted = next(r for r in rows if r["check"] == "T3-B")
+    assert json.loads(granted["keys"])[0] == "t3.granted.total" and float(granted["expected"]) == 3 and float(granted["actual"]) == 5
+    # the printed values are kept
+    db = sqlite_utils.Database(db_path)
+    assert next(db.query("select value from \"values\" where key = 't3.granted.total' and value = 5"))["value"] == 5

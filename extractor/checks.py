@@ -1,0 +1,235 @@
+"""Checks over a record: the template's arithmetic (勾稽关系), the right template, text against
+tables, fees and section 五. Each check family is a small function that yields findings.
+
+A failed check is a defect of the report only when every value it involves was read without
+doubt. Otherwise the rules look for another reading of the same text (the other readings a row's
+cells allowed, kept in Field.alternatives) that satisfies it: if one does, the row is marked for
+review and the reading that fits is labelled beside the value — never swapped in. Printed values
+are never changed here.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Iterator
+
+from .record import Field, Finding, Record
+from .sections import template_scores
+from .spec import templates
+
+APPLICANTS = ["natural", "commercial", "research", "social", "legal", "other_org"]
+COLUMNS = APPLICANTS + ["total"]
+T4_PARTS = ["upheld", "corrected", "other", "pending"]
+REPORT_DEFECT, MISREADING, NOT_ASSESSABLE = "report_defect", "misreading_suspected", "not_assessable"
+CHECK_MARK = "check "  # reasons of marks set here start so, and re-checking clears them first
+
+
+@dataclass(frozen=True)
+class Equation:
+    """sum(left) = sum(right), as the template requires."""
+
+    check: str  # family id: T3-A, T3-B, T3-C, T4
+    name: str  # this instance, e.g. T3-A[natural]
+    left: tuple[str, ...]
+    right: tuple[str, ...]
+
+    @property
+    def keys(self) -> list[str]:
+        return list(self.left + self.right)
+
+    def evaluate(self, value) -> tuple[float, float] | None:
+        """(sum of right, sum of left), or None when a value is missing."""
+        vals = [value(k) for k in self.keys]
+        if any(v is None or isinstance(v, str) for v in vals):
+            return None
+        return sum(value(k) for k in self.right), sum(value(k) for k in self.left)
+
+
+def detail_rows(template: str) -> list[str]:
+    rows = [r["row"] for r in templates()["t3"]["rows"] if template in r.get("templates", [template])]
+    return [r for r in rows if r not in ("new", "carried_over", "total", "carried_forward")]
+
+
+def equations(template: str) -> list[Equation]:
+    rows = [r["row"] for r in templates()["t3"]["rows"] if template in r.get("templates", [template])]
+    eqs = [Equation("T3-A", f"T3-A[{c}]", (f"t3.new.{c}", f"t3.carried_over.{c}"), (f"t3.total.{c}", f"t3.carried_forward.{c}")) for c in COLUMNS]
+    eqs += [Equation("T3-B", f"T3-B[{r}]", (f"t3.{r}.total",), tuple(f"t3.{r}.{c}" for c in APPLICANTS)) for r in rows]
+    eqs += [Equation("T3-C", f"T3-C[{c}]", (f"t3.total.{c}",), tuple(f"t3.{r}.{c}" for r in detail_rows(template))) for c in COLUMNS]
+    eqs += [Equation("T4", f"T4[{g}]", (f"t4.{g}.total",), tuple(f"t4.{g}.{p}" for p in T4_PARTS)) for g in templates()["t4"]["groups"]]
+    return eqs
+
+
+def run_checks(record: Record, text: str) -> list[Finding]:
+    """Run every check family; marks and labels fields in place; returns the findings."""
+    _clear_previous(record)
+    findings: list[Finding] = []
+    if record.template is None or not record.fields:
+        return findings
+    for family in (arithmetic, non_negative, template_fit, text_against_tables, fees_reported, section_five):
+        findings.extend(family(record, text))
+    return findings
+
+
+def _clear_previous(record: Record) -> None:
+    for f in record.fields.values():
+        if f.reason.startswith(CHECK_MARK):
+            f.review, f.reason = False, ""
+        for alt in f.alternatives:
+            alt.pop("satisfies", None)
+
+
+# ---------------------------------------------------------------- arithmetic
+def arithmetic(record: Record, text: str) -> Iterator[Finding]:
+    for eq in equations(record.template):
+        got = eq.evaluate(record.value)
+        if got is None:
+            missing = [k for k in eq.keys if record.value(k) is None]
+            yield Finding(eq.check, NOT_ASSESSABLE, f"{eq.name}: not assessable, blank: {', '.join(missing)}", eq.keys)
+            continue
+        expected, actual = got
+        if expected == actual:
+            continue
+        yield _judge(record, eq, expected, actual)
+
+
+def _judge(record: Record, eq: Equation, expected, actual) -> Finding:
+    message = f"{eq.name}: {' + '.join(eq.left)} = {actual:g}, but {' + '.join(eq.right)} = {expected:g}"
+    explained = _other_readings_that_fit(record, eq)
+    if explained:
+        for prefix, reading in explained:
+            for key, f in record.fields.items():
+                if key.rsplit(".", 1)[0] != prefix:
+                    continue
+                for alt in f.alternatives:
+                    if alt.get("reading") == reading:
+                        alt.setdefault("satisfies", []).append(eq.name)
+                _mark(f, f"{CHECK_MARK}{eq.name} fails as read; reading {reading} of this row satisfies it")
+        rows = ", ".join(f"{p} (reading {n})" for p, n in explained)
+        return Finding(eq.check, MISREADING, message + f"; another reading of {rows} satisfies it", eq.keys, expected, actual)
+    doubtful = [k for k in eq.keys if record.fields[k].review]
+    if doubtful:
+        return Finding(eq.check, MISREADING, message + f"; values read with doubt: {', '.join(doubtful)}", eq.keys, expected, actual)
+    return Finding(eq.check, REPORT_DEFECT, message, eq.keys, expected, actual)
+
+
+def _other_readings_that_fit(record: Record, eq: Equation) -> list[tuple[str, int]]:
+    """(row, reading number) pairs: swapping that row's reading in makes the equation hold."""
+    rows = {k.rsplit(".", 1)[0] for k in eq.keys}
+    fits = []
+    for prefix in sorted(rows):
+        row_fields = {k: f for k, f in record.fields.items() if k.rsplit(".", 1)[0] == prefix}
+        readings = {a["reading"] for f in row_fields.values() for a in f.alternatives if a.get("source") == "reading"}
+        for n in sorted(readings):
+            swapped = {k: next((a["value"] for a in f.alternatives if a.get("reading") == n), f.value) for k, f in row_fields.items()}
+            got = eq.evaluate(lambda k: swapped[k] if k in swapped else record.value(k))
+            if got is not None and got[0] == got[1]:
+                fits.append((prefix, n))
+    return fits
+
+
+def _mark(f: Field, reason: str) -> None:
+    if not f.review:
+        f.review, f.reason = True, reason
+
+
+# ---------------------------------------------------------------- values
+def non_negative(record: Record, text: str) -> Iterator[Finding]:
+    for key, f in record.fields.items():
+        if isinstance(f.value, (int, float)) and f.value < 0 and not key.endswith(".change"):
+            kind = MISREADING if f.review else REPORT_DEFECT
+            yield Finding("NONNEG", kind, f"{key} is {f.value:g}: a count or amount cannot be negative", [key], 0, f.value)
+
+
+def template_fit(record: Record, text: str) -> Iterator[Finding]:
+    year = record.value("meta.year")
+    doubt = REPORT_DEFECT if not (record.fields["meta.year"].review or record.fields["meta.template"].review) else MISREADING
+    if year is None:
+        yield Finding("TEMPLATE-YEAR", NOT_ASSESSABLE, "the report's year is not known", ["meta.year", "meta.template"])
+    elif record.template == "2019" and year >= 2021:
+        yield Finding("TEMPLATE-YEAR", doubt, f"a {year} report uses the 2019 template (the 2021 template applies from the 2021 reports on)", ["meta.year", "meta.template"])
+    elif record.template == "2021" and year <= 2020:
+        yield Finding("TEMPLATE-YEAR", doubt, f"a {year} report uses the 2021 template (2019 and 2020 reports use the 2019 template)", ["meta.year", "meta.template"])
+    tables = "".join(text[a:b] for name, (a, b) in record.regions.items() if name in ("t2", "t3"))
+    scores = template_scores(tables)
+    if scores["2019"] and scores["2021"]:
+        yield Finding("TEMPLATE-MIX", REPORT_DEFECT, f"the tables mix the two templates (marker words: 2019 ×{scores['2019']}, 2021 ×{scores['2021']})", ["meta.template"])
+
+
+# ---------------------------------------------------------------- text against tables
+NUM = r"(\d+)\s*(?:件|个|份|例|起)"
+STATED = [
+    # (pattern, keys whose sum the figure states). A pattern without a group states 0.
+    (re.compile(r"(?:新收|收到|接到)[^。；;，,\d]{0,14}?申请[^。；;，,\d]{0,10}?" + NUM), ["t3.new.total"]),
+    (re.compile(r"未(?:收到|接到|受理)[^。；;，,\d]{0,12}?申请"), ["t3.new.total"]),
+    (re.compile(r"上年结转[^。；;，,\d]{0,12}?" + NUM), ["t3.carried_over.total"]),
+    (re.compile(r"结转下一?年度?[^。；;，,\d]{0,10}?" + NUM), ["t3.carried_forward.total"]),
+    (re.compile(r"予以公开[^。；;，,\d]{0,4}?" + NUM), ["t3.granted.total"]),
+    (re.compile(r"行政复议(?:案件|申请)?[^。；;，,\d、和及或]{0,4}?" + NUM), ["t4.review.total"]),
+    (re.compile(r"(?:无|未发生|未收到|未接到|未产生|未出现|没有)[^。；;\d]{0,24}?行政复议"), ["t4.review.total"]),
+    (re.compile(r"行政诉讼(?:案件)?[^。；;，,\d、和及或]{0,4}?" + NUM), ["t4.suit_direct.total", "t4.suit_after_review.total"]),
+    (re.compile(r"(?:无|未发生|未收到|未接到|未产生|未出现|没有)[^。；;\d]{0,36}?行政诉讼"), ["t4.suit_direct.total", "t4.suit_after_review.total"]),
+]
+
+
+def narrative(record: Record, text: str) -> list[tuple[int, str]]:
+    """The text outside the tables, as (offset, piece) pairs."""
+    cuts = sorted(span for name, span in record.regions.items() if name in ("t2", "t3", "t4"))
+    pieces, pos = [], 0
+    for a, b in cuts:
+        if a > pos:
+            pieces.append((pos, text[pos:a]))
+        pos = max(pos, b)
+    pieces.append((pos, text[pos:]))
+    return pieces
+
+
+def text_against_tables(record: Record, text: str) -> Iterator[Finding]:
+    for offset, piece in narrative(record, text):
+        for pattern, keys in STATED:
+            for m in pattern.finditer(piece):
+                stated = int(m.group(1)) if m.groups() else 0
+                values = [record.value(k) for k in keys]
+                quote = m.group(0)
+                if any(v is None for v in values):
+                    yield Finding("TEXT-TABLE", NOT_ASSESSABLE, f"the text says {quote!r} but {', '.join(keys)} is blank", keys, stated, None)
+                    continue
+                table = sum(values)
+                if table == stated:
+                    continue
+                doubtful = any(record.fields[k].review for k in keys)
+                kind = MISREADING if doubtful else REPORT_DEFECT
+                yield Finding("TEXT-TABLE", kind, f"the text says {quote!r} (at {offset + m.start()}) but the table gives {table:g}", keys, stated, table)
+
+
+# ---------------------------------------------------------------- fees and section 五
+FEE_CHARGED = re.compile(r"(?<!未)(?<!不)(?:收取|收缴|收费)[^。；;\d]{0,10}?信息处理费[^。；;\d]{0,8}?(\d+(?:\.\d+)?)\s*(?:元|万元)")
+FEE_AMOUNT = re.compile(r"信息处理费[^。；;\d]{0,10}?(\d+(?:\.\d+)?)\s*(?:元|万元)")
+
+
+def fees_reported(record: Record, text: str) -> Iterator[Finding]:
+    charged = []
+    for _, piece in narrative(record, text):
+        for pattern in (FEE_CHARGED, FEE_AMOUNT):
+            charged += [m.group(0) for m in pattern.finditer(piece) if float(m.group(1)) > 0]
+    no_fee = record.value("t3.other.no_fee.total") if record.template == "2021" else None
+    if no_fee:
+        charged.append(f"table 3 （六）2 = {no_fee}")
+    if not charged:
+        return
+    s6 = record.regions.get("s6")
+    section = text[s6[0] : s6[1]] if s6 else ""
+    if "信息处理费" not in section and "收费" not in section:
+        kind = MISREADING if no_fee and not charged[:-1] and record.fields["t3.other.no_fee.total"].review else REPORT_DEFECT
+        yield Finding("FEES", kind, f"信息处理费 is charged ({charged[0]}) but section 六 does not report it", ["t3.other.no_fee.total"] if no_fee else [])
+
+
+def section_five(record: Record, text: str) -> Iterator[Finding]:
+    s5 = record.regions.get("s5")
+    if s5 is None:
+        yield Finding("SECTION-5", REPORT_DEFECT, "section 五 (存在的主要问题及改进情况) is missing")
+        return
+    body = text[s5[0] : s5[1]].split("\n", 1)
+    rest = re.sub(r"[\s。.]", "", body[1] if len(body) > 1 else "")
+    if rest in ("", "无", "暂无"):
+        yield Finding("SECTION-5", REPORT_DEFECT, "section 五 (存在的主要问题及改进情况) is empty or just 无")

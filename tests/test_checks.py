@@ -1,0 +1,240 @@
+"""Every check family: passing, failing as a report defect, failing as a misreading that another
+reading explains (or a value read with doubt), and not assessable with a blank."""
+
+import copy
+
+import pytest
+
+from extractor.checks import MISREADING, NOT_ASSESSABLE, REPORT_DEFECT, run_checks
+from extractor.pipeline import extract
+
+from conftest import EXAMPLES
+
+SEED = (EXAMPLES / "000_1e9d07bbaba7ae4f.txt").read_text(encoding="utf-8")  # clean 2021, all of table 3/4 zero
+SEED_2019 = (EXAMPLES / "001_8ffd747d7fad1cf1.txt").read_text(encoding="utf-8")
+
+
+def record_of(text: str):
+    return extract(text.encode("utf-8"), "crafted.txt")
+
+
+def checked(record, text=SEED, **values):
+    record = copy.deepcopy(record)
+    for key, value in values.items():
+        record.fields[key.replace("__", ".")].value = value
+    return record, run_checks(record, text)
+
+
+def of(findings, check, kind=None):
+    return [f for f in findings if f.check == check and (kind is None or f.kind == kind)]
+
+
+@pytest.fixture(scope="module")
+def clean():
+    return record_of(SEED)
+
+
+def test_clean_seed_passes_every_check(clean):
+    assert [f for f in clean.findings if f.kind != NOT_ASSESSABLE] == []
+    assert clean.review_keys() == []
+
+
+# ---------------------------------------------------------------- T3-B: row totals
+def test_t3b_report_defect_printed_total_disagrees_with_parts_end_to_end():
+    text = SEED.replace("\t(一) 予以公开\t0\t0\t0\t0\t0\t0\t0", "\t(一) 予以公开\t2\t1\t0\t0\t0\t0\t5")
+    record = record_of(text)
+    defects = of(record.findings, "T3-B", REPORT_DEFECT)
+    assert len(defects) == 1
+    d = defects[0]
+    assert d.keys == ["t3.granted.total"] + [f"t3.granted.{c}" for c in ("natural", "commercial", "research", "social", "legal", "other_org")]
+    assert (d.expected, d.actual) == (3, 5)
+    assert record.value("t3.granted.total") == 5 and record.value("t3.granted.natural") == 2  # kept as printed
+    assert record.fields["t3.granted.total"].review is False  # a clean grid: the report's defect, not ours
+    assert of(record.findings, "T3-C", REPORT_DEFECT)  # the 总计 row no longer adds up either
+
+
+def test_t3b_misreading_explained_by_another_reading(clean):
+    record = copy.deepcopy(clean)
+    for col, (value, other) in zip(("natural", "commercial", "research", "social", "legal", "other_org", "total"),
+                                   [(0, 1), (1, 0), (0, 0), (0, 0), (0, 0), (0, 0), (1, 1)]):
+        f = record.fields[f"t3.partial.{col}"]
+        f.value = value
+        f.alternatives = [{"value": other, "source": "reading", "reading": 1, "rule": "extra-cell"}]
+    record.fields["t3.partial.total"].value = 2  # as read: 0+1 ≠ 2 …
+    record.fields["t3.partial.total"].alternatives[0]["value"] = 1  # … the other reading: 1 = 1
+    findings = run_checks(record, SEED)
+    row = of(findings, "T3-B")
+    assert [f.kind for f in row] == [MISREADING]
+    assert all(record.fields[f"t3.partial.{c}"].review for c in ("natural", "total"))
+    assert record.value("t3.partial.total") == 2  # never swapped in
+    assert "T3-B[partial]" in record.fields["t3.partial.total"].alternatives[0]["satisfies"]
+
+
+def test_t3b_not_assessable_with_a_blank(clean):
+    record, findings = checked(clean, t3__granted__natural=None)
+    assert [f.kind for f in of(findings, "T3-B")] == [NOT_ASSESSABLE]
+    assert "t3.granted.natural" in of(findings, "T3-B")[0].message
+
+
+# ---------------------------------------------------------------- T3-A: 一 + 二 = 总计 + 四
+def test_t3a_passes_and_fails(clean):
+    _, ok = checked(clean, t3__new__natural=3, t3__new__total=3, t3__granted__natural=3, t3__granted__total=3,
+                    t3__total__natural=3, t3__total__total=3)
+    assert of(ok, "T3-A") == [] and of(ok, "T3-B") == [] and of(ok, "T3-C") == []
+    _, bad = checked(clean, t3__new__natural=3, t3__new__total=3)
+    failed = of(bad, "T3-A", REPORT_DEFECT)
+    assert {f.message.split(":")[0] for f in failed} == {"T3-A[natural]", "T3-A[total]"}
+    assert failed[0].expected == 0 and failed[0].actual == 3
+
+
+def test_t3a_misreading_when_a_value_was_read_with_doubt(clean):
+    record = copy.deepcopy(clean)
+    record.fields["t3.carried_forward.natural"].value = 4
+    record.fields["t3.carried_forward.natural"].review = True
+    record.fields["t3.carried_forward.natural"].reason = "a character OCR confuses with a digit"
+    findings = run_checks(record, SEED)
+    assert [f.kind for f in of(findings, "T3-A") if "natural" in f.message] == [MISREADING]
+
+
+def test_t3a_not_assessable(clean):
+    _, findings = checked(clean, t3__carried_over__legal=None)
+    assert NOT_ASSESSABLE in [f.kind for f in of(findings, "T3-A")]
+
+
+# ---------------------------------------------------------------- T3-C: （七）总计 = detail rows
+def test_t3c_counts_the_detail_rows_of_each_template(clean):
+    _, ok = checked(clean, t3__other__other__social=2, t3__total__social=2, t3__other__other__total=2, t3__total__total=2,
+                    t3__carried_over__social=2, t3__carried_over__total=2)
+    assert [f for f in ok if f.kind != NOT_ASSESSABLE] == []
+    _, bad = checked(clean, t3__ignored__repeated__legal=1, t3__ignored__repeated__total=1)
+    assert {f.message.split(":")[0] for f in of(bad, "T3-C", REPORT_DEFECT)} == {"T3-C[legal]", "T3-C[total]"}
+    record_2019 = record_of(SEED_2019)
+    _, ok_2019 = checked(record_2019, SEED_2019, t3__other__natural=1, t3__other__total=1, t3__total__natural=1, t3__total__total=1,
+                         t3__new__natural=1, t3__new__total=1)
+    assert of(ok_2019, "T3-C", REPORT_DEFECT) == []
+
+
+def test_t3c_misreading_explained_by_the_rows_other_reading():
+    """A short row placed from the left; placed from the right it satisfies the column checks."""
+    text = SEED.replace("\t(二) 部分公开 (区分处理的, 只计这一情形, 不计其他情形)\t0\t0\t0\t0\t0\t0\t0\t",
+                        "\t(二) 部分公开 (区分处理的, 只计这一情形, 不计其他情形)\t5\t0\t0\t0\t0\t5")
+    record = record_of(text)
+    assert record.value("t3.partial.natural") == 5 and record.value("t3.partial.other_org") == 5  # placed from the left …
+    assert record.fields["t3.partial.natural"].review  # … and marked as a guess
+    c = [f for f in of(record.findings, "T3-C") if f.message.startswith("T3-C[other_org]")]
+    assert [f.kind for f in c] == [MISREADING]
+    assert "another reading of t3.partial" in c[0].message
+    alt = record.fields["t3.partial.other_org"].alternatives
+    assert alt and alt[0]["value"] == 0 and "T3-C[other_org]" in alt[0]["satisfies"]
+
+
+def test_t3c_not_assessable(clean):
+    _, findings = checked(clean, t3__denied__admin_query__research=None)
+    assert NOT_ASSESSABLE in [f.kind for f in of(findings, "T3-C")]
+
+
+# ---------------------------------------------------------------- T4
+def test_t4_passes_fails_and_not_assessable(clean):
+    _, ok = checked(clean, t4__review__upheld=2, t4__review__pending=1, t4__review__total=3)
+    assert of(ok, "T4") == []
+    _, bad = checked(clean, t4__review__upheld=2, t4__review__total=3)
+    assert [(f.kind, f.expected, f.actual) for f in of(bad, "T4")] == [(REPORT_DEFECT, 2, 3)]
+    record = record_of(SEED_2019)
+    assert [f.kind for f in of(record.findings, "T4")] == [NOT_ASSESSABLE] * 3  # the [illegible] table 4
+    assert all(record.fields[k].review for k in record.fields if k.startswith("t4."))
+
+
+def test_t4_misreading_with_another_reading(clean):
+    record = copy.deepcopy(clean)
+    keys = [f"t4.suit_direct.{c}" for c in ("upheld", "corrected", "other", "pending", "total")]
+    as_read, other = [1, 0, 0, 0, 10], [1, 0, 0, 0, 1]  # `10` could be `1` `0` shifted
+    for key, v, o in zip(keys, as_read, other):
+        record.fields[key].value = v
+        record.fields[key].alternatives = [{"value": o, "source": "reading", "reading": 1, "rule": "digit-split"}]
+    findings = run_checks(record, SEED)
+    assert [f.kind for f in of(findings, "T4")] == [MISREADING]
+    assert record.fields["t4.suit_direct.total"].review and record.value("t4.suit_direct.total") == 10
+
+
+# ---------------------------------------------------------------- non-negative counts
+def test_non_negative(clean):
+    _, ok = checked(clean)
+    assert of(ok, "NONNEG") == []
+    _, bad = checked(clean, t2__penalty__decisions=-2)
+    assert [f.kind for f in of(bad, "NONNEG")] == [REPORT_DEFECT]
+    record = copy.deepcopy(clean)
+    record.fields["t2.penalty.decisions"].value, record.fields["t2.penalty.decisions"].review = -2, True
+    assert [f.kind for f in of(run_checks(record, SEED), "NONNEG")] == [MISREADING]
+    changes = record_of(SEED_2019)
+    assert changes.value("t2.other_services.change") == -13 and of(changes.findings, "NONNEG") == []
+
+
+# ---------------------------------------------------------------- template against year
+def test_template_against_year(clean):
+    assert of(clean.findings, "TEMPLATE-YEAR") == [] and of(clean.findings, "TEMPLATE-MIX") == []
+    _, bad = checked(clean, meta__year=2020)
+    assert [f.kind for f in of(bad, "TEMPLATE-YEAR")] == [REPORT_DEFECT]
+    old = record_of(SEED_2019.replace("洛江区财政局 2020 年", "洛江区财政局 2022 年"))
+    assert [f.kind for f in of(old.findings, "TEMPLATE-YEAR")] == [REPORT_DEFECT]
+    _, unknown = checked(clean, meta__year=None)
+    assert [f.kind for f in of(unknown, "TEMPLATE-YEAR")] == [NOT_ASSESSABLE]
+    record = copy.deepcopy(clean)
+    record.fields["meta.year"].value, record.fields["meta.year"].review = 2020, True
+    assert [f.kind for f in of(run_checks(record, SEED), "TEMPLATE-YEAR")] == [MISREADING]
+
+
+def test_template_mix():
+    mixed = SEED.replace("信息内容\t本年制发件数\t本年废止件数\t现行有效件数", "信息内容\t本年新制作数量\t本年新公开数量\t对外公开总数量")
+    record = record_of(mixed)
+    assert [f.kind for f in of(record.findings, "TEMPLATE-MIX")] == [REPORT_DEFECT]
+
+
+# ---------------------------------------------------------------- text against tables
+def test_text_against_tables():
+    record = record_of(SEED)
+    assert of(record.findings, "TEXT-TABLE") == []  # 未收到信息公开申请 and the zero table agree
+    said = SEED.replace("区财政局未收到信息公开申请", "区财政局共收到政府信息公开申请3件")
+    bad = record_of(said)
+    found = of(bad.findings, "TEXT-TABLE", REPORT_DEFECT)
+    assert len(found) == 1 and found[0].keys == ["t3.new.total"] and (found[0].expected, found[0].actual) == (3, 0)
+    lawsuits = record_of(SEED.replace("也无因政府信息公开申请行政复议、提起行政诉讼的案件", "发生行政复议1件"))
+    assert [(f.keys, f.kind) for f in of(lawsuits.findings, "TEXT-TABLE")] == [(["t4.review.total"], REPORT_DEFECT)]
+
+
+def test_text_against_tables_doubt_and_blank(clean):
+    said = SEED.replace("区财政局未收到信息公开申请", "区财政局共收到政府信息公开申请3件")
+    record = copy.deepcopy(clean)
+    record.fields["t3.new.total"].review = True
+    assert [f.kind for f in of(run_checks(record, said), "TEXT-TABLE") if f.keys == ["t3.new.total"]] == [MISREADING]
+    _, blank = checked(clean, said, t3__new__total=None)
+    assert [f.kind for f in of(blank, "TEXT-TABLE") if f.keys == ["t3.new.total"]] == [NOT_ASSESSABLE]
+
+
+# ---------------------------------------------------------------- fees and section 五
+def test_fees_charged_but_section_six_silent(clean):
+    assert of(clean.findings, "FEES") == []
+    charged = SEED.replace("六、其他需要报告的事项\n\n无", "六、其他需要报告的事项\n\n本年度收取信息处理费0元。")
+    assert of(record_of(charged).findings, "FEES") == []  # said in section 六, and nothing was charged
+    table = SEED.replace("\t\t2. 申请人逾期未按收费通知要求缴纳费用、行政机关不再处理其政府信息公开申请\t0\t0\t0\t0\t0\t0\t0",
+                         "\t\t2. 申请人逾期未按收费通知要求缴纳费用、行政机关不再处理其政府信息公开申请\t1\t0\t0\t0\t0\t0\t1")
+    assert [f.kind for f in of(record_of(table).findings, "FEES")] == [REPORT_DEFECT]
+    told = table.replace("六、其他需要报告的事项\n\n无", "六、其他需要报告的事项\n\n本年度发出收费通知1件，收取信息处理费100元。")
+    assert of(record_of(told).findings, "FEES") == []
+    record = copy.deepcopy(clean)
+    record.fields["t3.other.no_fee.total"].value, record.fields["t3.other.no_fee.total"].review = 1, True
+    assert [f.kind for f in of(run_checks(record, SEED), "FEES")] == [MISREADING]
+
+
+def test_section_five_empty_or_none():
+    assert of(record_of(SEED).findings, "SECTION-5") == []
+    start, end = SEED.index("五、存在的主要问题及改进情况"), SEED.index("六、其他需要报告的事项")
+    empty = SEED[:start] + "五、存在的主要问题及改进情况\n\n无。\n\n" + SEED[end:]
+    assert [f.kind for f in of(record_of(empty).findings, "SECTION-5")] == [REPORT_DEFECT]
+
+
+def test_rechecking_is_idempotent(clean):
+    record = copy.deepcopy(clean)
+    record.fields["t4.review.total"].value = 3
+    first = run_checks(record, SEED)
+    second = run_checks(record, SEED)
+    assert [(f.check, f.kind, f.message) for f in first] == [(f.check, f.kind, f.message) for f in second]

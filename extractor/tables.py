@@ -44,8 +44,12 @@ def label_key(label: str) -> str:
     return PUNCT.sub("", ENUMERATOR.sub("", normalise(label)))
 
 
-def match_rows(segs: list[Segment], specs: list[RowSpec], header_words=(), group_words=()) -> tuple[dict[str, Matched], list[Finding]]:
-    """Assign segments to template rows: labels by their words, value-only segments to the label above."""
+def match_rows(segs: list[Segment], specs: list[RowSpec], header_words=(), group_words=(), width=None) -> tuple[dict[str, Matched], list[Finding]]:
+    """Assign segments to template rows: labels by their words, value-only segments to the label above.
+
+    `width(row)` is the number of columns a row has: a row whose cells were split over two
+    lines (fewer cells, then a line of cells without a label that makes up exactly the rest) is joined.
+    """
     matched: dict[str, Matched] = {}
     findings: list[Finding] = []
     target: Matched | None = None
@@ -57,6 +61,9 @@ def match_rows(segs: list[Segment], specs: list[RowSpec], header_words=(), group
             if target is not None and (not _has_values(target.values) or target.vertical):
                 target.values.extend(seg.values)
                 target.vertical = True
+            elif target is not None and width and _filled(target.values) < width(target.spec.row) == _filled(target.values) + _filled(seg.values):
+                target.values.extend(seg.values)  # the rest of a row split over two lines
+                target = None
             else:
                 orphans = list(seg.values)
             continue
@@ -97,6 +104,10 @@ def match_rows(segs: list[Segment], specs: list[RowSpec], header_words=(), group
 
 def _readings(cells: list[Cell]) -> list:
     return [r.value for r in map(read_cell, (c.text for c in cells)) if r.kind != EMPTY]
+
+
+def _filled(cells: list[Cell]) -> int:
+    return sum(1 for c in cells if read_cell(c.text).kind != EMPTY)
 
 
 def _has_values(cells: list[Cell]) -> bool:
@@ -152,7 +163,8 @@ def read_t3(text: str, region: Span | None, template: str) -> tuple[dict[str, Fi
         for spec in specs:
             out.update(_missing(f"t3.{spec.row}", columns, "t3.missing", "table 3 not found"))
         return out, [Finding("parse.t3_missing", "parse", "table 3 not found")]
-    matched, findings = match_rows(_region_segments(text, region), specs, [label_key(w) for w in conf["header_words"]], [label_key(w) for w in conf["group_words"]])
+    matched, findings = match_rows(_region_segments(text, region), specs, [label_key(w) for w in conf["header_words"]],
+                                   [label_key(w) for w in conf["group_words"]], width=lambda row: len(columns))
     out: dict[str, Field] = {}
     for spec in specs:
         prefix = f"t3.{spec.row}"
@@ -207,7 +219,8 @@ def read_t2(text: str, region: Span | None, template: str) -> tuple[dict[str, Fi
         for r in rows:
             out.update(_missing(f"t2.{r['row']}", r["columns"][template], "t2.missing", "table 2 not found"))
         return out, [Finding("parse.t2_missing", "parse", "table 2 not found")]
-    matched, findings = match_rows(_region_segments(text, region), specs)
+    widths = {r["row"]: len(r["columns"][template]) for r in rows}
+    matched, findings = match_rows(_region_segments(text, region), specs, width=widths.get)
     for r in rows:
         prefix, columns = f"t2.{r['row']}", r["columns"][template]
         entry = matched.get(r["row"])

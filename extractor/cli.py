@@ -151,3 +151,75 @@ def findings(db_path, kind, check_id, csv_path):
         for r in rows:
             click.echo(f"{r['agency'] or '?'} {r['year'] or '?'}  [{r['kind']}] {r['check']}: {r['message']}")
     click.echo(f"{len(rows)} findings", err=True)
+
+
+@main.group()
+def golden():
+    """Golden annotations."""
+
+
+@golden.command("load")
+@click.argument("folder", type=click.Path(file_okay=False, exists=True))
+@click.option("--db", "db_path", default="eval.db", show_default=True, type=click.Path(dir_okay=False), help="Evaluation database.")
+def golden_load(folder, db_path):
+    """Validate the golden JSON files in FOLDER and load them into the database."""
+    from pathlib import Path
+
+    from . import golden as golden_mod
+
+    try:
+        goldens = golden_mod.load_folder(Path(folder))
+        n = golden_mod.store(store.open_db(db_path), goldens)
+    except XxgkError as e:
+        fail(str(e))
+    click.echo(f"{n} golden annotations loaded into {db_path}")
+
+
+def _fmt(x) -> str:
+    return "—" if x is None else f"{x:.4f}"
+
+
+def _summary_line(name: str, s: dict) -> str:
+    return (f"  {name:<14} values {s['values']:>6}  accuracy {_fmt(s['accuracy'])}  wrong marked {s['wrong_marked']:>4}  "
+            f"silent {s['wrong_silent']:>4}  review rate {_fmt(s['review_rate'])}")
+
+
+@main.command("eval")
+@click.option("--golden", "golden_dir", type=click.Path(file_okay=False, exists=True), help="Folder of golden JSON files to score against.")
+@click.option("--route", type=click.Choice(["rules", "llm", "hybrid"]), default="rules", show_default=True, help="Which route extracts the reports.")
+@click.option("--db", "db_path", default="eval.db", show_default=True, type=click.Path(dir_okay=False), help="Evaluation database (runs and outcomes).")
+@click.option("--compare", nargs=2, type=int, metavar="RUN_A RUN_B", help="Show what changed between two stored runs, key by key.")
+def eval_cmd(golden_dir, route, db_path, compare):
+    """Score a route against golden annotations: accuracy, silent errors, review rate, calibration."""
+    from pathlib import Path
+
+    from . import evaluate, golden as golden_mod, harness
+
+    if compare:
+        db = _db(db_path)
+        rows = harness.compare_runs(db, *compare)
+        for r in rows:
+            click.echo(f"{r['document'][:12]}  {r['key']:<40} truth {r['truth']:>8}  {r['value_a']:>8} ({r['outcome_a']}) → {r['value_b']:>8} ({r['outcome_b']})")
+        click.echo(f"{len(rows)} keys changed between run {compare[0]} and run {compare[1]}")
+        return
+    if not golden_dir:
+        fail("give --golden FOLDER to run an evaluation, or --compare RUN_A RUN_B")
+    if route != "rules":
+        fail(f"the {route} route is not available yet: use --route rules")
+    try:
+        goldens = golden_mod.load_folder(Path(golden_dir))
+        db = store.open_db(db_path)
+        golden_mod.store(db, goldens)
+        run_id, outcomes = harness.run_eval(db, goldens, route)
+    except XxgkError as e:
+        fail(str(e))
+    s = evaluate.summarise(outcomes)
+    click.echo(f"eval run {run_id} · route {route} · {len(goldens)} golden reports · {s['values']} values")
+    click.echo(_summary_line("all", s))
+    click.echo(f"  calibration    right when unmarked {_fmt(s['right_when_unmarked'])}  ·  marked when wrong {_fmt(s['marked_when_wrong'])}")
+    click.echo("by section:")
+    for name, sub in evaluate.by(outcomes, "section").items():
+        click.echo(_summary_line(name, sub))
+    click.echo("by layout:")
+    for name, sub in evaluate.by(outcomes, "layout").items():
+        click.echo(_summary_line(name, sub))

@@ -1,0 +1,58 @@
+"""Evaluation runs: extract every golden report by a route, score it key by key, store the run."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+from typing import Callable
+
+from . import evaluate, store
+from .batch import read_file
+from .errors import XxgkError
+from .golden import Golden
+from .record import Record
+
+Reader = Callable[[Path], Record]
+
+
+class GoldenMismatch(XxgkError):
+    """A golden file whose sha256 is not that of the report it names."""
+
+
+def git_commit() -> str | None:
+    try:
+        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, timeout=5,
+                             cwd=Path(__file__).resolve().parent)
+        return out.stdout.strip() or None
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def run_eval(db, goldens: list[Golden], route: str, reader: Reader = read_file, model: str | None = None, prompt_version: str | None = None):
+    """Score every golden report; store the run and its outcomes; return (run id, outcomes)."""
+    outcomes: list[evaluate.Outcome] = []
+    for g in goldens:
+        record = reader(g.report)
+        if record.error is None and record.sha256 != g.sha256:
+            raise GoldenMismatch(f"{g.path}: annotates other bytes than {g.report} (sha256 differs)")
+        outcomes += evaluate.compare(g.sha256, g.fields, record if record.error is None else None, g.layout or "unknown")
+    summary = evaluate.summarise(outcomes)
+    with db.atomic():
+        run_id = db["eval_runs"].insert({
+            "started": store.now(), "commit": git_commit(), "route": route, "model": model, "prompt_version": prompt_version,
+            "reports": len(goldens), **summary,
+        }).last_pk
+        db["eval_outcomes"].insert_all(
+            ({"run": run_id, "document": o.document, "key": o.key, "truth": json.dumps(o.truth), "value": json.dumps(o.value),
+              "review": int(o.review), "outcome": o.kind, "layout": o.layout} for o in outcomes), batch_size=1000)
+    return run_id, outcomes
+
+
+def compare_runs(db, run_a: int, run_b: int) -> list[dict]:
+    """Keys whose outcome or value differs between two runs."""
+    sql = """SELECT a.document, a.key, a.truth, a.value AS value_a, a.outcome AS outcome_a, b.value AS value_b, b.outcome AS outcome_b
+             FROM eval_outcomes a JOIN eval_outcomes b ON a.document = b.document AND a.key = b.key
+             WHERE a.run = ? AND b.run = ? AND (a.value != b.value OR a.outcome != b.outcome OR a.review != b.review)
+             ORDER BY a.document, a.key"""
+    return list(db.query(sql, [run_a, run_b]))

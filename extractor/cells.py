@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
 
 EMPTY, PLACEHOLDER, NUMBER, OCR, ILLEGIBLE, TEXT = "empty", "placeholder", "number", "ocr", "illegible", "text"
 
@@ -47,6 +48,7 @@ def normalise(text: str) -> str:
     return re.sub(r"[\s\u200b\u200c\u200d\ufeff]+", "", text)
 
 
+@lru_cache(maxsize=65536)
 def read_cell(text: str) -> Reading:
     s = normalise(text)
     if not s:

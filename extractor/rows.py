@@ -83,6 +83,9 @@ def segments(rows: list[list[Cell]]) -> list[Segment]:
 
 def split_cell(cell: Cell) -> list[Cell]:
     """Cut the numbers out of a cell that holds a label and numbers, or several numbers."""
+    bare = cell.text.strip()
+    if not bare or bare.isdigit():
+        return [cell]
     tokens = [Cell(m.group(), cell.start + m.start(), cell.start + m.end()) for m in TOKEN.finditer(cell.text)]
     if len(tokens) <= 1 and (not tokens or read_cell(tokens[0].text).kind != TEXT):
         return [cell]

@@ -19,6 +19,7 @@ HEADINGS = {
 }
 ENUM = r"(?:第?[一二三四五六七八九十]{1,2}\s*[、.．,，]|[（(]\s*[一二三四五六七八九十]{1,2}\s*[）)]|\d{1,2}\s*[、.．])?"
 MAX_HEADING = 40
+HEADING_PATTERNS = {n: re.compile(ENUM + r"\s*.{0,14}?(" + "|".join(map(re.escape, words)) + ")") for n, words in HEADINGS.items()}
 REGION_CHARS = "省市区县州旗盟镇乡"
 STOP_CHARS = set("的了是年由在为对和及与将把被向从自以按经")
 ORG_SUFFIX = re.compile(r"(局|委|办|所|站|中心|院|厅|处|队|会|署)$")
@@ -83,7 +84,7 @@ def _sections(lines, size) -> dict[int, Span]:
             if offset < floor:
                 continue
             s = line.strip()
-            if 0 < len(s) <= MAX_HEADING and re.match(ENUM + r"\s*.{0,14}?(" + "|".join(map(re.escape, words)) + ")", s):
+            if 0 < len(s) <= MAX_HEADING and HEADING_PATTERNS[number].match(s):
                 starts[number] = offset
                 floor = offset + 1
                 break
@@ -123,8 +124,8 @@ FULL_WIDTH_DIGITS = str.maketrans("０１２３４５６７８９", "0123456789"
 
 def _title(lines) -> tuple[str, int] | None:
     """The title line, its full-width digits folded (same length, so offsets hold)."""
-    lines = [(line.translate(FULL_WIDTH_DIGITS), offset) for line, offset in lines]
-    for line, offset in lines[:12]:
+    lines = [(line.translate(FULL_WIDTH_DIGITS), offset) for line, offset in lines[:12]]
+    for line, offset in lines:
         if "报告" in line and re.search(r"(19|20)\d{2}", line):
             return line, offset
     for line, offset in lines[:6]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 
 from . import align
 from .cells import EMPTY, ILLEGIBLE, Cell, normalise, read_cell
@@ -40,6 +41,7 @@ class Matched:
     review: str = ""  # a reason when the match itself was a guess
 
 
+@lru_cache(maxsize=65536)
 def label_key(label: str) -> str:
     return PUNCT.sub("", ENUMERATOR.sub("", normalise(label)))
 

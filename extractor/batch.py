@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import glob
+import hashlib
 import os
 from pathlib import Path
 from typing import Iterable
@@ -35,17 +36,27 @@ def collect(paths: Iterable[str]) -> list[Path]:
     return list(found.values())
 
 
+def file_sha256(path: Path) -> str | None:
+    """The sha256 of a file's bytes, read in chunks (for files too big or too slow to parse)."""
+    digest = hashlib.sha256()
+    try:
+        with open(path, "rb") as f:
+            for chunk in iter(lambda: f.read(1 << 20), b""):
+                digest.update(chunk)
+    except OSError:
+        return None
+    return digest.hexdigest()
+
+
 def read_file(path: Path, max_bytes: int = MAX_BYTES) -> Record:
     """Read and extract one file; never raises for a bad file: its record has status failed."""
     try:
         size = path.stat().st_size
         if size > max_bytes:
-            raise InputError(f"file too large ({size:,} bytes; the limit is {max_bytes:,})")
+            return failed_record(None, str(path), InputError(f"file too large ({size:,} bytes; the limit is {max_bytes:,})"), file_sha256(path))
         data = path.read_bytes()
     except OSError as e:
-        return failed_record(b"", str(path), InputError(f"cannot read file: {e.strerror or e}"))
-    except InputError as e:
-        return failed_record(b"", str(path), e)
+        return failed_record(None, str(path), InputError(f"cannot read file: {e.strerror or e}"))
     try:
         return extract(data, str(path))
     except XxgkError as e:

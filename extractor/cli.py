@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import sys
@@ -27,11 +28,15 @@ def main() -> None:
 @click.argument("paths", nargs=-1, required=True)
 @click.option("--db", "db_path", type=click.Path(dir_okay=False), help="SQLite database to write (created if missing).")
 @click.option("--jsonl", "jsonl_path", type=click.Path(dir_okay=False, allow_dash=True), help="Write one JSON object per report to this file ('-' for stdout).")
+@click.option("--workers", "-w", type=click.IntRange(1), help="Worker processes (default: one per core).")
+@click.option("--force", is_flag=True, help="Read every file again, even those the database already holds unchanged.")
+@click.option("--timeout", type=click.FloatRange(1), default=60, show_default=True, help="Seconds one file may take before it is given up as failed.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar, no per-file lines; only the summary.")
-def extract(paths, db_path, jsonl_path, quiet):
+def extract(paths, db_path, jsonl_path, workers, force, timeout, quiet):
     """Extract reports: files, folders (recursive) or globs; text, markdown and HTML.
 
-    Re-running on the same files is idempotent: documents are keyed by the sha256 of their bytes.
+    Documents are keyed by the sha256 of their bytes. With --db, a run that was stopped (even
+    killed) starts where it stopped: files already read, unchanged, are not read again.
     """
     if not db_path and not jsonl_path:
         fail("nothing to write to: give --db reports.db and/or --jsonl out.jsonl ('-' for stdout)")
@@ -39,33 +44,69 @@ def extract(paths, db_path, jsonl_path, quiet):
     if not files:
         fail("no report files found in " + " ".join(paths) + " (looked for .txt .md .html)")
     try:
-        db = store.open_db(db_path) if db_path else None
-        run_id = store.start_run(db, "extract " + " ".join(paths)) if db else None
+        with contextlib.ExitStack() as stack:
+            db = writer = None
+            if db_path:
+                stack.enter_context(store.Lock(db_path))
+                db = store.open_db(db_path)
+                writer = store.Writer(db, store.start_run(db, "extract " + " ".join(paths)))
+            out = _open_jsonl(jsonl_path)
+            if out is not None and out is not sys.stdout:
+                stack.callback(out.close)
+            counts = _extract(files, db, writer, out, workers, force, timeout, quiet)
     except XxgkError as e:
         fail(str(e))
-    out = _open_jsonl(jsonl_path)
-    counts = {"documents": 0, "ok": 0, "flagged": 0, "failed": 0}
+    skipped = f" ({counts['skipped']} unchanged, not read again)" if counts["skipped"] else ""
+    click.echo(f"{counts['documents']} documents read: {counts['ok']} ok, {counts['flagged']} flagged, {counts['failed']} failed{skipped}", err=True)
+
+
+def _extract(files, db, writer, out, workers, force, timeout, quiet) -> dict:
+    from . import parallel
+
+    counts = {"documents": 0, "ok": 0, "flagged": 0, "failed": 0, "skipped": 0}
+    todo, stats = [], {}
+    for path in files:
+        stat = _stat(path)
+        stats[str(path)] = stat
+        known = store.already_read(db, str(path), *stat) if db is not None and stat and not force else None
+        if known is not None:
+            counts["skipped"] += 1
+            if out is not None:
+                _write_json(out, store.load_record(db, known))
+        else:
+            todo.append(path)
     try:
-        with click.progressbar(files, label="extracting", file=sys.stderr, hidden=quiet or len(files) < 20) as bar:
-            for path in bar:
-                record = batch.read_file(path)
-                if db is not None:
-                    store.save(db, record, str(path), run_id, record.text)
+        with click.progressbar(length=len(files), label="extracting", file=sys.stderr, hidden=quiet or len(files) < 20) as bar:
+            bar.update(counts["skipped"])
+            for path, record in parallel.read_many(todo, workers, timeout):
+                if writer is not None:
+                    stat = stats.get(str(path))
+                    writer.add(record, str(path), stat[1] if stat else None)
                 if out is not None:
-                    out.write(json.dumps(record.to_json(), ensure_ascii=False) + "\n")
-                    out.flush()
+                    _write_json(out, record)
                 counts["documents"] += 1
                 counts[record.status] += 1
-                if record.status == "failed":
+                if record.status == "failed" and not quiet:
                     click.echo(f"Error: {path}: {record.error}", err=True)
-    except XxgkError as e:
-        fail(str(e))
+                bar.update(1)
     finally:
-        if out is not None and out is not sys.stdout:
-            out.close()
-        if db is not None:
-            store.finish_run(db, run_id, counts)
-    click.echo(f"{counts['documents']} documents read: {counts['ok']} ok, {counts['flagged']} flagged, {counts['failed']} failed", err=True)
+        if writer is not None:
+            writer.flush()
+            store.finish_run(writer.db, writer.run_id, {k: counts[k] for k in ("documents", "ok", "flagged", "failed")})
+    return counts
+
+
+def _stat(path):
+    try:
+        st = path.stat()
+        return st.st_size, st.st_mtime_ns
+    except OSError:
+        return None
+
+
+def _write_json(out, record) -> None:
+    out.write(json.dumps(record.to_json(), ensure_ascii=False) + "\n")
+    out.flush()
 
 
 def _open_jsonl(path):
@@ -223,3 +264,27 @@ def eval_cmd(golden_dir, route, db_path, compare):
     click.echo("by layout:")
     for name, sub in evaluate.by(outcomes, "layout").items():
         click.echo(_summary_line(name, sub))
+
+
+@main.command("export")
+@click.argument("db_path", type=click.Path(dir_okay=False))
+@click.option("--format", "fmt", type=click.Choice(["csv", "xlsx", "jsonl"]), default="csv", show_default=True)
+@click.option("--output", "-o", type=click.Path(dir_okay=False), help="File to write (default: the database's name with the format's suffix).")
+@click.option("--labels", type=click.Choice(["en", "zh"]), default="en", show_default=True, help="Column headers: canonical keys, or the template's Chinese labels.")
+def export_cmd(db_path, fmt, output, labels):
+    """One row per report, one column per canonical key; the findings as a second sheet or file."""
+    from pathlib import Path
+
+    from .export import export
+
+    db = _db(db_path)
+    target = Path(output) if output else Path(db_path).with_suffix("." + fmt)
+    try:
+        written = export(db, fmt, target, labels)
+    except OSError as e:
+        fail(f"cannot write {target}: {e.strerror or e}")
+    click.echo("wrote " + ", ".join(map(str, written)))
+
+
+if __name__ == "__main__":
+    main()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 from .checks import run_checks
 from .errors import InputError, NotAReportError
 from .ingest import Document, read_document
@@ -63,12 +65,15 @@ def _span(span):
     return (span.start, span.end) if span else (None, None)
 
 
-def failed_record(data: bytes, name: str, error: Exception) -> Record:
-    """The record of a file that could not be read: status failed, one-line reason."""
-    import hashlib
+def failed_record(data: bytes | None, name: str, error: Exception, sha256: str | None = None) -> Record:
+    """The record of a file that could not be read: status failed, one-line reason.
 
+    Keyed by the sha256 of its bytes when they are known, else by "unread:" and the hash of its name.
+    """
     message = str(error).splitlines()[0] if str(error) else type(error).__name__
-    return Record(name, hashlib.sha256(data).hexdigest(), len(data), "", "", None, {}, [], message)
+    if sha256 is None:
+        sha256 = hashlib.sha256(data).hexdigest() if data is not None else "unread:" + hashlib.sha256(name.encode()).hexdigest()
+    return Record(name, sha256, len(data) if data is not None else 0, "", "", None, {}, [], message)
 
 
 __all__ = ["extract", "extract_document", "failed_record", "InputError"]

@@ -22,8 +22,10 @@ SCHEMA = """
 CREATE TABLE IF NOT EXISTS documents (
     sha256 TEXT PRIMARY KEY, path TEXT, size INTEGER, encoding TEXT, kind TEXT,
     template TEXT, year INTEGER, agency TEXT, status TEXT, error TEXT,
-    n_review INTEGER, run_id INTEGER, extracted_at TEXT, version TEXT, regions TEXT
+    n_review INTEGER, run_id INTEGER, extracted_at TEXT, version TEXT, regions TEXT,
+    mtime_ns INTEGER
 );
+CREATE INDEX IF NOT EXISTS documents_path ON documents(path);
 CREATE TABLE IF NOT EXISTS texts (
     document TEXT PRIMARY KEY REFERENCES documents(sha256), text BLOB  -- zlib-compressed UTF-8
 );
@@ -73,7 +75,8 @@ def finish_run(db: sqlite_utils.Database, run_id: int, counts: dict) -> None:
         db["runs"].update(run_id, {"finished": now(), **counts})
 
 
-def save(db: sqlite_utils.Database, record: Record, path: str, run_id: int | None = None, text: str | None = None) -> None:
+def save(db: sqlite_utils.Database, record: Record, path: str, run_id: int | None = None, text: str | None = None,
+         mtime_ns: int | None = None) -> None:
     """Write one document with its values, findings and text, all or nothing."""
     meta = record.fields
     doc = {
@@ -83,7 +86,7 @@ def save(db: sqlite_utils.Database, record: Record, path: str, run_id: int | Non
         "agency": meta["meta.agency"].value if "meta.agency" in meta else None,
         "status": record.status, "error": record.error, "n_review": len(record.review_keys()),
         "run_id": run_id, "extracted_at": now(), "version": __version__,
-        "regions": json.dumps(record.regions),
+        "regions": json.dumps(record.regions), "mtime_ns": mtime_ns,
     }
     values = [
         {"document": record.sha256, "key": f.key, "value": f.value, "raw": f.raw, "start": f.start, "end": f.end,
@@ -177,3 +180,69 @@ def flagged(db: sqlite_utils.Database) -> list[dict]:
         if reasons:
             out.append({**doc, "reasons": reasons})
     return out
+
+
+def already_read(db: sqlite_utils.Database, path: str, size: int, mtime_ns: int) -> dict | None:
+    """The stored document for this path, if the file is unchanged and was read by this version."""
+    rows = list(db.query("SELECT * FROM documents WHERE path = ? AND mtime_ns = ? AND version = ? AND (size = ? OR status = 'failed') LIMIT 1",
+                         [path, mtime_ns, __version__, size]))
+    return rows[0] if rows else None
+
+
+class Writer:
+    """The single writer of a run: commits documents in batches, each batch one transaction."""
+
+    def __init__(self, db: sqlite_utils.Database, run_id: int | None, batch: int = 100):
+        self.db, self.run_id, self.batch = db, run_id, batch
+        self.pending: list[tuple[Record, str, int | None]] = []
+
+    def add(self, record: Record, path: str, mtime_ns: int | None = None) -> None:
+        self.pending.append((record, path, mtime_ns))
+        if len(self.pending) >= self.batch:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self.pending:
+            return
+        try:
+            with self.db.atomic():
+                for record, path, mtime_ns in self.pending:
+                    save(self.db, record, path, self.run_id, record.text, mtime_ns)
+        except sqlite3.DatabaseError as e:
+            raise StoreError(f"cannot write to the database ({e})") from e
+        self.pending = []
+
+
+class Lock:
+    """One `xxgk extract` at a time per database: a second one refuses clearly instead of interleaving."""
+
+    def __init__(self, db_path: str | Path):
+        self.path = Path(str(db_path) + ".lock")
+        self.handle = None
+
+    def __enter__(self):
+        import fcntl
+        import os
+
+        try:
+            self.handle = open(self.path, "a+")
+            fcntl.flock(self.handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            self.handle.seek(0)
+            holder = self.handle.read().strip() or "?"
+            self.handle.close()
+            raise StoreError(f"another xxgk extract (pid {holder}) is writing to {str(self.path)[:-5]}: wait for it to finish, or use another --db")
+        except OSError as e:
+            raise StoreError(f"cannot write next to {str(self.path)[:-5]} ({e.strerror})") from e
+        self.handle.seek(0)
+        self.handle.truncate()
+        self.handle.write(str(os.getpid()))
+        self.handle.flush()
+        return self
+
+    def __exit__(self, *exc):
+        import fcntl
+
+        if self.handle:
+            fcntl.flock(self.handle, fcntl.LOCK_UN)
+            self.handle.close()

@@ -1,0 +1,59 @@
+"""Read many files over worker processes, in order, with bounded memory and a per-file time limit.
+
+Files are handed out a few at a time (never the whole list at once) and their records come
+back in the order the files were given, so a run's database does not depend on timing. A file
+whose parsing hangs past the time limit has its worker killed and replaced, and is recorded as
+failed; a worker that dies takes only its own file with it.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import deque
+from concurrent.futures import TimeoutError as FutureTimeout
+from pathlib import Path
+from typing import Iterable, Iterator
+
+from pebble import ProcessPool
+from pebble.common import ProcessExpired
+
+from .batch import file_sha256, read_file
+from .errors import InputError
+from .pipeline import failed_record
+from .record import Record
+
+DEFAULT_TIMEOUT = 60.0
+
+
+def default_workers() -> int:
+    return os.cpu_count() or 1
+
+
+def read_many(paths: Iterable[Path], workers: int | None = None, timeout: float = DEFAULT_TIMEOUT) -> Iterator[tuple[Path, Record]]:
+    """Yield (path, record) for every path, in order. workers=1 reads in this process."""
+    workers = workers or default_workers()
+    if workers <= 1:
+        for path in paths:
+            yield path, read_file(path)
+        return
+    window = workers * 4
+    with ProcessPool(max_workers=workers) as pool:
+        pending: deque = deque()
+        for path in paths:
+            pending.append((path, pool.schedule(read_file, (path,), timeout=timeout)))
+            if len(pending) >= window:
+                yield _result(*pending.popleft(), timeout)
+        while pending:
+            yield _result(*pending.popleft(), timeout)
+
+
+def _result(path: Path, future, timeout: float) -> tuple[Path, Record]:
+    try:
+        return path, future.result()
+    except FutureTimeout:
+        error = InputError(f"timed out after {timeout:g} s: the file is too big or too odd to read")
+    except ProcessExpired as e:
+        error = InputError(f"the reader crashed on this file (exit code {e.exitcode})")
+    except Exception as e:  # anything else a worker raised: recorded against its file
+        error = InputError(f"internal error: {type(e).__name__}: {e}")
+    return path, failed_record(None, str(path), error, file_sha256(path))

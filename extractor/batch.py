@@ -12,7 +12,7 @@ from .errors import InputError, XxgkError
 from .pipeline import extract, failed_record
 from .record import Record
 
-SUFFIXES = {".txt", ".text", ".md", ".markdown", ".html", ".htm", ".xhtml", ".shtml"}
+SUFFIXES = {".txt", ".text", ".md", ".markdown", ".html", ".htm", ".xhtml", ".shtml", ".pdf", ".docx"}
 MAX_BYTES = 50 * 1024 * 1024
 
 

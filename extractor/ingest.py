@@ -1,6 +1,7 @@
 """Turn the raw bytes of a report into a `Document`: decoded, classified, and (for HTML) rendered as text.
 
 Pure functions only: no file I/O, no printing. Tables in HTML become tab-separated grids, one line per row.
+PDF (ingest_pdf) and Word (ingest_docx) are told from their bytes and rendered the same way.
 """
 
 from __future__ import annotations
@@ -22,8 +23,11 @@ class Document:
     sha256: str  # hex sha256 of the raw bytes
     size: int  # len of raw bytes
     encoding: str  # codec used to decode
-    kind: str  # "text", "markdown" or "html"
+    kind: str  # "text", "markdown", "html", "pdf" or "docx"
     text: str  # the text every later step reads; spans of values are offsets into this
+    # Where the pieces of `text` came from, sorted by start: (start, end, page, box, route), for PDF
+    # (page 1-based, box (x0, top, x1, bottom) in points from the page's top left, route "pdf-geometry" or "pdf-text").
+    spans: tuple = ()
 
 
 # ---------------------------------------------------------------- decoding
@@ -322,8 +326,47 @@ def html_to_text(html: str) -> str:
 # ---------------------------------------------------------------- documents
 
 
+_IMAGES = [(b"\x89PNG", "PNG"), (b"\xff\xd8\xff", "JPEG"), (b"II*\x00", "TIFF"), (b"MM\x00*", "TIFF"), (b"GIF8", "GIF")]
+
+
+def binary_kind(data: bytes) -> str | None:
+    """The kind of a file told from its bytes, not its name: "pdf", "docx", "doc", "image", or None (text)."""
+    if data.lstrip().startswith(b"%PDF-") or (b"%PDF-" in data[:1024] and b"%%EOF" in data[-2048:]):
+        return "pdf"  # readers accept the header anywhere in the first KiB (servers prepend junk)
+    if data.startswith(b"PK\x03\x04"):
+        from .ingest_docx import is_docx
+
+        return "docx" if is_docx(data) else None
+    if data.startswith(b"\xd0\xcf\x11\xe0") and "WordDocument".encode("utf-16-le") in data[:1 << 20]:
+        return "doc"
+    if any(data.startswith(m) for m, _ in _IMAGES) or data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "image"
+    return None
+
+
+def _read_binary(data: bytes, name: str, kind: str) -> Document:
+    from .ingest_pdf import OCR_MISSING, NeedsOCR
+
+    sha = hashlib.sha256(data).hexdigest()
+    if kind == "image":
+        what = next((w for m, w in _IMAGES if data.startswith(m)), "WebP")
+        raise NeedsOCR(f"{what} image: {OCR_MISSING}")
+    if kind == "pdf":
+        from .ingest_pdf import read_pdf
+
+        rendered = read_pdf(data)
+        return Document(name=name, sha256=sha, size=len(data), encoding="binary", kind="pdf", text=rendered.text, spans=rendered.spans)
+    from .ingest_docx import convert_doc, read_docx
+
+    docx = convert_doc(data) if kind == "doc" else data  # .doc: raises, saying how to convert, without LibreOffice
+    return Document(name=name, sha256=sha, size=len(data), encoding="binary", kind="docx", text=read_docx(docx))
+
+
 def read_document(data: bytes, name: str) -> Document:
-    """Decode `data`, decide its kind, and render HTML; markdown and text are kept as decoded."""
+    """Decode `data`, decide its kind, and render HTML, PDF and Word; markdown and text are kept as decoded."""
+    kind = binary_kind(data)
+    if kind is not None:
+        return _read_binary(data, name, kind)
     text, encoding = decode_bytes(data)
     kind = _detect_kind(name, text)
     if kind == "html":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from bisect import bisect_right
 
 from .checks import run_checks
 from .errors import InputError, NotAReportError
@@ -33,15 +34,31 @@ def extract_document(doc: Document) -> Record:
         fields.update(got)
         findings.extend(found)
     fields.update(_meta(out, template))
-    route = "html" if doc.kind == "html" else "rules"
-    for f in fields.values():
-        f.route = route
     ordered = {k: fields.get(k) or Field(k, None, rule="missing", review=True, reason="not read") for k in keys_for(template)}
+    _provenance(ordered, doc)
     regions = {name: (span.start, span.end) for name, span in out.regions.items()}
     regions.update({f"s{n}": (span.start, span.end) for n, span in out.sections.items()})
     record = Record(doc.name, doc.sha256, doc.size, doc.encoding, doc.kind, template, ordered, findings, regions=regions, text=text)
     record.findings += run_checks(record, text)
     return record
+
+
+ROUTES = {"html": "html", "docx": "docx", "pdf": "pdf-text"}
+
+
+def _provenance(fields: dict[str, Field], doc: Document) -> None:
+    """Which route read each value, and for PDF its page and box: from the document's span at the value's start."""
+    route = ROUTES.get(doc.kind, "rules")
+    if doc.kind == "pdf" and any(s[4] == "pdf-geometry" for s in doc.spans):
+        route = "pdf-geometry"  # values without a position (blank, not found): the route that read the tables
+    starts = [s[0] for s in doc.spans]
+    for f in fields.values():
+        f.route = route
+        if f.start is None or not starts:
+            continue
+        i = bisect_right(starts, f.start) - 1
+        if i >= 0 and f.start < doc.spans[i][1]:
+            _, _, f.page, f.box, f.route = doc.spans[i]
 
 
 def _meta(out, template: str) -> dict[str, Field]:

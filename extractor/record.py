@@ -15,12 +15,14 @@ class Field:
     start: int | None = None  # character span in Document.text
     end: int | None = None
     rule: str = ""  # which rule read it: "t3.grid", "t3.extra-cell+arithmetic", …
-    route: str = "rules"  # rules, html, llm, …
+    route: str = "rules"  # rules, html, docx, pdf-geometry, pdf-text, llm, …
     review: bool = False  # a person should look at it
     reason: str = ""  # why it is marked
     # Other readings of the same cell, kept beside the value, never swapped in silently:
     # [{"value": 12, "source": "check:T3-B", "note": "…"}, {"value": 7, "source": "llm:gpt-4o-mini", …}]
     alternatives: list[dict] = field(default_factory=list)
+    page: int | None = None  # PDF: the 1-based page the value stands on
+    box: tuple[float, float, float, float] | None = None  # PDF: its cell (or characters) as (x0, top, x1, bottom) in points
 
 
 @dataclass

@@ -32,7 +32,7 @@ CREATE TABLE IF NOT EXISTS texts (
 CREATE TABLE IF NOT EXISTS "values" (
     document TEXT NOT NULL REFERENCES documents(sha256), key TEXT NOT NULL, value,
     raw TEXT, start INTEGER, "end" INTEGER, rule TEXT, route TEXT, review INTEGER, reason TEXT,
-    alternatives TEXT, PRIMARY KEY (document, key)
+    alternatives TEXT, page INTEGER, box TEXT, PRIMARY KEY (document, key)
 );
 CREATE TABLE IF NOT EXISTS findings (
     id INTEGER PRIMARY KEY, document TEXT NOT NULL REFERENCES documents(sha256), "check" TEXT,
@@ -60,6 +60,10 @@ def open_db(path: str | Path, create: bool = True) -> sqlite_utils.Database:
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA busy_timeout=30000")
         db.conn.executescript(SCHEMA)
+        columns = {c.name for c in db["values"].columns}
+        for name, kind in (("page", "INTEGER"), ("box", "TEXT")):  # databases made before PDF input
+            if name not in columns:
+                db.execute(f'ALTER TABLE "values" ADD COLUMN {name} {kind}')
     except sqlite3.DatabaseError as e:
         raise StoreError(f"{path}: cannot open as an xxgk database ({e})") from e
     return db
@@ -91,7 +95,8 @@ def save(db: sqlite_utils.Database, record: Record, path: str, run_id: int | Non
     values = [
         {"document": record.sha256, "key": f.key, "value": f.value, "raw": f.raw, "start": f.start, "end": f.end,
          "rule": f.rule, "route": f.route, "review": int(f.review), "reason": f.reason,
-         "alternatives": json.dumps(f.alternatives, ensure_ascii=False) if f.alternatives else None}
+         "alternatives": json.dumps(f.alternatives, ensure_ascii=False) if f.alternatives else None,
+         "page": f.page, "box": json.dumps(list(f.box)) if f.box else None}
         for f in record.fields.values()
     ]
     findings = [
@@ -140,7 +145,8 @@ def load_record(db: sqlite_utils.Database, doc: dict) -> Record:
     fields = {}
     for key, row in values_of(db, doc["sha256"]).items():
         fields[key] = Field(key, row["value"], row["raw"], row["start"], row["end"], row["rule"] or "", row["route"] or "rules",
-                            bool(row["review"]), row["reason"] or "", json.loads(row["alternatives"]) if row["alternatives"] else [])
+                            bool(row["review"]), row["reason"] or "", json.loads(row["alternatives"]) if row["alternatives"] else [],
+                            row.get("page"), tuple(json.loads(row["box"])) if row.get("box") else None)
     findings = [Finding(r["check"], r["kind"], r["message"], json.loads(r["keys"] or "[]"), r["expected"], r["actual"]) for r in findings_of(db, doc["sha256"])]
     regions = {k: tuple(v) for k, v in json.loads(doc.get("regions") or "{}").items()}
     return Record(doc["path"], doc["sha256"], doc["size"], doc["encoding"], doc["kind"], doc["template"], fields, findings, doc["error"], regions)

@@ -162,7 +162,7 @@ def test_exports(tmp_path):
     lines = out.read_text(encoding="utf-8-sig").splitlines()
     header = lines[0].split(",")
     assert header[:5] == ["path", "sha256", "status", "template", "error"] and len(header) == 5 + len(set(header[5:])) == 5 + 229
-    assert len(lines) == 6 and (tmp_path / "r.findings.csv").exists()
+    assert len(lines) == 7 and (tmp_path / "r.findings.csv").exists()
     zh = tmp_path / "zh.xlsx"
     result = CliRunner().invoke(main, ["export", str(db_path), "--format", "xlsx", "-o", str(zh), "--labels", "zh"])
     assert result.exit_code == 0
@@ -174,7 +174,7 @@ def test_exports(tmp_path):
     jl = tmp_path / "r.jsonl"
     CliRunner().invoke(main, ["export", str(db_path), "--format", "jsonl", "-o", str(jl)])
     rows = [json.loads(line) for line in jl.read_text(encoding="utf-8").splitlines()]
-    assert len(rows) == 5 and {r["status"] for r in rows} == {"ok", "flagged"}
+    assert len(rows) == 6 and {r["status"] for r in rows} == {"ok", "flagged"}
 
 
 def test_database_is_plain_sqlite(tmp_path):

@@ -18,6 +18,36 @@ def fail(message: str) -> None:
     raise click.ClickException(message)
 
 
+def llm_options(command):
+    """The LLM route's flags; each falls back to the environment, then the default (see README)."""
+    options = [
+        click.option("--llm-base-url", help="OpenAI-compatible endpoint (env XXGK_LLM_BASE_URL, OPENAI_BASE_URL)."),
+        click.option("--llm-api-key", help="API key (env XXGK_LLM_API_KEY, OPENAI_API_KEY)."),
+        click.option("--llm-model", help="Model name (env XXGK_LLM_MODEL; default gpt-4o-mini)."),
+        click.option("--llm-mode", help="instructor mode: TOOLS, JSON, JSON_SCHEMA, MD_JSON … (env XXGK_LLM_MODE)."),
+        click.option("--llm-concurrency", type=int, help="Calls at once (env XXGK_LLM_CONCURRENCY; default 4)."),
+        click.option("--llm-timeout", type=float, help="Seconds per request (env XXGK_LLM_TIMEOUT; default 60)."),
+        click.option("--llm-token-budget", type=int, help="Tokens per document at most (env XXGK_LLM_TOKEN_BUDGET; default 20000)."),
+        click.option("--no-llm", is_flag=True, help="Rules only, whatever is configured."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def llm_config(kwargs: dict):
+    """Resolve the LLM configuration from the command's flags (popped from kwargs)."""
+    from .llm_config import resolve_config
+
+    names = ("base_url", "api_key", "model", "mode", "concurrency", "timeout", "token_budget")
+    overrides = {n: kwargs.pop("llm_" + n) for n in names}
+    no_llm = kwargs.pop("no_llm")
+    try:
+        return resolve_config(enabled=False if no_llm else None, **overrides)
+    except XxgkError as e:
+        fail(str(e))
+
+
 @click.group()
 @click.version_option(__version__, prog_name="xxgk")
 def main() -> None:
@@ -32,7 +62,8 @@ def main() -> None:
 @click.option("--force", is_flag=True, help="Read every file again, even those the database already holds unchanged.")
 @click.option("--timeout", type=click.FloatRange(1), default=60, show_default=True, help="Seconds one file may take before it is given up as failed.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar, no per-file lines; only the summary.")
-def extract(paths, db_path, jsonl_path, workers, force, timeout, quiet):
+@llm_options
+def extract(paths, db_path, jsonl_path, workers, force, timeout, quiet, **llm_flags):
     """Extract reports: files, folders (recursive) or globs; text, markdown and HTML.
 
     Documents are keyed by the sha256 of their bytes. With --db, a run that was stopped (even
@@ -40,6 +71,9 @@ def extract(paths, db_path, jsonl_path, workers, force, timeout, quiet):
     """
     if not db_path and not jsonl_path:
         fail("nothing to write to: give --db reports.db and/or --jsonl out.jsonl ('-' for stdout)")
+    config = llm_config(llm_flags)
+    if not config.enabled and not quiet:
+        click.echo(config.describe(), err=True)
     files = batch.collect(paths)
     if not files:
         fail("no report files found in " + " ".join(paths) + " (looked for .txt .md .html)")
@@ -53,14 +87,14 @@ def extract(paths, db_path, jsonl_path, workers, force, timeout, quiet):
             out = _open_jsonl(jsonl_path)
             if out is not None and out is not sys.stdout:
                 stack.callback(out.close)
-            counts = _extract(files, db, writer, out, workers, force, timeout, quiet)
+            counts = _extract(files, db, writer, out, workers, force, timeout, quiet, config)
     except XxgkError as e:
         fail(str(e))
     skipped = f" ({counts['skipped']} unchanged, not read again)" if counts["skipped"] else ""
     click.echo(f"{counts['documents']} documents read: {counts['ok']} ok, {counts['flagged']} flagged, {counts['failed']} failed{skipped}", err=True)
 
 
-def _extract(files, db, writer, out, workers, force, timeout, quiet) -> dict:
+def _extract(files, db, writer, out, workers, force, timeout, quiet, config) -> dict:
     from . import parallel
 
     counts = {"documents": 0, "ok": 0, "flagged": 0, "failed": 0, "skipped": 0}
@@ -75,20 +109,38 @@ def _extract(files, db, writer, out, workers, force, timeout, quiet) -> dict:
                 _write_json(out, store.load_record(db, known))
         else:
             todo.append(path)
+
+    def finish(batch_records):
+        """The LLM for the sections the rules could not read, then storage and output."""
+        if config.enabled:
+            from .llm import fill_with_llm_sync, sections_needing_llm
+
+            needing = [(r, r.text) for _, r in batch_records if r.error is None and sections_needing_llm(r)]
+            if needing:
+                fill_with_llm_sync(needing, config, db=db)
+        for path, record in batch_records:
+            if writer is not None:
+                stat = stats.get(str(path))
+                writer.add(record, str(path), stat[1] if stat else None)
+            if out is not None:
+                _write_json(out, record)
+            counts["documents"] += 1
+            counts[record.status] += 1
+            if record.status == "failed" and not quiet:
+                click.echo(f"Error: {path}: {record.error}", err=True)
+
+    pending = []
     try:
         with click.progressbar(length=len(files), label="extracting", file=sys.stderr, hidden=quiet or len(files) < 20) as bar:
             bar.update(counts["skipped"])
             for path, record in parallel.read_many(todo, workers, timeout):
-                if writer is not None:
-                    stat = stats.get(str(path))
-                    writer.add(record, str(path), stat[1] if stat else None)
-                if out is not None:
-                    _write_json(out, record)
-                counts["documents"] += 1
-                counts[record.status] += 1
-                if record.status == "failed" and not quiet:
-                    click.echo(f"Error: {path}: {record.error}", err=True)
+                pending.append((path, record))
+                if len(pending) >= 50:
+                    finish(pending)
+                    pending = []
                 bar.update(1)
+            finish(pending)
+            pending = []
     finally:
         if writer is not None:
             writer.flush()
@@ -230,7 +282,8 @@ def _summary_line(name: str, s: dict) -> str:
 @click.option("--route", type=click.Choice(["rules", "llm", "hybrid"]), default="rules", show_default=True, help="Which route extracts the reports.")
 @click.option("--db", "db_path", default="eval.db", show_default=True, type=click.Path(dir_okay=False), help="Evaluation database (runs and outcomes).")
 @click.option("--compare", nargs=2, type=int, metavar="RUN_A RUN_B", help="Show what changed between two stored runs, key by key.")
-def eval_cmd(golden_dir, route, db_path, compare):
+@llm_options
+def eval_cmd(golden_dir, route, db_path, compare, **llm_flags):
     """Score a route against golden annotations: accuracy, silent errors, review rate, calibration."""
     from pathlib import Path
 
@@ -245,13 +298,17 @@ def eval_cmd(golden_dir, route, db_path, compare):
         return
     if not golden_dir:
         fail("give --golden FOLDER to run an evaluation, or --compare RUN_A RUN_B")
-    if route != "rules":
-        fail(f"the {route} route is not available yet: use --route rules")
+    config = llm_config(llm_flags)
     try:
         goldens = golden_mod.load_folder(Path(golden_dir))
         db = store.open_db(db_path)
         golden_mod.store(db, goldens)
-        run_id, outcomes = harness.run_eval(db, goldens, route)
+        reader = harness.reader_for(route, config, db)
+        from .llm_prompt import PROMPTS
+
+        llm = route != "rules"
+        run_id, outcomes = harness.run_eval(db, goldens, route, reader, config.model if llm else None,
+                                            ",".join(PROMPTS.values()) if llm else None)
     except XxgkError as e:
         fail(str(e))
     s = evaluate.summarise(outcomes)
@@ -288,3 +345,26 @@ def export_cmd(db_path, fmt, output, labels):
 
 if __name__ == "__main__":
     main()
+
+
+@main.command()
+@click.argument("db_path", type=click.Path(dir_okay=False))
+@click.option("--flagged/--all", "flagged_only", default=True, show_default=True, help="Only the flagged documents, or every document.")
+@click.option("--refresh", is_flag=True, help="Ask the LLM again instead of using cached replies.")
+@llm_options
+def reextract(db_path, flagged_only, refresh, **llm_flags):
+    """Read stored documents again (the flagged ones by default) with the LLM on the sections that need it; print what changed."""
+    from .llm_reextract import reextract as run_reextract, report_lines
+
+    config = llm_config(llm_flags)
+    click.echo(config.describe(), err=True)
+    db = _db(db_path)
+    try:
+        with store.Lock(db_path):
+            run_id = store.start_run(db, "reextract")
+            results = run_reextract(db, config, flagged_only=flagged_only, refresh=refresh, run_id=run_id)
+            store.finish_run(db, run_id, {"documents": len(results)})
+    except XxgkError as e:
+        fail(str(e))
+    for line in report_lines(results):
+        click.echo(line)

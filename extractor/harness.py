@@ -56,3 +56,25 @@ def compare_runs(db, run_a: int, run_b: int) -> list[dict]:
              WHERE a.run = ? AND b.run = ? AND (a.value != b.value OR a.outcome != b.outcome OR a.review != b.review)
              ORDER BY a.document, a.key"""
     return list(db.query(sql, [run_a, run_b]))
+
+
+def reader_for(route: str, config=None, db=None) -> Reader:
+    """rules: the rules alone; hybrid: the rules, then the LLM on the sections they could not read;
+    llm: every table sent to the LLM (the rules' reading kept only where the LLM gives none)."""
+    if route == "rules":
+        return read_file
+    if config is None or not config.enabled:
+        raise XxgkError(f"the {route} route needs an LLM endpoint: {config.reason if config else 'none configured'}")
+    from .llm import fill_with_llm_sync
+
+    def read(path: Path) -> Record:
+        record = read_file(path)
+        if record.error is None:
+            if route == "llm":
+                for key, f in record.fields.items():
+                    if key.split(".")[0] in ("t2", "t3", "t4") and not f.review:
+                        f.review, f.reason = True, "llm route: every table is read by the LLM"
+            fill_with_llm_sync([(record, record.text)], config, db=db)
+        return record
+
+    return read

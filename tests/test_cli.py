@@ -142,3 +142,22 @@ def test_check_flagged_and_findings(tmp_path):
     # the printed values are kept
     db = sqlite_utils.Database(db_path)
     assert next(db.query("select value from \"values\" where key = 't3.granted.total' and value = 5"))["value"] == 5
+
+
+def test_llm_route_off_is_said_once_and_rules_still_run(tmp_path):
+    result = run("extract", EXAMPLES, "--db", tmp_path / "r.db")
+    assert result.output.count("LLM route off: no API key or endpoint configured") == 1
+    assert "6 documents read" in result.output
+
+
+def test_llm_endpoint_down_flags_the_document_and_the_run_completes(tmp_path, monkeypatch):
+    monkeypatch.setenv("XXGK_LLM_BASE_URL", "http://127.0.0.1:9/v1")  # nothing listens there
+    monkeypatch.setenv("XXGK_LLM_RETRIES", "0")
+    monkeypatch.setenv("XXGK_LLM_TIMEOUT", "2")
+    out = tmp_path / "o.jsonl"
+    result = run("extract", EXAMPLES / "002_8f53831139afa8fc.txt", EXAMPLES / "000_1e9d07bbaba7ae4f.txt", "--jsonl", out, "-w", "1")
+    assert result.exit_code == 0, result.output
+    lines = [json.loads(x) for x in out.read_text(encoding="utf-8").splitlines()]
+    assert [x["status"] for x in lines] == ["flagged", "ok"]
+    assert any(f["check"].startswith("llm") for f in lines[0]["findings"])
+    assert lines[0]["fields"]["t3.denied.state_secret.total"] == 0  # the rules' reading is kept

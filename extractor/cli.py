@@ -72,8 +72,6 @@ def extract(paths, db_path, jsonl_path, workers, force, timeout, quiet, **llm_fl
     if not db_path and not jsonl_path:
         fail("nothing to write to: give --db reports.db and/or --jsonl out.jsonl ('-' for stdout)")
     config = llm_config(llm_flags)
-    if not config.enabled and not quiet:
-        click.echo(config.describe(), err=True)
     files = batch.collect(paths)
     if not files:
         fail("no report files found in " + " ".join(paths) + " (looked for .txt .md .html)")
@@ -87,6 +85,8 @@ def extract(paths, db_path, jsonl_path, workers, force, timeout, quiet, **llm_fl
             out = _open_jsonl(jsonl_path)
             if out is not None and out is not sys.stdout:
                 stack.callback(out.close)
+            if not quiet:
+                click.echo(config.describe(), err=True)
             counts = _extract(files, db, writer, out, workers, force, timeout, quiet, config)
     except XxgkError as e:
         fail(str(e))

@@ -109,10 +109,9 @@ def save(db: sqlite_utils.Database, record: Record, path: str, run_id: int | Non
             db.execute('DELETE FROM "values" WHERE document = ?', [record.sha256])
             db.execute("DELETE FROM findings WHERE document = ?", [record.sha256])
             db["documents"].upsert(doc, pk="sha256")
-            if values:
-                db["values"].insert_all(values)
-            if findings:
-                db["findings"].insert_all(findings)
+            # Plain executemany for the many rows: sqlite-utils' insert_all costs more than the parsing.
+            _insert_many(db, "values", values)
+            _insert_many(db, "findings", findings)
             if text is not None:
                 db["texts"].upsert({"document": record.sha256, "text": zlib.compress(text.encode("utf-8"))}, pk="document")
     except sqlite3.DatabaseError as e:
@@ -133,6 +132,15 @@ def values_of(db: sqlite_utils.Database, sha256: str) -> dict[str, dict]:
 
 def findings_of(db: sqlite_utils.Database, sha256: str) -> list[dict]:
     return list(db.query("SELECT * FROM findings WHERE document = ? ORDER BY id", [sha256]))
+
+
+def _insert_many(db: sqlite_utils.Database, table: str, rows: list[dict]) -> None:
+    if not rows:
+        return
+    columns = list(rows[0])
+    names = ", ".join('"' + c + '"' for c in columns)
+    sql = f'INSERT INTO "{table}" ({names}) VALUES ({", ".join("?" * len(columns))})'
+    db.conn.executemany(sql, [[row[c] for c in columns] for row in rows])
 
 
 def text_of(db: sqlite_utils.Database, sha256: str) -> str | None:

@@ -1,0 +1,344 @@
+"""Synthetic records for the stress corpus: the templates' table shapes as data, random records
+that satisfy the template's identities (勾稽关系), a checker for those identities, and the text
+of each value's cell with the tricks that change it (blank totals, `&nbsp;` zeros, OCR
+confusions, split numbers), each also setting the truth a careful reader would record.
+
+Pure library: no I/O. The layouts that render a record into a report are in ``synth.py``.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+
+from .spec import keys_for
+
+TEMPLATES = ("2019", "2021")
+COLS = ("natural", "commercial", "research", "social", "legal", "other_org", "total")
+APPLICANTS = COLS[:6]
+T4_GROUPS = ("review", "suit_direct", "suit_after_review")
+T4_RESULTS = ("upheld", "corrected", "other", "pending")
+T4_KEYS = tuple(f"t4.{g}.{r}" for g in T4_GROUPS for r in T4_RESULTS + ("total",))
+YEARS = {"2019": (2019, 2020), "2021": (2021, 2022, 2023, 2024)}
+
+# ---------------------------------------------------------------- table 3: rows and their label cells
+# Three label slots (一级, 二级, 三级), trailing empty slots left out, as the template prints them.
+_T3_HEAD = [
+    ("new", ["一、本年新收政府信息公开申请数量"]),
+    ("carried_over", ["二、上年结转政府信息公开申请数量"]),
+    ("granted", ["三、本年度办理结果", "（一）予以公开"]),
+    ("partial", ["", "（二）部分公开（区分处理的，只计这一情形，不计其他情形）"]),
+    ("denied.state_secret", ["", "（三）不予公开", "1.属于国家秘密"]),
+    ("denied.law_forbidden", ["", "", "2.其他法律行政法规禁止公开"]),
+    ("denied.safety_stability", ["", "", "3.危及“三安全一稳定”"]),
+    ("denied.third_party", ["", "", "4.保护第三方合法权益"]),
+    ("denied.internal_affairs", ["", "", "5.属于三类内部事务信息"]),
+    ("denied.process_info", ["", "", "6.属于四类过程性信息"]),
+    ("denied.enforcement_file", ["", "", "7.属于行政执法案卷"]),
+    ("denied.admin_query", ["", "", "8.属于行政查询事项"]),
+    ("unable.not_held", ["", "（四）无法提供", "1.本机关不掌握相关政府信息"]),
+    ("unable.needs_creation", ["", "", "2.没有现成信息需要另行制作"]),
+    ("unable.unclear", ["", "", "3.补正后申请内容仍不明确"]),
+    ("ignored.complaint", ["", "（五）不予处理", "1.信访举报投诉类申请"]),
+    ("ignored.repeated", ["", "", "2.重复申请"]),
+    ("ignored.publication", ["", "", "3.要求提供公开出版物"]),
+    ("ignored.excessive", ["", "", "4.无正当理由大量反复申请"]),
+    ("ignored.confirmation", ["", "", "5.要求行政机关确认或重新出具已获取信息"]),
+]
+_T3_OTHER = {
+    "2021": [
+        ("other.no_correction", ["", "（六）其他处理", "1.申请人无正当理由逾期不补正、行政机关不再处理其政府信息公开申请"]),
+        ("other.no_fee", ["", "", "2.申请人逾期未按收费通知要求缴纳费用、行政机关不再处理其政府信息公开申请"]),
+        ("other.other", ["", "", "3.其他"]),
+    ],
+    "2019": [("other", ["", "（六）其他处理"])],
+}
+_T3_TAIL = [("total", ["", "（七）总计"]), ("carried_forward", ["四、结转下年度继续办理"])]
+NOT_DETAIL = ("new", "carried_over", "total", "carried_forward")
+
+
+def t3_rows(template: str) -> list[tuple[str, list[str]]]:
+    return _T3_HEAD + _T3_OTHER[template] + _T3_TAIL
+
+
+def t3_detail_rows(template: str) -> list[str]:
+    return [r for r, _ in t3_rows(template) if r not in NOT_DETAIL]
+
+
+T3_HEADER = [
+    ["（本列数据的勾稽关系为：第一项加第二项之和，等于第三项加第四项之和）", "", "", "申请人情况"],
+    ["", "", "", "自然人", "法人或其他组织", "", "", "", "", "总计"],
+    ["", "", "", "", "商业企业", "科研机构", "社会公益组织", "法律服务机构", "其他", ""],
+]
+
+# ---------------------------------------------------------------- table 2: sections, headers, rows
+_DOCS = {"2021": ["本年制发件数", "本年废止件数", "现行有效件数"], "2019": ["本年新制作数量", "本年新公开数量", "对外公开总数量"]}
+_DOC_COLS = {"2021": ["issued", "repealed", "in_force"], "2019": ["new_made", "new_published", "total_published"]}
+_ITEMS_2019 = ["上一年项目数量", "本年增/减", "处理决定数量"]
+
+
+def t2_spec(template: str, fee_unit: str = "（单位：万元）", proc_unit: str = "（单位：万元）") -> list[tuple]:
+    """("section", text) | ("header", [cells]) | ("row", label, [keys]) in template order."""
+    d = _DOC_COLS[template]
+    out: list[tuple] = [("section", "第二十条第（一）项"), ("header", ["信息内容"] + _DOCS[template]),
+                        ("row", "规章", [f"t2.rules.{c}" for c in d]),
+                        ("row", "行政规范性文件" if template == "2021" else "规范性文件", [f"t2.normative.{c}" for c in d]),
+                        ("section", "第二十条第（五）项")]
+    if template == "2021":
+        out += [("header", ["信息内容", "本年处理决定数量"]), ("row", "行政许可", ["t2.license.decisions"]),
+                ("section", "第二十条第（六）项"), ("header", ["信息内容", "本年处理决定数量"]),
+                ("row", "行政处罚", ["t2.penalty.decisions"]), ("row", "行政强制", ["t2.coercion.decisions"]),
+                ("section", "第二十条第（八）项"), ("header", ["信息内容", "本年收费金额" + fee_unit]),
+                ("row", "行政事业性收费", ["t2.fees.amount"])]
+        return out
+    items = ["prev_items", "change", "decisions"]
+    out += [("header", ["信息内容"] + _ITEMS_2019), ("row", "行政许可", [f"t2.license.{c}" for c in items]),
+            ("row", "其他对外管理服务事项", [f"t2.other_services.{c}" for c in items]),
+            ("section", "第二十条第（六）项"), ("header", ["信息内容"] + _ITEMS_2019),
+            ("row", "行政处罚", [f"t2.penalty.{c}" for c in items]), ("row", "行政强制", [f"t2.coercion.{c}" for c in items]),
+            ("section", "第二十条第（八）项"), ("header", ["信息内容"] + _ITEMS_2019[:2]),
+            ("row", "行政事业性收费", ["t2.fees.prev_items", "t2.fees.change"]),
+            ("section", "第二十条第（九）项"), ("header", ["信息内容", "采购项目数量", "采购总金额" + proc_unit]),
+            ("row", "政府集中采购", ["t2.procurement.items", "t2.procurement.amount"])]
+    return out
+
+
+T4_HEADER = [
+    ["行政复议", "", "", "", "", "行政诉讼"],
+    ["结果维持", "结果纠正", "其他结果", "尚未审结", "总计", "未经复议直接起诉", "", "", "", "", "复议后起诉"],
+    ["", "", "", "", "", "结果维持", "结果纠正", "其他结果", "尚未审结", "总计",
+     "结果维持", "结果纠正", "其他结果", "尚未审结", "总计"],
+]
+MONEY_KEYS = ("t2.fees.amount", "t2.procurement.amount")
+
+# ---------------------------------------------------------------- agencies
+REGIONS = ["东湖区", "西工区", "洛江区", "青山区", "南湖区", "孟津区", "江宁区", "高新区", "新城区",
+           "平湖市", "临安市", "安吉县", "德清县", "宁乡县", "海州区", "金水区"]
+CITIES = ["洛阳市", "泉州市", "嘉兴市", "宜昌市", "株洲市", "绵阳市", "扬州市", "赣州市"]
+BUREAUS = ["财政局", "教育局", "民政局", "司法局", "交通运输局", "农业农村局", "自然资源局", "生态环境局",
+           "卫生健康委员会", "市场监督管理局", "人力资源和社会保障局", "住房和城乡建设局", "应急管理局",
+           "统计局", "审计局", "水利局", "文化和旅游局"]
+
+
+def random_agency(rng: random.Random) -> str:
+    return rng.choice(REGIONS if rng.random() < 0.7 else CITIES) + rng.choice(BUREAUS)
+
+
+# ---------------------------------------------------------------- random values
+# How likely each detail row is to be used at all, and each applicant column within a used row.
+_ROW_WEIGHT = {"granted": 0.9, "partial": 0.35, "unable.not_held": 0.6, "unable.needs_creation": 0.15,
+               "unable.unclear": 0.15, "ignored.complaint": 0.25, "ignored.repeated": 0.15,
+               "denied.third_party": 0.08, "denied.process_info": 0.08, "denied.admin_query": 0.1,
+               "other": 0.3, "other.no_correction": 0.2, "other.other": 0.2, "other.no_fee": 0.03}
+_COL_WEIGHT = {"natural": 0.92, "commercial": 0.3, "research": 0.04, "social": 0.05, "legal": 0.12, "other_org": 0.12}
+
+
+def _count(rng: random.Random, busy: bool) -> int:
+    """A positive count: mostly small, some tens, occasionally hundreds (more so when busy)."""
+    r = rng.random()
+    if r < (0.55 if busy else 0.8):
+        return rng.randint(1, 9)
+    if r < (0.92 if busy else 0.97):
+        return rng.randint(10, 99)
+    return rng.randint(100, 999)
+
+
+def _sparse(rng: random.Random, p: float, busy: bool = False) -> int:
+    return _count(rng, busy) if rng.random() < p else 0
+
+
+def _money(rng: random.Random) -> float:
+    """万元 with up to four decimals; zero half of the time."""
+    if rng.random() < 0.5:
+        return 0.0
+    return round(rng.uniform(0.01, 10 ** rng.uniform(0, 4)), rng.choice([0, 1, 2, 4]))
+
+
+def _t2_2021(rng: random.Random) -> dict:
+    v = {}
+    for row, p_new in (("rules", 0.12), ("normative", 0.5)):
+        issued = _sparse(rng, p_new)
+        v[f"t2.{row}.issued"] = issued
+        v[f"t2.{row}.repealed"] = _sparse(rng, p_new / 2)
+        v[f"t2.{row}.in_force"] = issued + _sparse(rng, 0.6)
+    for row, p in (("license", 0.5), ("penalty", 0.45), ("coercion", 0.1)):
+        v[f"t2.{row}.decisions"] = _sparse(rng, p, busy=True)
+    v["t2.fees.amount"] = _money(rng)
+    return v
+
+
+def _t2_2019(rng: random.Random) -> dict:
+    v = {}
+    for row, p_new in (("rules", 0.12), ("normative", 0.5)):
+        made = _sparse(rng, p_new)
+        v[f"t2.{row}.new_made"] = made
+        v[f"t2.{row}.new_published"] = made if rng.random() < 0.85 else rng.randint(0, made)
+        v[f"t2.{row}.total_published"] = v[f"t2.{row}.new_published"] + _sparse(rng, 0.6)
+    for row, p in (("license", 0.6), ("other_services", 0.4), ("penalty", 0.55), ("coercion", 0.2)):
+        prev = _sparse(rng, p, busy=True)
+        v[f"t2.{row}.prev_items"] = prev
+        v[f"t2.{row}.change"] = rng.randint(-min(prev, 20), 20) if prev and rng.random() < 0.4 else 0
+        v[f"t2.{row}.decisions"] = _sparse(rng, p * 0.8, busy=True)
+    prev = _sparse(rng, 0.4)
+    v["t2.fees.prev_items"] = prev
+    v["t2.fees.change"] = rng.randint(-prev, 3) if prev and rng.random() < 0.3 else 0
+    items = _sparse(rng, 0.45)
+    v["t2.procurement.items"] = items
+    v["t2.procurement.amount"] = _money(rng) if items else 0.0
+    return v
+
+
+def _t3(rng: random.Random, template: str) -> dict:
+    level = rng.random()
+    idle, busy = level < 0.35, level > 0.85
+    scale = 0.0 if idle else (1.6 if busy else 0.8)
+    rows: dict[str, list[int]] = {}
+    for row in t3_detail_rows(template):
+        weight = _ROW_WEIGHT.get(row, 0.04)
+        used, big = rng.random() < min(1.0, weight * scale), busy and weight >= 0.3  # rare rows stay small
+        six = [_sparse(rng, _COL_WEIGHT[c], big) if used else 0 for c in APPLICANTS]
+        if used and not any(six):
+            six[0] = _count(rng, big)
+        rows[row] = six
+    total = [sum(r[i] for r in rows.values()) for i in range(6)]
+    forward = [0 if idle else _sparse(rng, 0.2) for _ in range(6)]
+    carried = [min(0 if idle else _sparse(rng, 0.25), total[i] + forward[i]) for i in range(6)]
+    rows.update(total=total, carried_forward=forward, carried_over=carried,
+                new=[total[i] + forward[i] - carried[i] for i in range(6)])
+    out = {}
+    for row, six in rows.items():
+        for col, val in zip(COLS, six + [sum(six)]):
+            out[f"t3.{row}.{col}"] = val
+    return out
+
+
+def _t4(rng: random.Random) -> dict:
+    out = {}
+    for g, p in zip(T4_GROUPS, (0.2, 0.12, 0.06)):
+        used = rng.random() < p
+        four = [_sparse(rng, 0.45) if used else 0 for _ in T4_RESULTS]
+        for r, val in zip(T4_RESULTS + ("total",), four + [sum(four)]):
+            out[f"t4.{g}.{r}"] = val
+    return out
+
+
+def random_record(rng: random.Random, template: str) -> dict:
+    """A random record of `template` ("2019" or "2021") with exactly its keys, identities satisfied."""
+    if template not in TEMPLATES:
+        raise ValueError(f"unknown template {template!r}")
+    rec = {"meta.agency": random_agency(rng), "meta.year": rng.choice(YEARS[template]), "meta.template": template}
+    rec.update(_t2_2021(rng) if template == "2021" else _t2_2019(rng))
+    rec.update(_t3(rng, template))
+    rec.update(_t4(rng))
+    return {k: rec[k] for k in keys_for(template)}
+
+
+def template_of(record: dict) -> str:
+    """The template of a record: its meta.template, else told by its keys."""
+    tpl = record.get("meta.template")
+    if tpl in TEMPLATES:
+        return tpl
+    return "2019" if "t2.procurement.items" in record or "t3.other.total" in record else "2021"
+
+
+def identity_violations(record: dict, template: str | None = None) -> list[str]:
+    """The template's identities that the record breaks; a check involving a null is skipped."""
+    template = template or template_of(record)
+    v = record.get
+    bad = []
+
+    def check(name: str, left_keys: list[str], right_keys: list[str]):
+        vals = [v(k) for k in left_keys + right_keys]
+        if any(x is None for x in vals):
+            return
+        left, right = sum(vals[: len(left_keys)]), sum(vals[len(left_keys):])
+        if left != right:
+            bad.append(f"{name}: {left} != {right}")
+
+    rows = [r for r, _ in t3_rows(template)]
+    for row in rows:
+        check(f"t3.{row}: total = sum of applicants", [f"t3.{row}.total"], [f"t3.{row}.{c}" for c in APPLICANTS])
+    for c in COLS:
+        check(f"t3.total.{c} = sum of detail rows", [f"t3.total.{c}"], [f"t3.{r}.{c}" for r in t3_detail_rows(template)])
+        check(f"t3 column {c}: 一 + 二 = 总计 + 四", [f"t3.new.{c}", f"t3.carried_over.{c}"], [f"t3.total.{c}", f"t3.carried_forward.{c}"])
+    for g in T4_GROUPS:
+        check(f"t4.{g}: total = sum of results", [f"t4.{g}.total"], [f"t4.{g}.{r}" for r in T4_RESULTS])
+    return bad
+
+
+OCR_SWAPS = {"0": "O", "1": "l", "3": "ε"}  # what OCR prints for 0, 1, 3
+
+
+# ---------------------------------------------------------------- cell texts (for synth.render)
+def _num(v, thousands: bool = False, places: int | None = None) -> str:
+    if isinstance(v, float):
+        s = f"{v:.{places}f}" if places is not None else f"{v:.4f}".rstrip("0").rstrip(".")
+    else:
+        s = str(v)
+    if thousands and abs(v) >= 1000:
+        whole, _, frac = s.partition(".")
+        s = f"{int(whole):,}" + ("." + frac if frac else "")
+    return s
+
+
+def cell_texts(truth: dict, o: dict, rng: random.Random) -> dict[str, list[str]]:
+    """key -> the cell(s) printed for it: normally one, two for a number split across cells."""
+    out = {}
+    for k, v in truth.items():
+        if k.startswith("meta."):
+            continue
+        if v is None:
+            out[k] = [o["null"]]
+        elif k in MONEY_KEYS:
+            if o["yuan"]:
+                out[k] = [_num(round(v * 10000, 2), o["thousands"])]
+            else:
+                out[k] = [_num(v, o["thousands"], 2 if v == int(v) and o["money_places"] else None)]
+        else:
+            out[k] = [_num(v, o["thousands"])]
+    return out
+
+
+# ---------------------------------------------------------------- tricks on cells (they also set the truth)
+def nbsp_zeros(texts, truth, rng, info):
+    mode = rng.choice(["zeros shown", "all zeros &nbsp;", "some rows' zeros &nbsp;"])
+    info["details"].append(mode)
+    if mode == "zeros shown":
+        return
+    rows = {k.rsplit(".", 1)[0] for k in texts}
+    blank_rows = {r for r in rows if mode.startswith("all") or rng.random() < 0.5}
+    for k, v in truth.items():
+        if k in texts and v == 0 and k.rsplit(".", 1)[0] in blank_rows:
+            texts[k], truth[k] = [""], None
+
+
+def blank_totals(texts, truth, rng, info):
+    tpl = truth["meta.template"]
+    keys = [f"t3.{r}.total" for r, _ in t3_rows(tpl) if rng.random() < 0.3]
+    if rng.random() < 0.4:
+        keys += [f"t3.total.{c}" for c in COLS]
+    if rng.random() < 0.5 or not keys:
+        keys += [k for k in T4_KEYS if k.endswith(".total")]
+    for k in dict.fromkeys(keys):
+        texts[k], truth[k] = [""], None
+    info["details"].append(f"{len(set(keys))} total cells blank")
+
+
+def ocr_confusions(texts, truth, rng, info):
+    cands = [k for k, t in texts.items() if len(t) == 1 and any(c in t[0] for c in OCR_SWAPS)]
+    for k in rng.sample(cands, min(len(cands), rng.randint(1, 4))):
+        s = texts[k][0]
+        i = rng.choice([i for i, c in enumerate(s) if c in OCR_SWAPS])
+        texts[k] = [s[:i] + OCR_SWAPS[s[i]] + s[i + 1:]]
+        info["details"].append(f"{k}: {s}->{texts[k][0]}")
+
+
+def split_numbers(texts, truth, rng, info):
+    cands = [k for k, t in texts.items() if k not in MONEY_KEYS and len(t) == 1 and re.fullmatch(r"\d{2,}", t[0])]
+    for k in rng.sample(cands, min(len(cands), rng.randint(1, 2))):
+        s = texts[k][0]
+        cut = rng.randint(1, len(s) - 1)
+        texts[k] = [s[:cut], s[cut:]]
+        info["details"].append(f"{k}: {s}->{s[:cut]}|{s[cut:]}")
+    if not cands:
+        info["details"].append("no multi-digit count to split")

@@ -11,6 +11,7 @@ row's values are null and marked for review. Nothing here guesses silently.
 from __future__ import annotations
 
 import itertools
+import math
 import re
 from dataclasses import dataclass
 from typing import Callable, Sequence
@@ -72,6 +73,8 @@ def unreadable(k: int, reason: str) -> Fit:
 
 
 def _fit_short(cells, readings, filled, k, identity) -> Fit:
+    if not cells:
+        return Fit((None,) * k, "no-cells", True, "the row's label stands with no cells after it")
     if not filled:
         return Fit((None,) * k, "grid-blank")
     # The empty cells are columns: which k-wide window of the row holds the table's columns?
@@ -83,8 +86,10 @@ def _fit_short(cells, readings, filled, k, identity) -> Fit:
     if fits:
         return _by_identity(fits, identity, "grid-positional", k, "empty cells leave the columns ambiguous")
     # Fewer cells than columns: digits run together in one cell may be several columns.
+    if _split_count(cells, readings, filled, k) > MAX_CANDIDATES:
+        return unreadable(k, "digits run together: too many ways to cut them")
     splits = list(_digit_splits(cells, readings, filled, k))
-    if splits and len({_values(f) for f in splits}) == 1:
+    if len(splits) == 1 and _forced(splits[0], cells, filled) and (identity is None or identity(_values(splits[0])) is not False):
         return Fit(splits[0], "digit-split")  # one digit a column: no other reading
     if splits:
         return _by_identity(splits, identity, "digit-split", k, "digits run together split more than one way")
@@ -181,6 +186,28 @@ def _digit_splits(cells, readings, filled, k):
             count += 1
             if count >= MAX_CANDIDATES:
                 return
+
+
+def _forced(slots, cells, filled) -> bool:
+    """Every digit of every run is a column of its own: the only way the row can be read."""
+    if any(re.fullmatch(r"\s*[+-]\d{2,}\s*", cells[i].text) for i in filled):
+        return False  # a signed run (`-30`) could be cut too (`-3` `0`): not the only reading
+    runs = [cells[i] for i in filled if re.fullmatch(r"\s*\d{2,}\s*", cells[i].text)]
+    digits = sum(len(c.text.strip()) for c in runs)
+    from_runs = [s for s in slots if s is not None and any(c.start <= s.start < c.end for c in runs)]
+    return bool(runs) and len(from_runs) == digits
+
+
+def _split_count(cells, readings, filled, k) -> int:
+    """How many readings _digit_splits would try (to refuse before trying millions)."""
+    need = k - len(filled)
+    total = 1
+    for i in filled:
+        digits = re.sub(r"\s", "", cells[i].text)
+        if readings[i].kind == NUMBER and digits.isdigit() and len(digits) > 1:
+            n, parts = len(digits), min(len(digits), need + 1)
+            total *= sum(math.comb(n - 1, p - 1) for p in range(1, parts + 1))
+    return total
 
 
 def _cuts(cell: Cell, max_parts: int):

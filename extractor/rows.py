@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from .cells import EMPTY, NUMBER, TEXT, Cell, read_cell
 
 SEPARATOR_LINE = re.compile(r"^[\s|:：\-—–=+]*$")
-RUN = re.compile(r"\d+(?:\.\d+)?")
+RUN = re.compile(r"\d+(?:\.\d+)?|[/／](?=[/／\d]|$)")  # digits, or a placeholder slash, run into a label
 LABEL_END = r"[\u4e00-\u9fff”\"）)》]"
 MEASURE = r"[位年月日号条项件个人次家万元%％届批期天]"
 TOKEN = re.compile(r"\S+")
@@ -62,6 +62,7 @@ def segments(rows: list[list[Cell]]) -> list[Segment]:
         cells = [piece for cell in row for piece in split_cell(cell)]
         cells = _fold_enumerator(cells)
         current: Segment | None = None
+        leading: list[Cell] = []
         for cell in cells:
             kind = read_cell(cell.text).kind
             if kind == TEXT:
@@ -73,8 +74,9 @@ def segments(rows: list[list[Cell]]) -> list[Segment]:
                     current.end = cell.end
             elif current is None:
                 if kind == EMPTY:
-                    continue  # empty cells before a row's label belong to merged label columns
-                current = Segment("", cell.start, cell.start, [cell], row=index)
+                    leading.append(cell)  # merged label columns before a label, or blank columns of a row of values
+                    continue
+                current = Segment("", cell.start, cell.start, leading + [cell], row=index)
                 out.append(current)
             else:
                 current.values.append(cell)
@@ -108,7 +110,8 @@ def cut_digit_runs(cell: Cell) -> list[Cell]:
     out, pos = [], 0
     for m in RUN.finditer(cell.text):
         a, b = m.start(), m.end()
-        if a == 0 or not re.match(LABEL_END, cell.text[a - 1]) or re.match(MEASURE, cell.text[b : b + 1]):
+        after_label = a > 0 and (re.match(LABEL_END, cell.text[a - 1]) or (out and a == pos))
+        if not after_label or re.match(MEASURE, cell.text[b : b + 1]):
             continue
         if re.match(r"[.、．]", cell.text[b : b + 1]):  # the run ends with the next label's number
             if b - a < 2:

@@ -58,7 +58,10 @@ def match_rows(segs: list[Segment], specs: list[RowSpec], header_words=(), group
     pending_label = ""
     orphans: list[Cell] = []
     seen_keyword = False
-    for seg in segs:
+    skip = -1
+    for i, seg in enumerate(segs):
+        if i == skip:
+            continue
         if not seg.label:
             if target is not None and (not _has_values(target.values) or target.vertical):
                 target.values.extend(seg.values)
@@ -76,6 +79,14 @@ def match_rows(segs: list[Segment], specs: list[RowSpec], header_words=(), group
         spec = _match(key, specs, group_words, seen_keyword)
         if spec is None and pending_label:
             spec = _match(pending_label + key, specs, group_words, seen_keyword)
+        if spec is None and seg.has_values:
+            # A label wrapped onto the next line, its values on the first: `3.要求 0 0 …` / `提供公开出版物`.
+            nxt = segs[i + 1] if i + 1 < len(segs) else None
+            if nxt is not None and nxt.label and not nxt.has_values:
+                joined = _match(key + label_key(nxt.label), specs, group_words, seen_keyword)
+                alone = _match(label_key(nxt.label), specs, group_words, seen_keyword)
+                if joined is not None and alone in (None, joined) and not (joined.row in matched and _has_values(matched[joined.row].values)):
+                    spec, skip = joined, i + 1
         if spec is None:
             if seg.has_values and target is not None and not _has_values(target.values):
                 target.values.extend(seg.values)  # a wrapped label's second line carries the values

@@ -76,15 +76,16 @@ def match_rows(segs: list[Segment], specs: list[RowSpec], header_words=(), group
         if any(w in key for w in header_words):
             target, pending_label = None, ""
             continue
-        spec = _match(key, specs, group_words, seen_keyword)
+        last = max((specs.index(m.spec) for m in matched.values()), default=None)
+        spec = _match(key, specs, group_words, seen_keyword, last)
         if spec is None and pending_label:
-            spec = _match(pending_label + key, specs, group_words, seen_keyword)
-        if spec is None and seg.has_values:
+            spec = _match(pending_label + key, specs, group_words, seen_keyword, last)
+        if spec is None and seg.has_values and (target is None or _has_values(target.values)):
             # A label wrapped onto the next line, its values on the first: `3.要求 0 0 …` / `提供公开出版物`.
             nxt = segs[i + 1] if i + 1 < len(segs) else None
             if nxt is not None and nxt.label and not nxt.has_values:
-                joined = _match(key + label_key(nxt.label), specs, group_words, seen_keyword)
-                alone = _match(label_key(nxt.label), specs, group_words, seen_keyword)
+                joined = _match(key + label_key(nxt.label), specs, group_words, seen_keyword, last)
+                alone = _match(label_key(nxt.label), specs, group_words, seen_keyword, last)
                 if joined is not None and alone in (None, joined) and not (joined.row in matched and _has_values(matched[joined.row].values)):
                     spec, skip = joined, i + 1
         if spec is None:
@@ -127,7 +128,9 @@ def _has_values(cells: list[Cell]) -> bool:
     return any(read_cell(c.text).kind != EMPTY for c in cells)
 
 
-def _match(key: str, specs: list[RowSpec], group_words, seen_keyword: bool) -> RowSpec | None:
+def _match(key: str, specs: list[RowSpec], group_words, seen_keyword: bool, last: int | None = None) -> RowSpec | None:
+    """The row a label names: by its keywords (the longest wins), else, for rows named by a bare
+    word (`其他`, `总计`), only right after the rows that precede them in the template."""
     best, best_len = None, 0
     for spec in specs:
         for word in spec.keywords:
@@ -139,8 +142,8 @@ def _match(key: str, specs: list[RowSpec], group_words, seen_keyword: bool) -> R
     bare = key
     for word in group_words:
         bare = bare.replace(word, "")
-    for spec in specs:
-        if bare in spec.exact and all(r in key for r in spec.requires):
+    for index, spec in enumerate(specs):
+        if bare in spec.exact and all(r in key for r in spec.requires) and (last is None or 0 < index - last <= 3):
             return spec
     return None
 

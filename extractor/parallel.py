@@ -29,22 +29,53 @@ def default_workers() -> int:
     return os.cpu_count() or 1
 
 
-def read_many(paths: Iterable[Path], workers: int | None = None, timeout: float = DEFAULT_TIMEOUT) -> Iterator[tuple[Path, Record]]:
-    """Yield (path, record) for every path, in order. workers=1 reads in this process."""
+def read_many(paths: Iterable[Path], workers: int | None = None, timeout: float = DEFAULT_TIMEOUT,
+              chunk: int = 16) -> Iterator[tuple[Path, Record]]:
+    """Yield (path, record) for every path, in order. workers=1 reads in this process.
+
+    Files go to the workers in chunks (fewer round trips); a chunk that times out or crashes is
+    read again file by file, each with the time limit, so only the culprit fails.
+    """
     workers = workers or default_workers()
     if workers <= 1:
         for path in paths:
             yield path, read_file(path)
         return
-    window = workers * 4
     with ProcessPool(max_workers=workers) as pool:
         pending: deque = deque()
-        for path in paths:
-            pending.append((path, pool.schedule(read_file, (path,), timeout=timeout)))
-            if len(pending) >= window:
-                yield _result(*pending.popleft(), timeout)
+        for group in _chunks(paths, chunk):
+            pending.append((group, pool.schedule(_read_chunk, (group,), timeout=timeout * len(group))))
+            if len(pending) >= workers * 2:
+                yield from _results(pool, *pending.popleft(), timeout)
         while pending:
-            yield _result(*pending.popleft(), timeout)
+            yield from _results(pool, *pending.popleft(), timeout)
+
+
+def _chunks(paths: Iterable[Path], size: int) -> Iterator[list[Path]]:
+    group: list[Path] = []
+    for path in paths:
+        group.append(path)
+        if len(group) >= size:
+            yield group
+            group = []
+    if group:
+        yield group
+
+
+def _read_chunk(paths: list[Path]) -> list[Record]:
+    return [read_file(p) for p in paths]
+
+
+def _results(pool, group: list[Path], future, timeout: float) -> Iterator[tuple[Path, Record]]:
+    try:
+        yield from zip(group, future.result())
+        return
+    except Exception:
+        if len(group) == 1:
+            yield _result(group[0], future, timeout)
+            return
+    for path in group:  # find the culprit: each file on its own, with its own time limit
+        yield _result(path, pool.schedule(read_file, (path,), timeout=timeout), timeout)
 
 
 def _result(path: Path, future, timeout: float) -> tuple[Path, Record]:

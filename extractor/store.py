@@ -58,6 +58,7 @@ def open_db(path: str | Path, create: bool = True) -> sqlite_utils.Database:
     try:
         db = sqlite_utils.Database(path)
         db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=NORMAL")  # with WAL: never corrupt; a power cut may undo the last batch
         db.execute("PRAGMA busy_timeout=30000")
         db.conn.executescript(SCHEMA)
         columns = {c.name for c in db["values"].columns}
@@ -108,12 +109,12 @@ def save(db: sqlite_utils.Database, record: Record, path: str, run_id: int | Non
         with db.atomic():
             db.execute('DELETE FROM "values" WHERE document = ?', [record.sha256])
             db.execute("DELETE FROM findings WHERE document = ?", [record.sha256])
-            db["documents"].upsert(doc, pk="sha256")
+            _upsert(db, "documents", doc)
             # Plain executemany for the many rows: sqlite-utils' insert_all costs more than the parsing.
             _insert_many(db, "values", values)
             _insert_many(db, "findings", findings)
             if text is not None:
-                db["texts"].upsert({"document": record.sha256, "text": zlib.compress(text.encode("utf-8"))}, pk="document")
+                _upsert(db, "texts", {"document": record.sha256, "text": zlib.compress(text.encode("utf-8"))})
     except sqlite3.DatabaseError as e:
         raise StoreError(f"cannot write to the database ({e})") from e
 
@@ -134,13 +135,17 @@ def findings_of(db: sqlite_utils.Database, sha256: str) -> list[dict]:
     return list(db.query("SELECT * FROM findings WHERE document = ? ORDER BY id", [sha256]))
 
 
-def _insert_many(db: sqlite_utils.Database, table: str, rows: list[dict]) -> None:
+def _insert_many(db: sqlite_utils.Database, table: str, rows: list[dict], verb: str = "INSERT") -> None:
     if not rows:
         return
     columns = list(rows[0])
     names = ", ".join('"' + c + '"' for c in columns)
-    sql = f'INSERT INTO "{table}" ({names}) VALUES ({", ".join("?" * len(columns))})'
+    sql = f'{verb} INTO "{table}" ({names}) VALUES ({", ".join("?" * len(columns))})'
     db.conn.executemany(sql, [[row[c] for c in columns] for row in rows])
+
+
+def _upsert(db: sqlite_utils.Database, table: str, row: dict) -> None:
+    _insert_many(db, table, [row], "INSERT OR REPLACE")
 
 
 def text_of(db: sqlite_utils.Database, sha256: str) -> str | None:

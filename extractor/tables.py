@@ -59,6 +59,7 @@ def match_rows(segs: list[Segment], specs: list[RowSpec], header_words=(), group
     orphans: list[Cell] = []
     seen_keyword = False
     skip = -1
+    order = {id(spec): n for n, spec in enumerate(specs)}
     for i, seg in enumerate(segs):
         if i == skip:
             continue
@@ -76,7 +77,7 @@ def match_rows(segs: list[Segment], specs: list[RowSpec], header_words=(), group
         if any(w in key for w in header_words):
             target, pending_label = None, ""
             continue
-        last = max((specs.index(m.spec) for m in matched.values()), default=None)
+        last = max((order[id(m.spec)] for m in matched.values()), default=None)
         spec = _match(key, specs, group_words, seen_keyword, last)
         if spec is None and pending_label:
             spec = _match(pending_label + key, specs, group_words, seen_keyword, last)
@@ -160,7 +161,8 @@ def _fields_from_fit(keys: list[str], fit: align.Fit, rule: str) -> dict[str, Fi
             f = Field(key, None, rule=f"{rule}.{fit.rule}", review=fit.review, reason=fit.reason)
         else:
             f = Field(key, slot.value, slot.raw.strip(), slot.start, slot.end, f"{rule}.{fit.rule}", review=fit.review or slot.review, reason=fit.reason or slot.reason)
-        f.alternatives = [{"value": other[i], "source": "reading", "reading": n + 1, "rule": fit.rule} for n, other in enumerate(fit.others)]
+        if fit.others:
+            f.alternatives = [{"value": other[i], "source": "reading", "reading": n + 1, "rule": fit.rule} for n, other in enumerate(fit.others)]
         out[key] = f
     return out
 

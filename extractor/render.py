@@ -67,8 +67,12 @@ def render(doc: dict, values: dict[str, dict], findings: list[dict]) -> str:
         lines.append(f"  {k}: {values[k]['reason']}")
     if len(marked) > 20:
         lines.append(f"  … and {len(marked) - 20} more")
-    if findings:
-        lines += ["", "findings:"] + [f"  [{f['kind']}] {f['check']}: {f['message']}" for f in findings]
+    shown = [f for f in findings if f["kind"] != "not_assessable"]
+    unassessable = len(findings) - len(shown)
+    if shown or unassessable:
+        lines += ["", "findings:"] + [f"  [{f['kind']}] {f['check']}: {f['message']}" for f in shown]
+        if unassessable:
+            lines.append(f"  {unassessable} checks not assessable (a blank among their cells): xxgk findings DB --kind not_assessable")
     return "\n".join(lines)
 
 

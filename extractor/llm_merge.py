@@ -5,8 +5,7 @@ For each key of the section the LLM gave a value for:
 | the rules have | the LLM gives | result |
 | --- | --- | --- |
 | null, or a value marked for review | a value | the LLM's value: route `llm`, rule `llm:<model>:<prompt>`, raw = the quote, unmarked |
-| null, marked | null, in a row where it read at least one value | null confirmed as a blank cell: unmarked |
-| null, marked | null, in a row it could not read at all | unchanged (still marked) |
+| null, marked | null | unchanged (still marked): "blank" and "could not read" look alike in a reply |
 | a value, marked | the same value | confirmed: unmarked, the LLM's reading kept in `alternatives` |
 | a value (or a blank read without doubt), marked or not | another value | unchanged, the LLM's reading kept in `alternatives`, marked |
 | a value, marked | null | unchanged (still marked), the LLM's reading kept in `alternatives` |
@@ -26,7 +25,6 @@ DISAGREES = "the LLM reads it otherwise"
 def merge(record: Record, section: str, llm_values: dict[str, LLMValue]) -> list[str]:
     """Fill `record` from the LLM's values of one section; returns the keys whose value, mark or
     alternatives changed."""
-    rows_read = {k.rsplit(".", 1)[0] for k, v in llm_values.items() if v.value is not None}
     changed = []
     for key, got in llm_values.items():
         f = record.fields.get(key)
@@ -35,10 +33,7 @@ def merge(record: Record, section: str, llm_values: dict[str, LLMValue]) -> list
         tag = f"{got.source}:{got.prompt}"
         alternative = {"value": got.value, "source": got.source, "prompt": got.prompt, "quote": got.quote}
         if got.value is None and f.value is None:
-            if f.review and key.rsplit(".", 1)[0] in rows_read:
-                f.review, f.reason, f.rule, f.route = False, "", tag, "llm"
-                changed.append(key)
-            continue
+            continue  # the LLM gives no value either: a blank, or a cell neither could read; the mark stays
         if f.value is None and f.review:
             f.alternatives = [a for a in f.alternatives if a.get("source") != got.source]
             f.value, f.raw, f.start, f.end = got.value, got.quote, got.start, got.end

@@ -184,10 +184,30 @@ def row_problems(spec: RowSpec, quote: str, values: list, unit: str | None, text
         problems.append(f"{where}: unit 元 is not stated in the section text")
     if unit == "万元" and "万元" not in text:
         problems.append(f"{where}: unit 万元 is not stated in the section text")
+    problems += _cells_problem(where, present, folded)
     total_problem = _identity_problem(spec, values, quote)
     if total_problem:
         problems.append(total_problem)
     return problems
+
+
+ENUMERATOR = re.compile(r"(?<![\d.])\d{1,2}[.、．](?!\d)|\d+(?=\s*[位年月日号])")
+
+
+def _cells_problem(where: str, present: list, folded: str) -> list[str]:
+    """When the quote prints its numbers as separate cells, the reply must use each of them once,
+    in order: a column shifted with null padding, or a digit taken from another cell, is refused.
+    When it runs digits together, every digit must be used."""
+    numbers = TOKEN.findall(ENUMERATOR.sub(" ", folded.translate(ZERO_WORDS)))
+    given = [number_text(v) for v in present]
+    if numbers and all(g in numbers for g in given) and len(numbers) >= 2:
+        if [float(n) for n in numbers] != [abs(float(v)) for v in present]:
+            return [f"{where}: the quote prints the numbers {numbers}, the reply gives {given}: give every printed number once, "
+                    f"in its column, and null only for a blank cell"]
+        return []
+    if len(numbers) == 1 and "".join(given).replace(".", "") != numbers[0].replace(".", ""):
+        return [f"{where}: the quote runs the digits {numbers[0]} together; the values must use all of them, in order"]
+    return []
 
 
 def _identity_problem(spec: RowSpec, values: list, quote: str) -> str | None:

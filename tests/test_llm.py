@@ -244,11 +244,12 @@ def test_totals_that_do_not_add_up_need_the_text_to_print_them():
     spec = row_specs("t3", "2021")[2]
     text = "(一) 予以公开\t1110000\t12\n(二) 部分公开\t3\t0\t0\t0\t0\t0\t4"
     # digits run together, cut so the row does not add up: rejected
-    assert "is not the sum" in row_problems(spec, "(一) 予以公开\t1110000\t12", [1, 1, 1, 0, 0, 0, 12], None, text)[0]
+    assert any("is not the sum" in p for p in row_problems(spec, "(一) 予以公开\t1110000\t12", [1, 1, 1, 0, 0, 0, 12], None, text))
     # the report itself prints a total that does not add up: kept as printed
     assert row_problems(spec, "(二) 部分公开\t3\t0\t0\t0\t0\t0\t4", [3, 0, 0, 0, 0, 0, 4], None, text) == []
     t4 = row_specs("t4", "2021")[0]
-    assert "is not the sum" in row_problems(t4, "1210000", [1, 2, 1, 0, 0], None, "1210000")[0]
+    problems = row_problems(t4, "1210000", [1, 2, 1, 0, 0], None, "1210000")
+    assert any("is not the sum" in p for p in problems) and any("must use all of them" in p for p in problems)
     assert row_problems(t4, "1 2 1 0 3", [1, 2, 1, 0, 3], None, "x 1 2 1 0 3") == []
 
 
@@ -406,16 +407,27 @@ def test_merge_keeps_rule_values_and_marks_disagreements():
     assert merge(record, "t3", {"t3.new.natural": LLMValue("t3.new.natural", 5, "q 5", source="llm:m", prompt="t3.v1")}) == []
 
 
-def test_merge_confirms_a_marked_value_and_a_blank():
+def test_merge_confirms_a_marked_value_but_not_a_blank():
+    """A null from the LLM may be a blank or a cell it could not read: the rules' mark stays."""
     record, _ = garbled()
     for k in GRANTED_KEYS:
         record.fields[k].value = 0 if k.endswith("total") else None  # as if placed by a doubtful rule
     values = {k: LLMValue(k, None, "q") for k in GRANTED_KEYS[:-1]}
     values["t3.granted.total"] = LLMValue("t3.granted.total", 0, "q 0", source="llm:m", prompt="t3.v1")
     changed = merge(record, "t3", values)
-    assert set(changed) == set(GRANTED_KEYS)
-    assert not any(record.fields[k].review for k in GRANTED_KEYS)
+    assert changed == ["t3.granted.total"]
+    assert not record.fields["t3.granted.total"].review
+    assert all(record.fields[k].review for k in GRANTED_KEYS[:-1])
     assert record.fields["t3.granted.total"].alternatives[-1]["agrees"] is True
+
+
+def test_a_shifted_column_or_a_digit_from_another_cell_is_refused():
+    spec = row_specs("t2", "2021")[0]  # 规章: issued, repealed, in force
+    text = "规章\t0\t38\t1"
+    assert row_problems(spec, "规章\t0\t38\t1", [0, 38, 1], None, text) == []
+    assert "give every printed number once" in row_problems(spec, "规章\t0\t38\t1", [38, 1, None], None, text)[0]
+    assert "give every printed number once" in row_problems(spec, "规章\t0\t38\t1", [None, 0, 38], None, text)[0]
+    assert row_problems(spec, "规章\t\t38\t1", [None, 38, 1], None, "规章\t\t38\t1") == []  # a blank cell is null
 
 
 # ---------------------------------------------------------------- re-extraction

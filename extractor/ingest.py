@@ -23,11 +23,13 @@ class Document:
     sha256: str  # hex sha256 of the raw bytes
     size: int  # len of raw bytes
     encoding: str  # codec used to decode
-    kind: str  # "text", "markdown", "html", "pdf" or "docx"
+    kind: str  # "text", "markdown", "html", "pdf", "docx" or "image"
     text: str  # the text every later step reads; spans of values are offsets into this
     # Where the pieces of `text` came from, sorted by start: (start, end, page, box, route), for PDF
-    # (page 1-based, box (x0, top, x1, bottom) in points from the page's top left, route "pdf-geometry" or "pdf-text").
+    # (page 1-based, box (x0, top, x1, bottom) in points from the page's top left, route "pdf-geometry", "pdf-text" or "ocr").
     spans: tuple = ()
+    # OCR: span starts of numeric cells read with low confidence (the pipeline marks them for review)
+    uncertain: frozenset = frozenset()
 
 
 # ---------------------------------------------------------------- decoding
@@ -345,17 +347,24 @@ def binary_kind(data: bytes) -> str | None:
 
 
 def _read_binary(data: bytes, name: str, kind: str) -> Document:
-    from .ingest_pdf import OCR_MISSING, NeedsOCR
+    from .ingest_pdf import OCR_MISSING, NeedsOCR, ocr_available
 
     sha = hashlib.sha256(data).hexdigest()
     if kind == "image":
         what = next((w for m, w in _IMAGES if data.startswith(m)), "WebP")
-        raise NeedsOCR(f"{what} image: {OCR_MISSING}")
+        if what not in ("PNG", "JPEG", "TIFF") or not ocr_available():
+            raise NeedsOCR(f"{what} image: {OCR_MISSING}" if what in ("PNG", "JPEG", "TIFF") else f"{what} image {_UNSUPPORTED}")
+        from .ingest_ocr import read_image
+
+        rendered = read_image(data)
+        return Document(name=name, sha256=sha, size=len(data), encoding="binary", kind="image", text=rendered.text,
+                        spans=rendered.spans, uncertain=rendered.uncertain)
     if kind == "pdf":
         from .ingest_pdf import read_pdf
 
         rendered = read_pdf(data)
-        return Document(name=name, sha256=sha, size=len(data), encoding="binary", kind="pdf", text=rendered.text, spans=rendered.spans)
+        return Document(name=name, sha256=sha, size=len(data), encoding="binary", kind="pdf", text=rendered.text,
+                        spans=rendered.spans, uncertain=rendered.uncertain)
     from .ingest_docx import convert_doc, read_docx
 
     docx = convert_doc(data) if kind == "doc" else data  # .doc: raises, saying how to convert, without LibreOffice

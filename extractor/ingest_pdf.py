@@ -15,7 +15,9 @@ Every piece of the text carries a span (start, end, page, box, route): the cell'
 cells of a grid (route "pdf-geometry"), the box of the characters for text-layer pieces
 ("pdf-text"). Boxes are (x0, top, x1, bottom) in PDF points from the page's top left.
 
-Pages without a text layer (scans) are the OCR route's: for now they raise `NeedsOCR`.
+Pages without a text layer (scans) are the OCR route's (ingest_ocr: the page rendered with pypdfium2,
+its OCR boxes placed in the grid of ruling lines found on the image, route "ocr"); without the OCR
+package installed they raise `NeedsOCR`.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from dataclasses import dataclass, field
 
 from .errors import InputError
 
-OCR_MISSING = "scanned pages need OCR, which is not installed yet"
+OCR_MISSING = "scanned pages need OCR, which is not installed: pip install rapidocr-onnxruntime"
 
 TABLE_SETTINGS = {"vertical_strategy": "lines", "horizontal_strategy": "lines"}
 IMAGE_PAGE_SHARE = 0.3  # a page without text whose images cover this share of it is a scan
@@ -75,6 +77,7 @@ class Line:
     size: float
     loose: bool = False  # holds a gap wider than a character or two: columns, not prose
     page: int = 0
+    route: str = "pdf-text"  # "ocr" for a line read from a scan
 
     @property
     def text(self) -> str:
@@ -92,6 +95,7 @@ class Grid:
     x0: float = 0.0
     x1: float = 0.0
     header: list[tuple[str, ...]] = field(default_factory=list)  # for dropping repeats on later pages
+    route: str = "pdf-geometry"  # "ocr" for a table read from a scan
 
 
 @dataclass
@@ -99,6 +103,7 @@ class Rendered:
     text: str
     spans: tuple[Span, ...]
     pages: int
+    uncertain: frozenset = frozenset()  # span starts of numeric cells OCR read with low confidence
 
 
 # ---------------------------------------------------------------- characters → lines
@@ -296,7 +301,7 @@ def _merge(lines: list[Line]) -> Line:
             pieces.append(Piece(sep, None))
         pieces += ln.pieces
     first = lines[0]
-    return Line(pieces, first.x0, first.top, first.x1, first.bottom, first.size, False, first.page)
+    return Line(pieces, first.x0, first.top, first.x1, first.bottom, first.size, False, first.page, first.route)
 
 
 def _join_paragraphs(blocks: list, margins: dict[int, tuple[float, float]]) -> list:
@@ -343,7 +348,7 @@ def _chain_tables(blocks: list) -> list:
             k = 0
             while k < len(rows) and k < len(head) and _row_words(rows[k]) == head[k] and head[k]:
                 k += 1
-            merged = Grid(prev.rows + rows[k:], prev.top, b.bottom, b.page, b.x0, b.x1, head)
+            merged = Grid(prev.rows + rows[k:], prev.top, b.bottom, b.page, b.x0, b.x1, head, prev.route)
             out[-1] = merged
             continue
         out.append(b)
@@ -355,6 +360,7 @@ class _Writer:
         self.parts: list[str] = []
         self.pos = 0
         self.spans: list[Span] = []
+        self.uncertain: set[int] = set()
 
     def add(self, text: str, page: int | None = None, box: Box | None = None, route: str | None = None) -> None:
         if route is not None and text:
@@ -371,11 +377,11 @@ class _Writer:
             a, b = offset, offset + len(p.text)
             a2, b2 = max(a, lead), min(b, trail)
             if b2 > a2:
-                self.add(p.text[a2 - a : b2 - a], line.page, p.box, "pdf-text" if p.box else None)
+                self.add(p.text[a2 - a : b2 - a], line.page, p.box, line.route if p.box else None)
             offset = b
         self.add("\n")
 
-    def grid(self, grid: Grid) -> None:
+    def grid(self, grid: Grid, uncertain: set = frozenset()) -> None:
         self.blank()
         for row in grid.rows:
             if not any(c is not None and c[0] for c in row):
@@ -384,7 +390,9 @@ class _Writer:
                 if i:
                     self.add("\t")
                 if cell is not None and cell[0]:
-                    self.add(cell[0], cell[2], cell[1], "pdf-geometry")
+                    if (cell[2], cell[1]) in uncertain:
+                        self.uncertain.add(self.pos)
+                    self.add(cell[0], cell[2], cell[1], grid.route)
             self.add("\n")
         self.blank()
 
@@ -423,27 +431,58 @@ def read_pdf(data: bytes) -> Rendered:
         raise InputError(f"PDF cannot be read: {_one_line(e)}") from None
     if pages == 0:
         raise InputError("PDF has no pages")
+    if not blocks and not scans:
+        scans = list(range(1, pages + 1))
+    uncertain: set = set()
+    if scans and ocr_available():
+        from .ingest_ocr import PDF_DPI, ocr_blocks, pdf_page_images
+
+        by_page: dict[int, list] = {}
+        for b in blocks:
+            by_page.setdefault(b.page, []).append(b)
+        for number, image in pdf_page_images(data, scans):
+            by_page[number], doubt = ocr_blocks(image, number, PDF_DPI / 72)
+            uncertain |= doubt
+        blocks = [b for n in sorted(by_page) for b in by_page[n]]
+        if not blocks:
+            raise InputError("scanned PDF: OCR found no text on its pages")
+        scans = []
     if scans or not blocks:
         which = scans or list(range(1, pages + 1))
         listed = ", ".join(map(str, which[:8])) + (", …" if len(which) > 8 else "")
         page_word = "page" if len(which) == 1 else "pages"
         raise NeedsOCR(f"PDF {page_word} {listed} without a text layer: {OCR_MISSING}", tuple(which))
+    return write_blocks(blocks, pages, uncertain)
+
+
+def ocr_available() -> bool:
+    from .ingest_ocr import available
+
+    return available()
+
+
+def write_blocks(blocks: list, pages: int, uncertain: set = frozenset()) -> Rendered:
+    """Lines and grids in reading order → the text: paragraphs and titles joined, tables chained over pages.
+
+    `uncertain` holds the (page, cell box) of OCR cells in doubt: their span starts go into Rendered.uncertain.
+    """
     lines = [b for b in blocks if isinstance(b, Line)]
     body = _body_size(lines)
     by_page: dict[int, list[Line]] = {}
+    margins: dict[int, tuple[float, float]] = {}
     for ln in lines:
         by_page.setdefault(ln.page, []).append(ln)
     margins = {p: _margins(lns, body) for p, lns in by_page.items()}
-    blocks = _join_title(blocks, body) if isinstance(blocks[0], Line) else blocks
+    blocks = _join_title(blocks, body) if blocks and isinstance(blocks[0], Line) else blocks
     blocks = _join_paragraphs(blocks, margins)
     blocks = _chain_tables(blocks)
     writer = _Writer()
     for b in blocks:
         if isinstance(b, Grid):
-            writer.grid(b)
+            writer.grid(b, uncertain)
         else:
             writer.line(b)
-    return Rendered("".join(writer.parts), tuple(writer.spans), pages)
+    return Rendered("".join(writer.parts), tuple(writer.spans), pages, frozenset(writer.uncertain))
 
 
 def _one_line(e: Exception) -> str:

@@ -43,7 +43,7 @@ def extract_document(doc: Document) -> Record:
     return record
 
 
-ROUTES = {"html": "html", "docx": "docx", "pdf": "pdf-text"}
+ROUTES = {"html": "html", "docx": "docx", "pdf": "pdf-text", "image": "ocr"}
 
 
 def _provenance(fields: dict[str, Field], doc: Document) -> None:
@@ -51,6 +51,8 @@ def _provenance(fields: dict[str, Field], doc: Document) -> None:
     route = ROUTES.get(doc.kind, "rules")
     if doc.kind == "pdf" and any(s[4] == "pdf-geometry" for s in doc.spans):
         route = "pdf-geometry"  # values without a position (blank, not found): the route that read the tables
+    elif doc.kind == "pdf" and doc.spans and all(s[4] == "ocr" for s in doc.spans):
+        route = "ocr"
     starts = [s[0] for s in doc.spans]
     for f in fields.values():
         f.route = route
@@ -58,7 +60,10 @@ def _provenance(fields: dict[str, Field], doc: Document) -> None:
             continue
         i = bisect_right(starts, f.start) - 1
         if i >= 0 and f.start < doc.spans[i][1]:
-            _, _, f.page, f.box, f.route = doc.spans[i]
+            start, _, f.page, f.box, f.route = doc.spans[i]
+            if start in doc.uncertain and f.start == start and not f.review:
+                f.review, f.reason = True, "low OCR confidence"
+
 
 
 def _meta(out, template: str) -> dict[str, Field]:

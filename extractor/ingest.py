@@ -28,7 +28,7 @@ class Document:
     # Where the pieces of `text` came from, sorted by start: (start, end, page, box, route), for PDF
     # (page 1-based, box (x0, top, x1, bottom) in points from the page's top left, route "pdf-geometry", "pdf-text" or "ocr").
     spans: tuple = ()
-    # OCR: span starts of numeric cells read with low confidence (the pipeline marks them for review)
+    # OCR: (span start, why) of numeric cells read in doubt (the pipeline marks them for review)
     uncertain: frozenset = frozenset()
 
 

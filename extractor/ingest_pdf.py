@@ -103,7 +103,7 @@ class Rendered:
     text: str
     spans: tuple[Span, ...]
     pages: int
-    uncertain: frozenset = frozenset()  # span starts of numeric cells OCR read with low confidence
+    uncertain: frozenset = frozenset()  # (span start, why) of numeric cells OCR read in doubt
 
 
 # ---------------------------------------------------------------- characters → lines
@@ -360,7 +360,7 @@ class _Writer:
         self.parts: list[str] = []
         self.pos = 0
         self.spans: list[Span] = []
-        self.uncertain: set[int] = set()
+        self.uncertain: list[tuple[int, str]] = []
 
     def add(self, text: str, page: int | None = None, box: Box | None = None, route: str | None = None) -> None:
         if route is not None and text:
@@ -381,7 +381,7 @@ class _Writer:
             offset = b
         self.add("\n")
 
-    def grid(self, grid: Grid, uncertain: set = frozenset()) -> None:
+    def grid(self, grid: Grid, uncertain: dict | None = None) -> None:
         self.blank()
         for row in grid.rows:
             if not any(c is not None and c[0] for c in row):
@@ -390,8 +390,8 @@ class _Writer:
                 if i:
                     self.add("\t")
                 if cell is not None and cell[0]:
-                    if (cell[2], cell[1]) in uncertain:
-                        self.uncertain.add(self.pos)
+                    if uncertain and (cell[2], cell[1]) in uncertain:
+                        self.uncertain.append((self.pos, uncertain[(cell[2], cell[1])]))
                     self.add(cell[0], cell[2], cell[1], grid.route)
             self.add("\n")
         self.blank()
@@ -433,7 +433,7 @@ def read_pdf(data: bytes) -> Rendered:
         raise InputError("PDF has no pages")
     if not blocks and not scans:
         scans = list(range(1, pages + 1))
-    uncertain: set = set()
+    uncertain: dict = {}
     if scans and ocr_available():
         from .ingest_ocr import PDF_DPI, ocr_blocks, pdf_page_images
 
@@ -442,7 +442,7 @@ def read_pdf(data: bytes) -> Rendered:
             by_page.setdefault(b.page, []).append(b)
         for number, image in pdf_page_images(data, scans):
             by_page[number], doubt = ocr_blocks(image, number, PDF_DPI / 72)
-            uncertain |= doubt
+            uncertain.update(doubt)
         blocks = [b for n in sorted(by_page) for b in by_page[n]]
         if not blocks:
             raise InputError("scanned PDF: OCR found no text on its pages")
@@ -461,10 +461,10 @@ def ocr_available() -> bool:
     return available()
 
 
-def write_blocks(blocks: list, pages: int, uncertain: set = frozenset()) -> Rendered:
+def write_blocks(blocks: list, pages: int, uncertain: dict | None = None) -> Rendered:
     """Lines and grids in reading order → the text: paragraphs and titles joined, tables chained over pages.
 
-    `uncertain` holds the (page, cell box) of OCR cells in doubt: their span starts go into Rendered.uncertain.
+    `uncertain` maps the (page, cell box) of OCR cells in doubt to why: (span start, why) goes into Rendered.uncertain.
     """
     lines = [b for b in blocks if isinstance(b, Line)]
     body = _body_size(lines)

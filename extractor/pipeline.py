@@ -54,6 +54,7 @@ def _provenance(fields: dict[str, Field], doc: Document) -> None:
     elif doc.kind == "pdf" and doc.spans and all(s[4] == "ocr" for s in doc.spans):
         route = "ocr"
     starts = [s[0] for s in doc.spans]
+    doubts = dict(doc.uncertain)
     for f in fields.values():
         f.route = route
         if f.start is None or not starts:
@@ -61,8 +62,8 @@ def _provenance(fields: dict[str, Field], doc: Document) -> None:
         i = bisect_right(starts, f.start) - 1
         if i >= 0 and f.start < doc.spans[i][1]:
             start, _, f.page, f.box, f.route = doc.spans[i]
-            if start in doc.uncertain and f.start == start and not f.review:
-                f.review, f.reason = True, "low OCR confidence"
+            if start in doubts and f.start == start and not f.review:
+                f.review, f.reason = True, doubts[start]
 
 
 

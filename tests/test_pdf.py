@@ -469,7 +469,15 @@ def _image_pdf() -> bytes:
     return buf.getvalue()
 
 
-def test_scanned_pdf_needs_ocr():
+@pytest.fixture
+def no_ocr(monkeypatch):
+    """As if the OCR package were not installed."""
+    import extractor.ingest_ocr
+
+    monkeypatch.setattr(extractor.ingest_ocr, "available", lambda: False)
+
+
+def test_scanned_pdf_needs_ocr(no_ocr):
     with pytest.raises(NeedsOCR) as caught:
         read_document(_image_pdf(), "scan.pdf")
     message = str(caught.value)
@@ -479,7 +487,7 @@ def test_scanned_pdf_needs_ocr():
 
 
 @pytest.mark.parametrize("magic", [b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", b"\xff\xd8\xff\xe0\x00\x10JFIF", b"II*\x00\x08\x00"])
-def test_images_need_ocr(magic):
+def test_images_need_ocr(magic, no_ocr):
     with pytest.raises(NeedsOCR, match=OCR_MISSING):
         read_document(magic + bytes(64), "photo.bin")
 
@@ -490,7 +498,7 @@ def test_broken_pdf_is_one_line_error():
     assert "PDF" in str(caught.value) and "\n" not in str(caught.value)
 
 
-def test_batch_reads_pdf_files(ruled_pdf, tmp_path):
+def test_batch_reads_pdf_files(ruled_pdf, tmp_path, no_ocr):
     from extractor.batch import collect, read_file
 
     (tmp_path / "a.pdf").write_bytes(ruled_pdf)

@@ -17,7 +17,7 @@ from .llm_config import LLMConfig
 from .pipeline import extract_document
 from .record import Record
 
-FLAGGED = ("status = 'flagged' OR sha256 IN (SELECT document FROM findings WHERE kind IN "
+FLAGGED = ("status = 'flagged' OR id IN (SELECT document_id FROM findings WHERE kind IN "
            "('misreading_suspected', 'llm_failed', 'llm_budget'))")
 
 
@@ -76,7 +76,7 @@ def _reread(db, doc: dict) -> tuple[Record, str]:
     if data is not None and hashlib.sha256(data).hexdigest() == doc["sha256"]:
         document = read_document(data, doc["path"])
     else:
-        text = store.text_of(db, doc["sha256"]) if hasattr(store, "text_of") else None
+        text = store.text_of(db, doc["sha256"])
         if text is None:
             why = "is gone" if data is None else "has changed since it was read"
             raise XxgkError(f"{doc['path']} {why}, and the database keeps no text of it: extract it again")

@@ -45,7 +45,7 @@ def read_many(paths: Iterable[Path], workers: int | None = None, timeout: float 
         pending: deque = deque()
         for group in _chunks(paths, chunk):
             pending.append((group, pool.schedule(_read_chunk, (group,), timeout=timeout * len(group))))
-            if len(pending) >= workers * 2:
+            if len(pending) >= workers * 4:
                 yield from _results(pool, *pending.popleft(), timeout)
         while pending:
             yield from _results(pool, *pending.popleft(), timeout)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 
 
-@dataclass
+@dataclass(slots=True)
 class Field:
     """One canonical key's value and where it came from."""
 
@@ -25,7 +25,7 @@ class Field:
     box: tuple[float, float, float, float] | None = None  # PDF: its cell (or characters) as (x0, top, x1, bottom) in points
 
 
-@dataclass
+@dataclass(slots=True)
 class Finding:
     check: str  # e.g. "parse.t4_missing", later the checks' ids
     kind: str  # report_defect, misreading_suspected, not_assessable, parse
@@ -63,6 +63,13 @@ class Record:
     def review_keys(self) -> list[str]:
         return [k for k, f in self.fields.items() if f.review]
 
+    def __reduce__(self):
+        """A compact pickle (records cross from worker processes): fields and findings as plain tuples."""
+        fields = [astuple_field(f) for f in self.fields.values()]
+        findings = [(f.check, f.kind, f.message, f.keys, f.expected, f.actual) for f in self.findings]
+        return (_rebuild, (self.name, self.sha256, self.size, self.encoding, self.kind, self.template, fields, findings,
+                           self.error, self.regions, self.text))
+
     def to_json(self) -> dict:
         """The JSON-lines shape: file, sha256, status, template, fields, review, findings."""
         return {
@@ -76,3 +83,12 @@ class Record:
             "alternatives": {k: f.alternatives for k, f in self.fields.items() if f.alternatives},
             "findings": [asdict(f) for f in self.findings],
         }
+
+
+def astuple_field(f: Field) -> tuple:
+    return (f.key, f.value, f.raw, f.start, f.end, f.rule, f.route, f.review, f.reason, f.alternatives, f.page, f.box)
+
+
+def _rebuild(name, sha256, size, encoding, kind, template, fields, findings, error, regions, text) -> Record:
+    return Record(name, sha256, size, encoding, kind, template, {t[0]: Field(*t) for t in fields},
+                  [Finding(*t) for t in findings], error, regions, text)

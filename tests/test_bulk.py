@@ -42,8 +42,9 @@ def table(db_path, sql):
 def content(db_path):
     """What a run leaves, less its timestamps and run ids."""
     return (table(db_path, "select sha256, path, status, template, agency, n_review from documents order by sha256"),
-            table(db_path, 'select document, key, value, raw, start, "end", rule, review, reason from "values" order by document, key'),
-            table(db_path, 'select document, "check", kind, message from findings order by document, id'))
+            table(db_path, 'select d.sha256, key, value, raw, start, "end", rule, review, reason from "values" v '
+                           'join documents d on d.id = v.document_id order by d.sha256, key'),
+            table(db_path, 'select d.sha256, f."check", f.kind, f.message from findings f join documents d on d.id = f.document_id order by d.sha256, f.id'))
 
 
 def test_parallel_matches_serial_and_keeps_order(tmp_path):
@@ -150,7 +151,7 @@ def test_full_disk_gives_a_clear_error_and_keeps_whole_documents(tmp_path):
             writer.add(batch.read_file(path), str(path))
     docs = table(db_path, "select count(*) from documents")[0][0]
     assert 0 < docs < 40  # the writes that fitted are whole documents (below); the rest were refused
-    assert table(db_path, 'select count(*) from documents d where (select count(*) from "values" v where v.document = d.sha256) not in (201, 203)') == [(0,)]
+    assert table(db_path, 'select count(*) from documents d where (select count(*) from "values" v where v.document_id = d.id) not in (201, 203)') == [(0,)]
 
 
 def test_exports(tmp_path):

@@ -31,7 +31,7 @@ def test_extract_to_db_and_summary(tmp_path):
     db = sqlite_utils.Database(db_path)
     assert db["documents"].count == 6
     assert db["values"].count == 4 * 203 + 201 + 203
-    row = next(db.query("select value from \"values\" v join documents d on d.sha256 = v.document "
+    row = next(db.query("select value from \"values\" v join documents d on d.id = v.document_id "
                         "where d.agency = '西工区财政局' and key = 't2.fees.amount'"))
     assert row["value"] == 763.0137
 
@@ -40,10 +40,10 @@ def test_rerun_is_idempotent(tmp_path):
     folder, db_path = examples_copy(tmp_path), tmp_path / "r.db"
     run("extract", folder, "--db", db_path)
     db = sqlite_utils.Database(db_path)
-    before = (list(db.query('select * from "values" order by document, key')), list(db.query("select sha256, status from documents order by sha256")))
+    before = (list(db.query('select * from "values" order by document_id, key')), list(db.query("select sha256, status from documents order by sha256")))
     result = run("extract", folder, "--db", db_path)
     assert result.exit_code == 0
-    after = (list(db.query('select * from "values" order by document, key')), list(db.query("select sha256, status from documents order by sha256")))
+    after = (list(db.query('select * from "values" order by document_id, key')), list(db.query("select sha256, status from documents order by sha256")))
     assert before == after
     assert db["runs"].count == 2
 
@@ -84,7 +84,7 @@ def test_bad_files_fail_alone_and_the_run_goes_on(tmp_path):
     failed = list(db.query("select path, error from documents where status = 'failed'"))
     assert len(failed) == 3 and all(r["error"] for r in failed)
     truncated = next(db.query("select sha256 from documents where path like '%truncated.html'"))["sha256"]
-    t3 = list(db.query("select value, review from \"values\" where document = ? and key like 't3.%'", [truncated]))
+    t3 = list(db.query("select value, review from \"values\" where document_id = (select id from documents where sha256 = ?) and key like 't3.%'", [truncated]))
     assert len(t3) == 175 and all(r["value"] is None and r["review"] == 1 for r in t3)
 
 

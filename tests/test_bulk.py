@@ -133,6 +133,17 @@ def test_corrupt_database_gives_a_clear_error(tmp_path):
     assert result.exit_code != 0 and result.output.startswith("Error: ") and "cannot open as an xxgk database" in result.output
 
 
+def test_database_of_an_earlier_version_is_refused_clearly(tmp_path):
+    old = tmp_path / "old.db"
+    with sqlite3.connect(old) as conn:  # documents keyed by sha256 alone, as before 0.2
+        conn.execute("CREATE TABLE documents (sha256 TEXT PRIMARY KEY, path TEXT)")
+    result = CliRunner().invoke(main, ["extract", str(EXAMPLES), "--db", str(old)])
+    assert result.exit_code != 0 and result.output.startswith("Error: ") and "made by an earlier xxgk" in result.output
+    current = tmp_path / "current.db"
+    assert CliRunner().invoke(main, ["extract", str(EXAMPLES), "--db", str(current), "-q"]).exit_code == 0
+    assert CliRunner().invoke(main, ["extract", str(EXAMPLES), "--db", str(current), "-q"]).exit_code == 0
+
+
 def test_unwritable_location_gives_a_clear_error(tmp_path):
     result = CliRunner().invoke(main, ["extract", str(EXAMPLES), "--db", str(tmp_path / "no" / "such" / "dir" / "r.db")])
     assert result.exit_code != 0 and result.output.startswith("Error: ")

@@ -40,10 +40,11 @@ class Equation:
 
     def evaluate(self, value) -> tuple[float, float] | None:
         """(sum of right, sum of left), or None when a value is missing."""
-        vals = [value(k) for k in self.keys]
-        if any(v is None or isinstance(v, str) for v in vals):
+        left = [value(k) for k in self.left]
+        right = [value(k) for k in self.right]
+        if any(v is None or isinstance(v, str) for v in left + right):
             return None
-        return sum(value(k) for k in self.right), sum(value(k) for k in self.left)
+        return sum(right), sum(left)
 
 
 def detail_rows(template: str) -> list[str]:

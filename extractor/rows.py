@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from .cells import EMPTY, NUMBER, TEXT, Cell, read_cell
 
@@ -88,17 +89,28 @@ def split_cell(cell: Cell) -> list[Cell]:
     bare = cell.text.strip()
     if not bare or bare.isdigit():
         return [cell]
-    tokens = [Cell(m.group(), cell.start + m.start(), cell.start + m.end()) for m in TOKEN.finditer(cell.text)]
-    if len(tokens) <= 1 and (not tokens or read_cell(tokens[0].text).kind != TEXT):
+    pieces = _split_text(cell.text)
+    if pieces is None:
         return [cell]
+    return [Cell(text, cell.start + a, cell.start + b) for text, a, b in pieces]
+
+
+@lru_cache(maxsize=16384)
+def _split_text(text: str) -> tuple[tuple[str, int, int], ...] | None:
+    """split_cell on a cell's text alone, with offsets from its start (labels repeat across reports: cached)."""
+    cell = Cell(text, 0, len(text))
+    tokens = [Cell(m.group(), m.start(), m.end()) for m in TOKEN.finditer(text)]
+    if len(tokens) <= 1 and (not tokens or read_cell(tokens[0].text).kind != TEXT):
+        return None
     cut = len(tokens)
     while cut > 0 and read_cell(tokens[cut - 1].text).is_value:
         cut -= 1
     values = tokens[cut:]
-    if cut == 0:
-        return values
-    label = Cell(cell.text[tokens[0].start - cell.start : tokens[cut - 1].end - cell.start], tokens[0].start, tokens[cut - 1].end)
-    return cut_digit_runs(label) + values
+    if cut > 0:
+        label = Cell(text[tokens[0].start : tokens[cut - 1].end], tokens[0].start, tokens[cut - 1].end)
+        values = cut_digit_runs(label) + values
+    pieces = tuple((c.text, c.start, c.end) for c in values)
+    return None if pieces == ((cell.text, cell.start, cell.end),) else pieces
 
 
 def cut_digit_runs(cell: Cell) -> list[Cell]:

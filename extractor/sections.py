@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from .cells import normalise
 from .spec import templates
@@ -57,7 +58,12 @@ def outline(text: str) -> Outline:
 
 def template_scores(text: str) -> dict[str, int]:
     flat = normalise(text)
-    return {name: sum(1 for m in markers if normalise(m) in flat) for name, markers in templates()["markers"].items()}
+    return {name: sum(1 for m in markers if m in flat) for name, markers in _markers().items()}
+
+
+@lru_cache(maxsize=1)
+def _markers() -> dict[str, tuple[str, ...]]:
+    return {name: tuple(normalise(m) for m in markers) for name, markers in templates()["markers"].items()}
 
 
 def _template(scores: dict[str, int], year: int | None) -> str | None:

@@ -82,6 +82,8 @@ def _fit_short(cells, readings, filled, k, identity) -> Fit:
     windows = {(s, s + k) for s in (0, len(cells) - k, first, last + 1 - k) if 0 <= s <= first and s + k > last and s + k <= len(cells)}
     fits = [tuple(_slot(cells[i], readings[i]) if readings[i].kind != EMPTY else None for i in range(a, b)) for a, b in sorted(windows)]
     if fits and len({_values(f) for f in fits}) == 1:
+        if max(b for _, b in windows) < len(cells):  # cells left over on the right: one too many, or a number split in two?
+            return Fit(fits[0], "grid-positional", True, f"{len(cells)} cells for {k} columns: the cells past the last column are empty, but why are they there?")
         return Fit(fits[0], "grid-positional")
     if fits:
         return _by_identity(fits, identity, "grid-positional", k, "empty cells leave the columns ambiguous")
@@ -90,6 +92,8 @@ def _fit_short(cells, readings, filled, k, identity) -> Fit:
         return unreadable(k, "digits run together: too many ways to cut them")
     splits = list(_digit_splits(cells, readings, filled, k))
     if len(splits) == 1 and _forced(splits[0], cells, filled) and (identity is None or identity(_values(splits[0])) is not False):
+        if len(filled) > 1:  # the row keeps other cells apart: a blank cell left out reads as well as a run cut in two
+            return Fit(splits[0], "digit-split", True, "a number cut into digits to fill the columns, or is a blank cell missing?")
         return Fit(splits[0], "digit-split")  # one digit a column: no other reading
     if splits:
         return _by_identity(splits, identity, "digit-split", k, "digits run together split more than one way")
@@ -192,6 +196,8 @@ def _forced(slots, cells, filled) -> bool:
     """Every digit of every run is a column of its own: the only way the row can be read."""
     if any(re.fullmatch(r"\s*[+-]\d{2,}\s*", cells[i].text) for i in filled):
         return False  # a signed run (`-30`) could be cut too (`-3` `0`): not the only reading
+    if any(read_cell(cells[i].text).kind != NUMBER for i in filled):
+        return False  # a placeholder or a guessed digit stands apart: the row keeps its cells apart, a cell may be missing
     runs = [cells[i] for i in filled if re.fullmatch(r"\s*\d{2,}\s*", cells[i].text)]
     digits = sum(len(c.text.strip()) for c in runs)
     from_runs = [s for s in slots if s is not None and any(c.start <= s.start < c.end for c in runs)]

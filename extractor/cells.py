@@ -37,6 +37,11 @@ class Reading:
     unit: str | None = None  # "元" or "万元" when the cell itself states a money unit
 
     @property
+    def is_number(self) -> bool:
+        """A number, read plainly or through an OCR confusion."""
+        return self.kind in (NUMBER, OCR)
+
+    @property
     def is_value(self) -> bool:
         """Could this cell stand in a value column (anything but label text)?"""
         return self.kind != TEXT

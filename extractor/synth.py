@@ -31,7 +31,7 @@ LAYOUTS = ("tsv", "spaces", "markdown", "cell_per_line", "html", "html_gbk", "co
 # The plain layout each trick is drawn on (one picked per document).
 _BASES = {"split_header": ("tsv", "spaces", "cell_per_line"), "wrapped_labels": ("tsv", "spaces", "cell_per_line"),
           "missing_table": ("tsv", "spaces", "markdown", "cell_per_line"), "ocr": ("tsv", "spaces", "markdown", "cell_per_line"),
-          "split_numbers": ("tsv", "spaces"), "blank_totals": ("tsv", "markdown", "cell_per_line"),
+          "split_numbers": ("tsv", "spaces"), "blank_totals": ("tsv", "spaces", "markdown", "cell_per_line"),
           "utf16": ("tsv",), "gb18030": ("tsv",), "html_gbk": ("html",)}
 HEADINGS = ["一、总体情况", "二、主动公开政府信息情况", "三、收到和处理政府信息公开申请情况",
             "四、政府信息公开行政复议、行政诉讼情况", "五、存在的主要问题及改进情况", "六、其他需要报告的事项"]

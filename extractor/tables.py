@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
 from . import align
-from .cells import EMPTY, ILLEGIBLE, Cell, normalise, read_cell
+from .cells import EMPTY, ILLEGIBLE, TEXT, Cell, normalise, read_cell
 from .record import Field, Finding
 from .rows import Segment, physical_rows, segments
 from .sections import Span
@@ -181,8 +181,10 @@ def read_t3(text: str, region: Span | None, template: str) -> tuple[dict[str, Fi
         for spec in specs:
             out.update(_missing(f"t3.{spec.row}", columns, "t3.missing", "table 3 not found"))
         return out, [Finding("parse.t3_missing", "parse", "table 3 not found")]
-    matched, findings = match_rows(_region_segments(text, region), specs, [label_key(w) for w in conf["header_words"]],
+    rows = physical_rows(text, region.start, region.end)
+    matched, findings = match_rows(segments(rows), specs, [label_key(w) for w in conf["header_words"]],
                                    [label_key(w) for w in conf["group_words"]], width=lambda row: len(columns))
+    grid = grid_columns(rows, len(columns), row_sum_identity)
     out: dict[str, Field] = {}
     for spec in specs:
         prefix = f"t3.{spec.row}"
@@ -190,11 +192,70 @@ def read_t3(text: str, region: Span | None, template: str) -> tuple[dict[str, Fi
         if entry is None:
             out.update(_missing(prefix, columns, "t3.row-missing", "row not found in table 3"))
             continue
-        fit = align.fit_row(entry.values, len(columns), row_sum_identity)
+        cells = value_columns(entry, rows, grid, len(columns)) if grid else None
+        fit = align.fit_row(cells or entry.values, len(columns), row_sum_identity)
+        if cells:
+            fit = replace(fit, rule=fit.rule + "+grid-columns")
         if entry.review:
             fit = replace(fit, review=True, reason=entry.review)
         out.update(_fields_from_fit([f"{prefix}.{c}" for c in columns], fit, "t3"))
     return out, findings
+
+
+def grid_columns(rows: list[list[Cell]], k: int, identity=None, first_header: str = "自然人") -> tuple[int, int] | None:
+    """Where a table's k value columns start, and how many cells its rows have, when the table is a grid whose cells keep their places
+    (HTML, Word, PDF geometry, tab or pipe text that keeps its empty cells), else None.
+
+    The start is read from the header (the column of 自然人) and from rows whose k values are all
+    printed, or whose first and last are and whose values satisfy the row's identity (blanks
+    counted as 0 for this test only); every reading must agree, and every row with numbers must hold them in those k columns
+    and nowhere else. Trailing empty cells may be missing (text often drops them): positions count
+    from the left.
+    """
+    numeric = [row for row in rows if any(read_cell(c.text).is_number for c in row)]
+    if len(numeric) < 3 or not any(_inner_blank(row) for row in numeric):
+        return None  # no sign that blank cells are kept as cells: positions mean nothing
+    starts = {i for row in rows for i, c in enumerate(row) if normalise(c.text) == first_header}
+    for row in numeric:
+        numbers = [i for i, c in enumerate(row) if read_cell(c.text).is_number]
+        if numbers[-1] - numbers[0] != k - 1:
+            continue
+        values = [read_cell(c.text).value for c in row[numbers[0] : numbers[0] + k]]
+        if len(numbers) == k or (identity is not None and identity([v or 0 for v in values]) is True):
+            starts.add(numbers[0])  # all k printed, or the first and last printed and the row adds up
+    if len(starts) != 1:
+        return None
+    start = starts.pop()
+    for row in numeric:
+        if len(row) > start + k and any(read_cell(c.text).kind != EMPTY for c in row[start + k :]):
+            return None
+        if any(read_cell(c.text).kind not in (EMPTY, TEXT) for c in row[:start]):
+            return None  # a number among the labels
+        if any(read_cell(c.text).kind == TEXT for c in row[start : start + k]):
+            return None  # words among the values
+    lengths = [len(row) for row in numeric]
+    return start, max(set(lengths), key=lengths.count)
+
+
+def _inner_blank(row: list[Cell]) -> bool:
+    filled = [i for i, c in enumerate(row) if read_cell(c.text).kind != EMPTY]
+    return len(filled) >= 2 and filled[-1] - filled[0] + 1 > len(filled)
+
+
+def value_columns(entry: Matched, rows: list[list[Cell]], grid: tuple[int, int], k: int) -> list[Cell] | None:
+    """A row's cells in the table's k value columns, by their places in the grid, where a count of
+    cells alone could not place them (a blank total, an empty cell under a merged label). A column
+    past the row's last cell is blank. None when the row has more cells than the grid's rows (a
+    number split over two cells?) or cells that are not all from its own line."""
+    start, width = grid
+    row = rows[entry.label.row] if entry.label.row < len(rows) else []
+    column = {c.start: i for i, c in enumerate(row)}
+    if not row or len(row) > max(width, start + k) or any(c.start not in column for c in entry.values):
+        return None  # cells from other lines, or cut out of a cell: not places in the grid
+    if any(read_cell(c.text).kind != EMPTY for c in entry.values if column[c.start] < start):
+        return None
+    end = row[-1].end
+    return [row[i] if i < len(row) else Cell("", end, end) for i in range(start, start + k)]
 
 
 def row_sum_identity(values) -> bool | None:

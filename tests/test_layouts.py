@@ -1309,3 +1309,67 @@ def test_value_spans_for_tricky_cells():
     rec = extract(data, "report.txt")
     doc = read_document(data, "report.txt")
     _check_spans(rec, doc.text)
+
+
+# ---------------------------------------------------------------- a grid's columns decide a row's placement
+
+_GRID_T3 = """三、收到和处理政府信息公开申请情况
+\t\t\t申请人情况\t\t\t\t\t\t
+\t\t\t自然人\t法人或其他组织\t\t\t\t\t总计
+\t\t\t\t商业企业\t科研机构\t社会公益组织\t法律服务机构\t其他\t
+一、本年新收政府信息公开申请数量\t\t\t821\t35\t\t\t2\t1\t859
+二、上年结转政府信息公开申请数量\t\t\t18\t\t\t\t\t\t18
+三、本年度办理结果\t（一）予以公开\t\t258\t12\t\t\t1\t1\t
+\t（二）部分公开（区分处理的，只计这一情形，不计其他情形）\t\t3\t\t\t\t\t\t
+\t（三）不予公开\t1.属于国家秘密\t14\t\t\t\t\t\t
+\t（七）总计\t\t767\t35\t\t\t2\t1\t805
+四、结转下年度继续办理\t\t\t72\t\t\t\t\t\t72
+四、政府信息公开行政复议、行政诉讼情况
+"""
+
+
+def _grid_report(t3: str) -> bytes:
+    return ("2019年上海市人民政府办公厅政府信息公开工作年度报告\n一、总体情况\n本年度本机关依法做好政府信息公开工作。\n"
+            "二、主动公开政府信息情况\n第二十条第（一）项\n信息内容\t本年新制作数量\t本年新公开数量\t对外公开总数量\n规章\t13\t13\t524\n"
+            + t3 + "五、存在的主要问题及改进情况\n无。\n六、其他需要报告的事项\n无。\n").encode("utf-8")
+
+
+def test_a_full_grid_row_is_placed_by_its_columns():
+    """HTML and Word tables keep every cell: a row whose total is blank and whose merged label leaves
+    an empty cell has one cell too many for a count to place it, but its columns say where it stands."""
+    record = extract(_grid_report(_GRID_T3), "grid.txt")
+    granted = [record.fields[f"t3.granted.{c}"] for c in COLS]
+    assert [f.value for f in granted] == [258, 12, None, None, 1, 1, None]
+    assert not any(f.review for f in granted) and all(f.rule.endswith("+grid-columns") for f in granted)
+    assert [record.value(f"t3.partial.{c}") for c in COLS] == [3, None, None, None, None, None, None]
+    assert not record.fields["t3.partial.natural"].review
+
+
+def test_a_grid_that_lost_its_trailing_blanks_and_its_header_still_places_its_rows():
+    """Text that drops trailing empty cells keeps the others in place: the columns are found from the
+    rows whose first and last values are printed and add up (一, 二, 总计, 四 here)."""
+    ragged = "\n".join(line.rstrip("\t") for line in _GRID_T3.splitlines() if "自然人" not in line and "商业企业" not in line) + "\n"
+    record = extract(_grid_report(ragged), "ragged.txt")
+    granted = [record.fields[f"t3.granted.{c}"] for c in COLS]
+    assert [f.value for f in granted] == [258, 12, None, None, 1, 1, None] and not any(f.review for f in granted)
+
+
+def test_when_the_grid_contradicts_itself_the_row_that_could_stand_two_ways_is_marked():
+    """One row a column to the left of the others: no single grid, so positions are not trusted and
+    the row whose blank total leaves two placements is marked for review, never guessed."""
+    shifted = _GRID_T3.replace("二、上年结转政府信息公开申请数量\t\t\t18\t\t\t\t\t\t18", "二、上年结转政府信息公开申请数量\t\t18\t\t\t\t\t\t18\t")
+    assert shifted != _GRID_T3
+    record = extract(_grid_report(shifted), "shifted.txt")
+    granted = [record.fields[f"t3.granted.{c}"] for c in COLS]
+    assert all(f.review for f in granted) and not any(f.rule.endswith("+grid-columns") for f in granted)
+    assert all(f.value is None or f.value == v for f, v in zip(granted, [258, 12, None, None, 1, 1, None]))
+
+
+def test_space_separated_text_is_not_taken_for_a_grid():
+    """Blank cells vanish between spaces: positions mean nothing there, so no row is placed by them."""
+    from extractor.rows import physical_rows
+    from extractor.tables import grid_columns, row_sum_identity
+
+    text = _GRID_T3.replace("\t", " ")
+    assert grid_columns(physical_rows(text, 0, len(text)), 7, row_sum_identity) is None
+    assert grid_columns(physical_rows(_GRID_T3, 0, len(_GRID_T3)), 7, row_sum_identity) == (3, 10)  # start, cells a row

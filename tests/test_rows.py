@@ -44,3 +44,45 @@ def test_narrative_numbers_inside_a_table_region_are_not_cells():
     record = extract(text.encode(), "x")
     assert [record.value(f"t2.rules.{c}") for c in ("issued", "repealed", "in_force")] == [0, 0, 0]
     assert record.review_keys() == []
+
+
+# ---------------------------------------------------------------- a row's cells against its columns (align.fit_row)
+
+def _cells(*texts):
+    from extractor.cells import Cell
+
+    out, pos = [], 0
+    for t in texts:
+        out.append(Cell(t, pos, pos + len(t)))
+        pos += len(t) + 1
+    return out
+
+
+def _row_sum(values):
+    from extractor.tables import row_sum_identity
+
+    return row_sum_identity(values)
+
+
+def test_empty_cells_past_the_last_column_are_a_doubt_not_a_given():
+    """`1 48 1` and five empty cells: seven columns, eight cells. Read by position the trailing cell is
+    dropped, but the extra cell may be a number split in two (148 | 1): marked."""
+    from extractor.align import fit_row
+
+    doubtful = fit_row(_cells("1", "48", "1", "", "", "", "", ""), 7, _row_sum)
+    assert doubtful.review and [s and s.value for s in doubtful.slots][:3] == [1, 48, 1]
+    clean = fit_row(_cells("5", "4", "", "", "", "", ""), 7, _row_sum)
+    assert not clean.review and [s and s.value for s in clean.slots] == [5, 4, None, None, None, None, None]
+
+
+def test_a_run_cut_into_digits_beside_separate_cells_is_marked():
+    """`72 0 0 0 0 9` for seven columns: 7|2 fills them (and even adds up), but so does a blank total
+    left out. A lone run with nothing beside it (`0000000`) has no other reading."""
+    from extractor.align import fit_row
+
+    guessed = fit_row(_cells("72", "0", "0", "0", "0", "9"), 7, _row_sum)
+    assert guessed.review and guessed.rule == "digit-split"
+    alone = fit_row(_cells("0000000"), 7, _row_sum)
+    assert not alone.review and [s.value for s in alone.slots] == [0] * 7
+    placeholders = fit_row(_cells("18", "-", "-", "-", "-", "-"), 7, _row_sum)
+    assert placeholders.review and all(s is None or s.value != 1 for s in placeholders.slots)

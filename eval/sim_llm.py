@@ -21,7 +21,7 @@ record against the truth:
 - fixed:   rejected, re-asked, and the value is now right
 - kept:    accepted, but the value is right anyway (the merge kept the rules' reading; bad_quote: not used)
 - marked:  the value is wrong or null but marked for review (or the route failed and left it marked)
-- finding: wrong and unmarked, but a finding of the checks names the key (the document is flagged)
+- finding: wrong and unmarked, but a failed check names the key (report_defect or misreading_suspected)
 - silent:  wrong, unmarked, and no finding names it (bad_quote: the invented quote became the value's raw text, unmarked)
 
 --no-validators bypasses the reply validators (row_problems returns nothing): to show what they catch.
@@ -64,7 +64,8 @@ def judge(record, truth: dict, job: Job) -> tuple[str, list[str]]:
     """The outcome of one injected error, and the silent keys (with what they hold)."""
     inj = job.injection
     bad, marked, found = [], False, []
-    named = {k for f in record.findings for k in f.keys}
+    flagging = [f for f in record.findings if f.kind in ("report_defect", "misreading_suspected")]  # not_assessable flags nothing
+    named = {k for f in flagging for k in f.keys}
     for k in inj.keys:
         f = record.fields.get(k)
         if f is None:
@@ -76,7 +77,7 @@ def judge(record, truth: dict, job: Job) -> tuple[str, list[str]]:
         if wrong and f.review:
             marked = True
         elif wrong and k in named:
-            found.append(f"{k}={f.value!r} (truth {truth.get(k)!r}; a finding names it: {', '.join(x.check for x in record.findings if k in x.keys)})")
+            found.append(f"{k}={f.value!r} (truth {truth.get(k)!r}; a finding names it: {', '.join(x.check for x in flagging if k in x.keys)})")
         elif wrong:
             bad.append(f"{k}={f.value!r} (truth {truth.get(k)!r})")
     if bad:

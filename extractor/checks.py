@@ -11,7 +11,7 @@ are never changed here.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Iterator
 
 from .record import Field, Finding, Record
@@ -69,7 +69,23 @@ def run_checks(record: Record, text: str) -> list[Finding]:
         return findings
     for family in (arithmetic, non_negative, template_fit, text_against_tables, fees_reported, section_five):
         findings.extend(family(record, text))
-    return findings
+    return [_blame_llm(record, f) for f in findings]
+
+
+def _blame_llm(record: Record, finding: Finding) -> Finding:
+    """A failure that involves values the LLM read points at its reading, not at the report: a
+    model's reading is never a clean grid, and its errors move whole rows (a shifted column), so
+    every LLM value of the rows involved is marked, and the failure is a suspected misreading."""
+    if finding.kind not in (REPORT_DEFECT, MISREADING):
+        return finding
+    from_llm = [k for k in finding.keys if k in record.fields and record.fields[k].route == "llm"]
+    if not from_llm:
+        return finding
+    rows = {k.rsplit(".", 1)[0] for k in from_llm}
+    for key, f in record.fields.items():
+        if f.route == "llm" and key.rsplit(".", 1)[0] in rows:
+            _mark(f, f"{CHECK_MARK}{finding.check} fails with the LLM's reading of this row")
+    return replace(finding, kind=MISREADING, message=finding.message + f"; read by the LLM: {', '.join(from_llm)}")
 
 
 def _clear_previous(record: Record) -> None:

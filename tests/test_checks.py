@@ -96,6 +96,21 @@ def test_t3a_misreading_when_a_value_was_read_with_doubt(clean):
     assert [f.kind for f in of(findings, "T3-A") if "natural" in f.message] == [MISREADING]
 
 
+def test_a_failure_on_values_the_llm_read_marks_them_as_a_suspected_misreading(clean):
+    """The rules' clean grid makes a failure a report defect; the LLM's reading is no clean grid."""
+    printed, findings = checked(clean, t3__granted__natural=5)  # the rules read 5: the report's own error
+    assert [f.kind for f in of(findings, "T3-B") if "granted" in f.message] == [REPORT_DEFECT]
+    assert not printed.fields["t3.granted.natural"].review
+    record = copy.deepcopy(clean)
+    field = record.fields["t3.granted.natural"]
+    field.value, field.route, field.rule = 5, "llm", "llm:gpt-4o-mini:t3.v1"
+    findings = run_checks(record, SEED)
+    [t3b] = [f for f in of(findings, "T3-B") if "granted" in f.message]
+    assert t3b.kind == MISREADING and "read by the LLM: t3.granted.natural" in t3b.message
+    assert field.review and "LLM" in field.reason
+    assert not record.fields["t3.granted.total"].review  # the rules' values beside it stay as they were
+
+
 def test_t3a_not_assessable(clean):
     _, findings = checked(clean, t3__carried_over__legal=None)
     assert NOT_ASSESSABLE in [f.kind for f in of(findings, "T3-A")]

@@ -15,7 +15,7 @@ HEADINGS = {
     2: ("主动公开政府信息情况", "主动公开政府信息"),
     3: ("收到和处理政府信息公开申请", "收到和处理政府信息公开", "政府信息公开申请情况"),
     4: ("行政复议、行政诉讼", "行政复议和行政诉讼", "行政复议行政诉讼", "行政复议及行政诉讼", "复议、诉讼"),
-    5: ("存在的主要问题", "主要问题及改进"),
+    5: ("存在的主要问题", "主要问题及改进", "存在问题", "存在的问题", "存在的不足", "问题及改进", "问题和改进", "改进情况", "改进措施"),
     6: ("其他需要报告",),
 }
 ENUM = r"(?:第?[一二三四五六七八九十]{1,2}\s*[、.．,，]|[（(]\s*[一二三四五六七八九十]{1,2}\s*[）)]|\d{1,2}\s*[、.．])?"
@@ -114,7 +114,7 @@ def _regions(text, lines, sections) -> dict[str, Span]:
     s4 = sections[4].start if 4 in sections else _first_line_with(lines, ("行政复议", "[illegible]"), t3_end + 1)
     s5 = sections[5].start if 5 in sections else (sections[6].start if 6 in sections else None)
     if s5 is None:
-        s5 = _first_line_with(lines, ("存在的主要问题", "改进情况"), s4 or after3) or size
+        s5 = _first_line_with(lines, ("存在的主要问题", "存在问题", "改进情况"), s4 or after3) or size
     regions = {}
     bounds = [("t2", s2, s3), ("t3", s3, s4), ("t4", s4, s5)]
     for name, a, b in bounds:

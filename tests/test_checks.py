@@ -247,6 +247,15 @@ def test_section_five_empty_or_none():
     assert [f.kind for f in of(record_of(empty).findings, "SECTION-5")] == [REPORT_DEFECT]
 
 
+@pytest.mark.parametrize("heading", ["五、存在问题及改进情况", "五、政府信息公开工作存在的问题和改进措施", "五、存在的不足及改进措施"])
+def test_section_five_under_another_wording_is_found(heading):
+    text = SEED.replace("五、存在的主要问题及改进情况", heading)
+    assert text != SEED and of(record_of(text).findings, "SECTION-5") == []
+    start, end = SEED.index("五、存在的主要问题及改进情况"), SEED.index("六、其他需要报告的事项")
+    missing = SEED[:start] + SEED[end:]  # the section left out altogether
+    assert [f.kind for f in of(record_of(missing).findings, "SECTION-5")] == [REPORT_DEFECT]
+
+
 def test_rechecking_is_idempotent(clean):
     record = copy.deepcopy(clean)
     record.fields["t4.review.total"].value = 3

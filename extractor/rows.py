@@ -163,7 +163,7 @@ def _lines(text: str, start: int, end: int) -> list[tuple[str, int]]:
 def _split_line(line: str, offset: int) -> list[Cell]:
     if "\t" in line:
         return _cells_by(line, offset, "\t")
-    if line.count("|") >= 2 or line.lstrip().startswith("|"):
+    if line.count("|") >= 2 or line.lstrip().startswith("|") or line.rstrip().endswith(" |"):
         stripped = line.strip()
         lead = line.index(stripped[0])
         body = stripped[1:] if stripped.startswith("|") else stripped

@@ -1373,3 +1373,18 @@ def test_space_separated_text_is_not_taken_for_a_grid():
     text = _GRID_T3.replace("\t", " ")
     assert grid_columns(physical_rows(text, 0, len(text)), 7, row_sum_identity) is None
     assert grid_columns(physical_rows(_GRID_T3, 0, len(_GRID_T3)), 7, row_sum_identity) == (3, 10)  # start, cells a row
+
+
+def test_crawler_text_with_pipes_after_each_cell():
+    """A web page flattened to `cell | cell |` (no leading pipe; a lone pipe after a heading cell):
+    the pipes separate cells, and a lone `|` is never an OCR'd 1. The layout of a real 龙岗区 2024
+    page; the rows past the part quoted are filled in to add up."""
+    data = (Path(__file__).parent / "data" / "pipes_trailing_2024.txt").read_bytes()
+    record = extract(data, "pipes.txt")
+    assert record.template == "2021" and record.value("meta.year") == 2024
+    assert [record.value(f"t2.normative.{c}") for c in ("issued", "repealed", "in_force")] == [5, 1, 25]
+    assert [record.value(f"t3.new.{c}") for c in COLS] == [58, 7, 0, 0, 1, 0, 66]
+    assert [record.value(f"t3.partial.{c}") for c in COLS] == [16, 1, 0, 0, 0, 0, 17]
+    assert record.value("t4.review.upheld") == 1 and record.value("t4.review.total") == 1
+    assert record.review_keys() == []
+    assert [f for f in record.findings if f.check == "parse.unknown_row" or f.kind in ("report_defect", "misreading_suspected")] == []

@@ -156,11 +156,12 @@ def _region_segments(text: str, region: Span | None) -> list[Segment]:
 def _fields_from_fit(keys: list[str], fit: align.Fit, rule: str) -> dict[str, Field]:
     """One Field per column; the row's other readings ride along as alternatives (numbered alike across the row)."""
     out = {}
+    name = f"{rule}.{fit.rule}"
     for i, (key, slot) in enumerate(zip(keys, fit.slots)):
         if slot is None:
-            f = Field(key, None, rule=f"{rule}.{fit.rule}", review=fit.review, reason=fit.reason)
+            f = Field(key, None, None, None, None, name, "rules", fit.review, fit.reason)
         else:
-            f = Field(key, slot.value, slot.raw.strip(), slot.start, slot.end, f"{rule}.{fit.rule}", review=fit.review or slot.review, reason=fit.reason or slot.reason)
+            f = Field(key, slot.value, slot.raw.strip(), slot.start, slot.end, name, "rules", fit.review or slot.review, fit.reason or slot.reason)
         if fit.others:
             f.alternatives = [{"value": other[i], "source": "reading", "reading": n + 1, "rule": fit.rule} for n, other in enumerate(fit.others)]
         out[key] = f
@@ -212,33 +213,34 @@ def grid_columns(rows: list[list[Cell]], k: int, identity=None, first_header: st
     and nowhere else. Trailing empty cells may be missing (text often drops them): positions count
     from the left.
     """
-    numeric = [row for row in rows if any(read_cell(c.text).is_number for c in row)]
-    if len(numeric) < 3 or not any(_inner_blank(row) for row in numeric):
+    read = [[read_cell(c.text) for c in row] for row in rows]
+    numeric = [r for r in read if any(x.is_number for x in r)]
+    if len(numeric) < 3 or not any(_inner_blank(r) for r in numeric):
         return None  # no sign that blank cells are kept as cells: positions mean nothing
-    starts = {i for row in rows for i, c in enumerate(row) if normalise(c.text) == first_header}
-    for row in numeric:
-        numbers = [i for i, c in enumerate(row) if read_cell(c.text).is_number]
+    starts = {i for row in rows for i, c in enumerate(row) if first_header[0] in c.text and normalise(c.text) == first_header}
+    for r in numeric:
+        numbers = [i for i, x in enumerate(r) if x.is_number]
         if numbers[-1] - numbers[0] != k - 1:
             continue
-        values = [read_cell(c.text).value for c in row[numbers[0] : numbers[0] + k]]
+        values = [x.value for x in r[numbers[0] : numbers[0] + k]]
         if len(numbers) == k or (identity is not None and identity([v or 0 for v in values]) is True):
             starts.add(numbers[0])  # all k printed, or the first and last printed and the row adds up
     if len(starts) != 1:
         return None
     start = starts.pop()
-    for row in numeric:
-        if len(row) > start + k and any(read_cell(c.text).kind != EMPTY for c in row[start + k :]):
+    for r in numeric:
+        if any(x.kind != EMPTY for x in r[start + k :]):
             return None
-        if any(read_cell(c.text).kind not in (EMPTY, TEXT) for c in row[:start]):
+        if any(x.kind not in (EMPTY, TEXT) for x in r[:start]):
             return None  # a number among the labels
-        if any(read_cell(c.text).kind == TEXT for c in row[start : start + k]):
+        if any(x.kind == TEXT for x in r[start : start + k]):
             return None  # words among the values
-    lengths = [len(row) for row in numeric]
+    lengths = [len(r) for r in numeric]
     return start, max(set(lengths), key=lengths.count)
 
 
-def _inner_blank(row: list[Cell]) -> bool:
-    filled = [i for i, c in enumerate(row) if read_cell(c.text).kind != EMPTY]
+def _inner_blank(readings: list) -> bool:
+    filled = [i for i, x in enumerate(readings) if x.kind != EMPTY]
     return len(filled) >= 2 and filled[-1] - filled[0] + 1 > len(filled)
 
 

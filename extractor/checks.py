@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass, replace
 from typing import Iterator
 
-from .record import Field, Finding, Record
+from .record import LOW_OCR_CONFIDENCE, Field, Finding, Record
 from .sections import template_scores
 from .spec import templates
 
@@ -67,9 +67,35 @@ def run_checks(record: Record, text: str) -> list[Finding]:
     findings: list[Finding] = []
     if record.template is None or not record.fields:
         return findings
+    confirm_by_arithmetic(record)
     for family in (arithmetic, non_negative, template_fit, text_against_tables, fees_reported, section_five):
         findings.extend(family(record, text))
     return [_blame_llm(record, f) for f in findings]
+
+
+def confirm_by_arithmetic(record: Record) -> list[str]:
+    """Lift the mark of a number OCR read twice alike but with low confidence when the table's
+    arithmetic vouches for it: an identity holds in which it is the only doubtful value, or two
+    identities hold that it stands in (its row and its column). A misread digit would break them,
+    unless another error made up for it in each. Returns the keys confirmed."""
+    holding: dict[str, list[Equation]] = {}
+    for eq in equations(record.template):
+        got = eq.evaluate(record.value)
+        if got is not None and got[0] == got[1]:
+            for key in eq.keys:
+                holding.setdefault(key, []).append(eq)
+    doubtful = {k for k, f in record.fields.items() if f.review}
+    confirmed = []
+    for key in sorted(doubtful):
+        f = record.fields[key]
+        if not f.reason.startswith(LOW_OCR_CONFIDENCE) or key not in holding:
+            continue
+        alone = [eq for eq in holding[key] if not (set(eq.keys) - {key}) & doubtful]
+        if alone or len(holding[key]) >= 2:
+            f.review, f.reason = False, ""
+            f.rule += "+arithmetic-confirms"
+            confirmed.append(key)
+    return confirmed
 
 
 def _blame_llm(record: Record, finding: Finding) -> Finding:

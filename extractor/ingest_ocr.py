@@ -31,6 +31,7 @@ import re
 import statistics
 from functools import lru_cache
 
+from .record import LOW_OCR_CONFIDENCE
 from .ingest_pdf import (CJK, FRAMED_PAGE_NUMBER, MARGIN, PAGE_NUMBER, Grid, Line, Piece, _join_text)
 
 PDF_DPI = 200  # image-only PDF pages are rendered at this resolution for OCR
@@ -241,7 +242,7 @@ class _Page:
                 return "□"  # ink OCR cannot read: illegible, never empty
             text, score = again
             if NUMERIC.match(text) and score < MIN_CONFIDENCE:
-                self.uncertain_cells[(self.number, cell)] = f"low OCR confidence ({score:.3f}, read on the cell's crop)"
+                self.uncertain_cells[(self.number, cell)] = f"{LOW_OCR_CONFIDENCE} ({score:.3f}, read on the cell's crop)"
             return text
         if NUMERIC.match(text) and self.verify:
             # every number is read twice: on the page and on its own crop; they must agree, one of them surely
@@ -250,9 +251,9 @@ class _Page:
                 seen = again[0] if again else "nothing"
                 self.uncertain_cells[(self.number, cell)] = f"OCR re-read of the cell's crop gives {seen!r}, not {text!r}"
             elif max(score, again[1]) < MIN_CONFIDENCE:
-                self.uncertain_cells[(self.number, cell)] = f"low OCR confidence ({max(score, again[1]):.3f})"
+                self.uncertain_cells[(self.number, cell)] = f"{LOW_OCR_CONFIDENCE} ({max(score, again[1]):.3f})"
         elif NUMERIC.match(text) and score < MIN_CONFIDENCE:
-            self.uncertain_cells[(self.number, cell)] = f"low OCR confidence ({score:.3f})"
+            self.uncertain_cells[(self.number, cell)] = f"{LOW_OCR_CONFIDENCE} ({score:.3f})"
         return text
 
     def blocks(self, boxes: list[tuple], height: float) -> list:

@@ -5,6 +5,11 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 
 
+# The start of the reason OCR gives a number it read with low confidence (and read alike twice): a
+# doubt the table's arithmetic can lift (checks.confirm_by_arithmetic).
+LOW_OCR_CONFIDENCE = "low OCR confidence"
+
+
 @dataclass(slots=True)
 class Field:
     """One canonical key's value and where it came from."""

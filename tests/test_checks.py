@@ -256,6 +256,38 @@ def test_section_five_under_another_wording_is_found(heading):
     assert [f.kind for f in of(record_of(missing).findings, "SECTION-5")] == [REPORT_DEFECT]
 
 
+def _doubt(record, key, value=None):
+    f = record.fields[key]
+    if value is not None:
+        f.value = value
+    f.review, f.reason = True, "low OCR confidence (0.716)"
+    return f
+
+
+def test_the_arithmetic_lifts_a_low_confidence_ocr_mark_only_when_it_vouches_for_the_value(clean):
+    record = copy.deepcopy(clean)
+    confirmed = _doubt(record, "t3.granted.research")  # 0, and its row and column add up
+    run_checks(record, SEED)
+    assert not confirmed.review and confirmed.rule.endswith("+arithmetic-confirms")
+
+    record = copy.deepcopy(clean)
+    wrong = _doubt(record, "t3.granted.research", 8)  # a 0 misread as 8: row and column no longer add up
+    findings = run_checks(record, SEED)
+    assert wrong.review and "low OCR confidence" in wrong.reason
+    assert MISREADING in {f.kind for f in of(findings, "T3-B")}
+
+    record = copy.deepcopy(clean)  # table 4: one identity per value, and another value in it doubtful too
+    a, b = _doubt(record, "t4.review.upheld"), _doubt(record, "t4.review.total")
+    run_checks(record, SEED)
+    assert a.review and b.review
+
+    record = copy.deepcopy(clean)  # an OCR confusion (a letter read as a digit) is never lifted
+    f = record.fields["t3.granted.research"]
+    f.review, f.reason = True, "a character OCR confuses with a digit"
+    run_checks(record, SEED)
+    assert f.review
+
+
 def test_rechecking_is_idempotent(clean):
     record = copy.deepcopy(clean)
     record.fields["t4.review.total"].value = 3

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, replace
+from functools import lru_cache
 from typing import Iterator
 
 from .record import LOW_OCR_CONFIDENCE, Field, Finding, Record
@@ -52,13 +53,14 @@ def detail_rows(template: str) -> list[str]:
     return [r for r in rows if r not in ("new", "carried_over", "total", "carried_forward")]
 
 
-def equations(template: str) -> list[Equation]:
+@lru_cache(maxsize=2)
+def equations(template: str) -> tuple[Equation, ...]:
     rows = [r["row"] for r in templates()["t3"]["rows"] if template in r.get("templates", [template])]
     eqs = [Equation("T3-A", f"T3-A[{c}]", (f"t3.new.{c}", f"t3.carried_over.{c}"), (f"t3.total.{c}", f"t3.carried_forward.{c}")) for c in COLUMNS]
     eqs += [Equation("T3-B", f"T3-B[{r}]", (f"t3.{r}.total",), tuple(f"t3.{r}.{c}" for c in APPLICANTS)) for r in rows]
     eqs += [Equation("T3-C", f"T3-C[{c}]", (f"t3.total.{c}",), tuple(f"t3.{r}.{c}" for r in detail_rows(template))) for c in COLUMNS]
     eqs += [Equation("T4", f"T4[{g}]", (f"t4.{g}.total",), tuple(f"t4.{g}.{p}" for p in T4_PARTS)) for g in templates()["t4"]["groups"]]
-    return eqs
+    return tuple(eqs)
 
 
 def run_checks(record: Record, text: str) -> list[Finding]:
@@ -78,13 +80,15 @@ def confirm_by_arithmetic(record: Record) -> list[str]:
     arithmetic vouches for it: an identity holds in which it is the only doubtful value, or two
     identities hold that it stands in (its row and its column). A misread digit would break them,
     unless another error made up for it in each. Returns the keys confirmed."""
+    doubtful = {k for k, f in record.fields.items() if f.review}
+    if not any(record.fields[k].reason.startswith(LOW_OCR_CONFIDENCE) for k in doubtful):
+        return []
     holding: dict[str, list[Equation]] = {}
     for eq in equations(record.template):
         got = eq.evaluate(record.value)
         if got is not None and got[0] == got[1]:
             for key in eq.keys:
                 holding.setdefault(key, []).append(eq)
-    doubtful = {k for k, f in record.fields.items() if f.review}
     confirmed = []
     for key in sorted(doubtful):
         f = record.fields[key]

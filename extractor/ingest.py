@@ -279,6 +279,15 @@ def _table_lines(table) -> list[str]:
     return lines
 
 
+def _is_layout(table) -> bool:
+    """A table that holds other tables in its cells, in few columns or around long text, lays out
+    a page; it is not a table of figures (those have four columns or more and short cells)."""
+    if next(table.iterdescendants("table"), None) is None:
+        return False
+    rows = _table_rows(table)
+    return max((len(r) for r in rows), default=0) <= 2 or any(len(c.text_content()) > 300 for r in rows for c in r)
+
+
 class _Renderer:
     def __init__(self) -> None:
         self.lines: list[str] = []
@@ -293,7 +302,15 @@ class _Renderer:
     def walk(self, el) -> None:
         tag = _tag(el)
         if tag is not None and tag not in _DROP:
-            if tag == "table":
+            if tag == "table" and _is_layout(el):
+                # A page laid out in a table (navigation, the article, a footer in its cells): its
+                # cells are blocks of the page, and the report's tables inside them are the grids.
+                self.flush()
+                self.tokens.append(el.text or "")
+                for child in el:
+                    self.walk(child)
+                self.flush()
+            elif tag == "table":
                 self.flush()
                 caption = [c for c in el if _tag(c) == "caption"]
                 self.lines += [""] + [_cell_text(c) for c in caption] + _table_lines(el) + [""]

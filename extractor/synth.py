@@ -18,6 +18,7 @@ import hashlib
 import json
 import random
 import re
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -237,11 +238,14 @@ def _html_page(parts: list[tuple[str, str]], charset: str, o: dict) -> str:
         else:
             inner = _spans(text)
             body.append(f"<p class=MsoNormal style='text-indent:32.0pt'>{'<b>' + inner + '</b>' if kind == 'heading' else inner}<o:p></o:p></p>\n")
+    content = "<div class=WordSection1>\n" + "".join(body) + "</div>\n"
+    if zlib.crc32(content.encode("utf-8")) % 3 == 0:  # a third of the pages sit in a CMS's layout table
+        content = ("<table width=\"100%\" class=\"page\"><tr><td class=\"crumbs\">首页 &gt; 政府信息公开 &gt; 年度报告</td></tr>\n"
+                   f"<tr><td class=\"article\">{content}</td></tr>\n<tr><td class=\"footer\">主办单位：本机关 版权所有</td></tr></table>\n")
     return ("<html xmlns:o=\"urn:schemas-microsoft-com:office:office\">\n<head>\n"
             f"<meta charset=\"{charset}\">\n<meta name=Generator content=\"Microsoft Word 15\">\n"
             "<style>p.MsoNormal{margin:0cm;font-size:10.5pt;font-family:宋体}</style>\n</head>\n"
-            "<body lang=ZH-CN style='tab-interval:21.0pt'>\n<div class=WordSection1>\n" + "".join(body)
-            + "</div>\n</body>\n</html>\n")
+            "<body lang=ZH-CN style='tab-interval:21.0pt'>\n" + content + "</body>\n</html>\n")
 
 
 # ---------------------------------------------------------------- the report around the tables

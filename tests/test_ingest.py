@@ -230,6 +230,21 @@ def test_nested_table_is_flattened_into_its_cell():
     assert html_to_text(html) == "甲\t已公开 部分公开 3\t乙"
 
 
+def test_a_page_laid_out_in_a_table_keeps_its_report_tables_as_grids():
+    """Government CMS pages often put the whole article in a layout table (navigation, the text,
+    a footer in its cells): its cells are blocks of text, the tables inside stay tab-separated grids."""
+    article = ("<p>一、总体情况</p><p>" + "本机关依法推进政务公开。" * 30 + "</p><p>二、主动公开政府信息情况</p>"
+               "<table><tr><td>信息内容</td><td>本年制发件数</td><td>本年废止件数</td><td>现行有效件数</td></tr>"
+               "<tr><td>规章</td><td>3</td><td>0</td><td>12</td></tr></table><p>三、收到和处理政府信息公开申请情况</p>")
+    html = (f"<table width='100%'><tr><td>首页 &gt; 年报</td></tr><tr><td><div id='zoom'>{article}</div></td></tr>"
+            "<tr><td>版权所有</td></tr></table>")
+    lines = html_to_text(html).splitlines()
+    assert "规章\t3\t0\t12" in lines and "信息内容\t本年制发件数\t本年废止件数\t现行有效件数" in lines
+    assert "一、总体情况" in lines and "首页 > 年报" in lines and "版权所有" in lines
+    # A table of figures with a small table in one of its cells is still a table of figures.
+    assert html_to_text("<table><tr><td>甲</td><td><table><tr><td>1</td></tr></table></td><td>乙</td><td>丙</td></tr></table>") == "甲\t1\t乙\t丙"
+
+
 def test_paragraphs_scripts_and_blank_lines():
     html = (
         "<html><head><style>p{color:red}</style><script>var x = '<p>no</p>';</script></head><body>"

@@ -231,11 +231,25 @@ def narrative(record: Record, text: str) -> list[tuple[int, str]]:
     return pieces
 
 
+# A figure of another year is no statement about this report's tables: `比上年收到申请50件`.
+OTHER_YEAR = re.compile(r"上一?年|去年|同比|较|比|(?:19|20)\d\d年")
+# `收到申请68件（含上年结转2件）`: the figure counts the carried-over applications too.
+WITH_CARRIED = re.compile(r"^[^。；;]{0,3}?[（(]?\s*(?:含|包括|其中)[^。；;\d]{0,6}?上年")
+
+
 def text_against_tables(record: Record, text: str) -> Iterator[Finding]:
+    year = record.value("meta.year")
     for offset, piece in narrative(record, text):
         for pattern, keys in STATED:
             for m in pattern.finditer(piece):
+                before = piece[max(0, m.start() - 8) : m.start()]
+                other = [y for y in OTHER_YEAR.findall(before) if y != f"{year}年"]
+                if other and not m.group(0).startswith("上年结转"):
+                    continue
                 stated = int(m.group(1)) if m.groups() else 0
+                keys = list(keys)
+                if keys == ["t3.new.total"] and WITH_CARRIED.match(piece[m.end() :]):
+                    keys.append("t3.carried_over.total")
                 values = [record.value(k) for k in keys]
                 quote = m.group(0)
                 if any(v is None for v in values):

@@ -216,6 +216,21 @@ def test_text_against_tables():
     assert [(f.keys, f.kind) for f in of(lawsuits.findings, "TEXT-TABLE")] == [(["t4.review.total"], REPORT_DEFECT)]
 
 
+def test_text_against_tables_reads_what_the_figure_counts(clean):
+    """A figure that includes the carried-over applications is compared with both rows; a figure of
+    another year says nothing about this report's tables; a wrong figure of this year still fails."""
+    with_carried = SEED.replace("区财政局未收到信息公开申请", "区财政局共收到政府信息公开申请68件（含上年结转2件）")
+    _, found = checked(clean, with_carried, t3__new__total=66, t3__carried_over__total=2)
+    assert of(found, "TEXT-TABLE", REPORT_DEFECT) == []
+    _, found = checked(clean, with_carried.replace("（含上年结转2件）", ""), t3__new__total=66, t3__carried_over__total=2)
+    assert [(f.keys, f.expected, f.actual) for f in of(found, "TEXT-TABLE", REPORT_DEFECT)] == [(["t3.new.total"], 68, 66)]
+    year = clean.value("meta.year")
+    last_year = SEED.replace("区财政局未收到信息公开申请", f"区财政局未收到信息公开申请，{year - 1}年收到申请5件，比上年收到申请4件少")
+    assert of(record_of(last_year).findings, "TEXT-TABLE", REPORT_DEFECT) == []
+    this_year = SEED.replace("区财政局未收到信息公开申请", f"区财政局{year}年收到申请5件")
+    assert [f.keys for f in of(record_of(this_year).findings, "TEXT-TABLE", REPORT_DEFECT)] == [["t3.new.total"]]
+
+
 def test_text_against_tables_doubt_and_blank(clean):
     said = SEED.replace("区财政局未收到信息公开申请", "区财政局共收到政府信息公开申请3件")
     record = copy.deepcopy(clean)

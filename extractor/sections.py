@@ -160,8 +160,8 @@ def _agency(text, lines):
         head = re.split(r"政府信息公开|政务公开|信息公开", line)[0]
         year = re.search(r"[（(]?\s*(?:19|20)\d{2}\s*年度?\s*[)）]?", head)
         parts = [head[: year.start()], head[year.end() :]] if year else [head]
-        raw = next((p.strip() for p in parts if p.strip()), "")
-        raw = re.sub(r"^关于|关于$|的$", "", raw).strip()
+        parts = [re.sub(r"^(?:关于)?(?:印发|公布|发布|转发)?[《“\"]?|关于$|的$", "", p.strip()).strip() for p in parts]
+        raw = next((p for p in parts if p), "")
         name = re.sub(r"\s+", "", raw) or None
         if name:
             pos = line.find(raw)

@@ -1247,6 +1247,9 @@ def test_year_from_title_with_nian_du_and_spaces():
     pytest.param("东湖区财政局政府信息公开工作年度报告（2023年度）", id="year-in-full-width-parens"),
     pytest.param("东湖区财政局政府信息公开工作年度报告(2023年)", id="year-in-ascii-parens"),
     pytest.param("东湖区财政局政府信息公开工作2023年度报告", id="year-before-niandu-baogao"),
+    pytest.param("关于印发《东湖区财政局2023年度政府信息公开工作年度报告》的通知", id="guanyu-yinfa-notice"),
+    pytest.param("《东湖区财政局2023年政府信息公开工作年度报告》", id="book-title-marks"),
+    pytest.param("关于2023年度东湖区财政局政府信息公开工作年度报告", id="guanyu-year-first"),
 ])
 def test_year_and_agency_from_title_forms(title):
     text = report_text("2021", "tsv", title=title)

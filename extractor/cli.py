@@ -282,8 +282,9 @@ def _summary_line(name: str, s: dict) -> str:
 @click.option("--route", type=click.Choice(["rules", "llm", "hybrid"]), default="rules", show_default=True, help="Which route extracts the reports.")
 @click.option("--db", "db_path", default="eval.db", show_default=True, type=click.Path(dir_okay=False), help="Evaluation database (runs and outcomes).")
 @click.option("--compare", nargs=2, type=int, metavar="RUN_A RUN_B", help="Show what changed between two stored runs, key by key.")
+@click.option("--cache-only", is_flag=True, help="llm/hybrid: re-score from the replies cached in --db; no call is made, no endpoint needed.")
 @llm_options
-def eval_cmd(golden_dir, route, db_path, compare, **llm_flags):
+def eval_cmd(golden_dir, route, db_path, compare, cache_only, **llm_flags):
     """Score a route against golden annotations: accuracy, silent errors, review rate, calibration."""
     from pathlib import Path
 
@@ -303,7 +304,7 @@ def eval_cmd(golden_dir, route, db_path, compare, **llm_flags):
         goldens = golden_mod.load_folder(Path(golden_dir))
         db = store.open_db(db_path)
         golden_mod.store(db, goldens)
-        reader = harness.reader_for(route, config, db)
+        reader = harness.reader_for(route, config, db, cache_only)
         from .llm_prompt import PROMPTS
 
         llm = route != "rules"

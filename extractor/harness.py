@@ -58,12 +58,13 @@ def compare_runs(db, run_a: int, run_b: int) -> list[dict]:
     return list(db.query(sql, [run_a, run_b]))
 
 
-def reader_for(route: str, config=None, db=None) -> Reader:
+def reader_for(route: str, config=None, db=None, cache_only: bool = False) -> Reader:
     """rules: the rules alone; hybrid: the rules, then the LLM on the sections they could not read;
-    llm: every table sent to the LLM (the rules' reading kept only where the LLM gives none)."""
+    llm: every table sent to the LLM (the rules' reading kept only where the LLM gives none).
+    `cache_only`: the LLM's replies from the cache in `db` only, no call (no endpoint needed)."""
     if route == "rules":
         return read_file
-    if config is None or not config.enabled:
+    if config is None or not (config.enabled or cache_only):
         raise XxgkError(f"the {route} route needs an LLM endpoint: {config.reason if config else 'none configured'}")
     from .llm import fill_with_llm_sync
 
@@ -74,7 +75,7 @@ def reader_for(route: str, config=None, db=None) -> Reader:
                 for key, f in record.fields.items():
                     if key.split(".")[0] in ("t2", "t3", "t4") and not f.review:
                         f.review, f.reason = True, "llm route: every table is read by the LLM"
-            fill_with_llm_sync([(record, record.text)], config, db=db)
+            fill_with_llm_sync([(record, record.text)], config, db=db, cache_only=cache_only)
         return record
 
     return read

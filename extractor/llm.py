@@ -39,7 +39,7 @@ NUMBERS = set("0123456789０１２３４５６７８９零〇")
 class SectionOutcome:
     section: str
     reason: str  # why it was sent
-    status: str  # filled, cached, invalid, failed, budget, skipped, off
+    status: str  # filled, cached, uncached, invalid, failed, budget, skipped, off
     changed: list[str] = field(default_factory=list)
     estimate: int = 0
     tokens_in: int = 0
@@ -91,23 +91,28 @@ def section_keys(record: Record, section: str) -> list[str]:
 
 
 async def fill_with_llm(records_and_texts: Iterable[tuple[Record, str]], config: LLMConfig, client=None, db=None,
-                        refresh: bool = False, sleep: Callable[[float], Awaitable[None]] | None = None) -> list[LLMOutcome]:
+                        refresh: bool = False, sleep: Callable[[float], Awaitable[None]] | None = None,
+                        cache_only: bool = False) -> list[LLMOutcome]:
     """Send the sections that need it, merge what validates, re-run the checks; records change in
     place. `db` (a sqlite_utils Database or a path) holds the call log and the cache; `refresh`
     skips cache reads. `client` is an AsyncOpenAI (built from `config` when None). One outcome per
-    record, in order (a record that failed to read gets one with no sections)."""
+    record, in order (a record that failed to read gets one with no sections). `cache_only` uses
+    the cached replies and makes no call, with or without an endpoint: a table not in the cache
+    stays as the rules read it (status `uncached`)."""
     pairs = [(r, t if t is not None else getattr(r, "text", None)) for r, t in records_and_texts]
     items = [(r, t) for r, t in pairs if r.error is None and r.fields]
-    if not items or not config.enabled:
+    if not items or not (config.enabled or cache_only):
         off = {id(r): [SectionOutcome(s, why, "off", error=config.reason) for s, why in sections_needing_llm(r).items()] for r, _ in items}
         return [LLMOutcome(r.sha256, r.name, off.get(id(r), [])) for r, _ in pairs]
     db = open_llm_db(db)
+    plans = [_plan(record, text, config, db, refresh and not cache_only, cache_only) for record, text in items]
+    if cache_only:
+        return _finish_all(plans, pairs, config)
     own_client = client is None
     client = client or build_client(config)
     if getattr(client, "max_retries", 0):  # one retry layer only: the client's own retries would stack under it
         client = client.with_options(max_retries=0)
     semaphore = asyncio.Semaphore(config.concurrency)
-    plans = [_plan(record, text, config, db, refresh) for record, text in items]
     try:
         jobs = [(plan, req, out) for plan in plans for req, out in plan.requests if out.status == "pending"]
         replies = await asyncio.gather(*(_send(req, out, plan.record, config, client, semaphore, db, sleep) for plan, req, out in jobs))
@@ -116,14 +121,19 @@ async def fill_with_llm(records_and_texts: Iterable[tuple[Record, str]], config:
             await client.close()
     for (plan, req, out), reply in zip(jobs, replies):
         plan.replies[req.section] = reply
+    return _finish_all(plans, pairs, config)
+
+
+def _finish_all(plans, pairs, config: LLMConfig) -> list[LLMOutcome]:
     done = {id(plan.record): _finish(plan, config) for plan in plans}
     return [done.get(id(r)) or LLMOutcome(r.sha256, r.name) for r, _ in pairs]
 
 
-def fill_with_llm_sync(records_and_texts, config: LLMConfig, client=None, db=None, refresh: bool = False, sleep=None) -> list[LLMOutcome]:
+def fill_with_llm_sync(records_and_texts, config: LLMConfig, client=None, db=None, refresh: bool = False, sleep=None,
+                       cache_only: bool = False) -> list[LLMOutcome]:
     """`fill_with_llm` for synchronous callers (the CLI). Leave `client` None to have it built
     (and closed) inside this run's event loop."""
-    return asyncio.run(fill_with_llm(records_and_texts, config, client, db, refresh, sleep))
+    return asyncio.run(fill_with_llm(records_and_texts, config, client, db, refresh, sleep, cache_only))
 
 
 # ---------------------------------------------------------------- planning: what to send, within budget
@@ -137,7 +147,7 @@ class _Plan:
     findings: list[Finding] = field(default_factory=list)
 
 
-def _plan(record: Record, text: str, config: LLMConfig, db, refresh: bool) -> _Plan:
+def _plan(record: Record, text: str, config: LLMConfig, db, refresh: bool, cache_only: bool = False) -> _Plan:
     plan = _Plan(record, text, LLMOutcome(record.sha256, record.name))
     planned = 0
     for section, why in sections_needing_llm(record).items():
@@ -156,6 +166,9 @@ def _plan(record: Record, text: str, config: LLMConfig, db, refresh: bool) -> _P
             plan.replies[section] = reply
             log_call(db, document=record.sha256, section=section, model=config.model, mode=config.mode, prompt=req.prompt, tokens_in=0,
                      tokens_out=0, estimate=req.estimate, latency_ms=0, attempts=0, cache_hit=1, status="cached", error=None)
+            continue
+        if cache_only:
+            out.status, out.error = "uncached", "not in the cache, and no call is made (cache only)"
             continue
         if planned + req.estimate > config.token_budget:
             out.status = "budget"

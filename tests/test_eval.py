@@ -4,6 +4,7 @@ import json
 import shutil
 
 import pytest
+import sqlite_utils
 from click.testing import CliRunner
 
 from extractor import evaluate
@@ -76,6 +77,17 @@ def test_eval_on_the_seeds_prints_accuracy_one_and_no_silent_error(tmp_path):
     assert "eval run 2" in again.output
     compared = CliRunner().invoke(main, ["eval", "--compare", "1", "2", "--db", str(db)])
     assert "0 keys changed between run 1 and run 2" in compared.output
+
+
+def test_llm_routes_need_an_endpoint_unless_they_rescore_from_the_cache(tmp_path):
+    db = tmp_path / "eval.db"
+    refused = CliRunner().invoke(main, ["eval", "--golden", str(GOLDEN), "--route", "hybrid", "--db", str(db)])
+    assert refused.exit_code != 0 and "Error: the hybrid route needs an LLM endpoint" in refused.output
+    cached = CliRunner().invoke(main, ["eval", "--golden", str(GOLDEN), "--route", "hybrid", "--cache-only", "--db", str(db)])
+    assert cached.exit_code == 0, cached.output
+    assert "route hybrid" in cached.output and "silent    0" in cached.output.splitlines()[1]
+    assert sqlite_utils.Database(db)["llm_calls"].count == 0 or all(
+        r["status"] == "cached" for r in sqlite_utils.Database(db)["llm_calls"].rows)
 
 
 def test_eval_reports_a_wrong_golden_value_as_silent(tmp_path):

@@ -175,6 +175,22 @@ def test_cache_hit_on_rerun_makes_no_request(tmp_path):
     assert sqlite_utils.Database(db)["llm_cache"].count == 1 and sqlite_utils.Database(db)["llm_calls"].count == 3
 
 
+def test_cache_only_uses_the_cache_without_an_endpoint_and_calls_nothing(tmp_path):
+    db = tmp_path / "llm.db"
+    run(FakeEndpoint([Reply(RIGHT)]), [garbled()], db=db)  # a real run fills the cache
+    keyless = resolve_config(env={}, mode="JSON")  # no key, no endpoint: the route is off
+    assert not keyless.enabled
+    record, text = garbled()
+    [outcome] = fill_with_llm_sync([(record, text)], keyless, db=db, cache_only=True)
+    assert outcome.sections[0].status == "cached" and record.value("t3.granted.natural") == 11
+    other, other_text = garbled(name="other.txt")  # same table text: same cache key
+    fresh = tmp_path / "empty.db"  # nothing cached there: nothing filled, nothing called, still marked
+    [missed] = fill_with_llm_sync([(other, other_text)], keyless, db=fresh, cache_only=True)
+    assert missed.sections[0].status == "uncached" and other.value("t3.granted.natural") is None
+    assert other.fields["t3.granted.natural"].review
+    assert sqlite_utils.Database(fresh)["llm_calls"].count == 0
+
+
 # ---------------------------------------------------------------- validation and re-asks
 def test_quote_not_in_text_is_rejected_then_reasked():
     record, text = garbled()

@@ -389,7 +389,8 @@ def _read_binary(data: bytes, name: str, kind: str) -> Document:
 
 
 def read_document(data: bytes, name: str) -> Document:
-    """Decode `data`, decide its kind, and render HTML, PDF and Word; markdown and text are kept as decoded."""
+    """Decode `data`, decide its kind, and render HTML, PDF and Word; markdown and text are kept as
+    decoded, but for the HTML tables some converters leave in them."""
     kind = binary_kind(data)
     if kind is not None:
         return _read_binary(data, name, kind)
@@ -403,5 +404,18 @@ def read_document(data: bytes, name: str) -> Document:
             except UnicodeDecodeError:
                 pass
         text = html_to_text(text)
+    else:
+        text = inline_html_tables(text)
     return Document(name=name, sha256=hashlib.sha256(data).hexdigest(), size=len(data),
                     encoding=encoding, kind=kind, text=text)
+
+
+_HTML_TABLE = re.compile(r"<table\b.*?</table\s*>", re.S | re.I)
+
+
+def inline_html_tables(text: str) -> str:
+    """Markdown from PDF converters (MinerU, marker…) keeps tables as raw `<table>` HTML among the
+    lines: each is rendered as a tab-separated grid in its place, the rest of the text kept."""
+    if "<table" not in text and "<TABLE" not in text:
+        return text
+    return _HTML_TABLE.sub(lambda m: "\n" + html_to_text(m.group(0)) + "\n", text)

@@ -126,11 +126,13 @@ def _regions(text, lines, sections) -> dict[str, Span]:
 
 
 FULL_WIDTH_DIGITS = str.maketrans("０１２３４５６７８９", "0123456789")
+MARKUP = str.maketrans("#*>", "   ")
 
 
 def _title(lines) -> tuple[str, int] | None:
-    """The title line, its full-width digits folded (same length, so offsets hold)."""
-    lines = [(line.translate(FULL_WIDTH_DIGITS), offset) for line, offset in lines[:12]]
+    """The title line, its full-width digits folded and markdown's `#`, `*`, `>` blanked (same
+    length, so offsets hold)."""
+    lines = [(line.translate(FULL_WIDTH_DIGITS).translate(MARKUP), offset) for line, offset in lines[:12]]
     for line, offset in lines:
         if "报告" in line and re.search(r"(19|20)\d{2}", line):
             return line, offset

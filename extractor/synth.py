@@ -312,14 +312,23 @@ def render(record: dict, layout: str, rng: random.Random) -> tuple[bytes, dict, 
             if k.startswith(missing + "."):
                 truth[k] = None
     parts = []
+    # A third of the markdown comes as PDF converters (MinerU, marker) write it: `#` headings, tables as raw HTML.
+    converted = base == "markdown" and zlib.crc32(json.dumps(truth, sort_keys=True, ensure_ascii=False).encode("utf-8")) % 3 == 0
+    if converted:
+        info["details"].append("html tables in markdown")
     for kind, text in _prose(truth, rng):
         if kind in tables:
             if kind == missing:
                 if how == "illegible":
                     parts.append(("p", "[illegible]"))
                 continue
-            render_table = {"t2": _html_t2, "t3": _html_t3, "t4": _html_t4}[kind] if base == "html" else _TEXT[base]
-            parts.append(("table", render_table(tables[kind], o)))
+            if base == "html" or converted:
+                table = {"t2": _html_t2, "t3": _html_t3, "t4": _html_t4}[kind](tables[kind], o)
+                parts.append(("table", table.replace("\n", "") if converted else table))
+            else:
+                parts.append(("table", _TEXT[base](tables[kind], o)))
+        elif converted and kind in ("title", "heading"):
+            parts.append((kind, ("# " if kind == "title" else "## ") + text))
         else:
             parts.append((kind, text))
     if base == "html":

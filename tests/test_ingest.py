@@ -245,6 +245,19 @@ def test_a_page_laid_out_in_a_table_keeps_its_report_tables_as_grids():
     assert html_to_text("<table><tr><td>甲</td><td><table><tr><td>1</td></tr></table></td><td>乙</td><td>丙</td></tr></table>") == "甲\t1\t乙\t丙"
 
 
+def test_markdown_from_pdf_converters_keeps_html_tables_as_grids():
+    """MinerU and marker write tables as raw HTML among markdown lines: each becomes a grid in place."""
+    md = ("# 东湖区财政局2023年政府信息公开工作年度报告\n\n## 二、主动公开政府信息情况\n\n"
+          "<table><tr><td>信息内容</td><td>本年制发件数</td><td>本年废止件数</td><td>现行有效件数</td></tr>"
+          "<tr><td>规章</td><td>3</td><td>&nbsp;</td><td>12</td></tr></table>\n\n## 三、收到和处理政府信息公开申请情况\n")
+    doc = read_document(md.encode("utf-8"), "report.md")
+    assert doc.kind == "markdown"
+    lines = doc.text.splitlines()
+    assert "规章\t3\t\t12" in lines and "## 二、主动公开政府信息情况" in lines and "<table>" not in doc.text
+    plain = "一、总体情况\n本年无 <b>表格</b>。\n"
+    assert read_document(plain.encode("utf-8"), "plain.txt").text == plain  # no table: the text as decoded
+
+
 def test_paragraphs_scripts_and_blank_lines():
     html = (
         "<html><head><style>p{color:red}</style><script>var x = '<p>no</p>';</script></head><body>"

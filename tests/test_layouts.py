@@ -1250,6 +1250,8 @@ def test_year_from_title_with_nian_du_and_spaces():
     pytest.param("关于印发《东湖区财政局2023年度政府信息公开工作年度报告》的通知", id="guanyu-yinfa-notice"),
     pytest.param("《东湖区财政局2023年政府信息公开工作年度报告》", id="book-title-marks"),
     pytest.param("关于2023年度东湖区财政局政府信息公开工作年度报告", id="guanyu-year-first"),
+    pytest.param("# 东湖区财政局2023年政府信息公开工作年度报告", id="markdown-heading"),
+    pytest.param("**东湖区财政局2023年政府信息公开工作年度报告**", id="markdown-bold"),
 ])
 def test_year_and_agency_from_title_forms(title):
     text = report_text("2021", "tsv", title=title)

@@ -58,13 +58,16 @@ def _others(fits, chosen) -> tuple[tuple, ...]:
     return tuple(out[:MAX_OTHERS])
 
 
-def fit_row(cells: Sequence[Cell], k: int, identity: Identity | None = None) -> Fit:
+def fit_row(cells: Sequence[Cell], k: int, identity: Identity | None = None, glued: bool = True) -> Fit:
+    """`glued`: the row's numbers run straight on from its label (`规章000`), as crawler text does;
+    when a space or a cell edge parts them, a run of digits is more likely one number whose blank
+    neighbours were lost than several numbers run together, so cutting it is a guess (marked)."""
     readings = [read_cell(c.text) for c in cells]
     filled = [i for i, r in enumerate(readings) if r.kind != EMPTY]
     if len(filled) == k:
         return Fit(tuple(_slot(cells[i], readings[i]) for i in filled), "grid")
     if len(filled) < k:
-        return _fit_short(cells, readings, filled, k, identity)
+        return _fit_short(cells, readings, filled, k, identity, glued)
     return _fit_long(cells, readings, filled, k, identity)
 
 
@@ -72,7 +75,7 @@ def unreadable(k: int, reason: str) -> Fit:
     return Fit((None,) * k, "unreadable", True, reason)
 
 
-def _fit_short(cells, readings, filled, k, identity) -> Fit:
+def _fit_short(cells, readings, filled, k, identity, glued: bool = True) -> Fit:
     if not cells:
         return Fit((None,) * k, "no-cells", True, "the row's label stands with no cells after it")
     if not filled:
@@ -92,7 +95,7 @@ def _fit_short(cells, readings, filled, k, identity) -> Fit:
         return unreadable(k, "digits run together: too many ways to cut them")
     splits = list(_digit_splits(cells, readings, filled, k))
     if len(splits) == 1 and _forced(splits[0], cells, filled) and (identity is None or identity(_values(splits[0])) is not False):
-        if len(filled) > 1:  # the row keeps other cells apart: a blank cell left out reads as well as a run cut in two
+        if len(filled) > 1 or not glued:  # cells kept apart: a blank cell left out reads as well as a run cut in two
             return Fit(splits[0], "digit-split", True, "a number cut into digits to fill the columns, or is a blank cell missing?")
         return Fit(splits[0], "digit-split")  # one digit a column: no other reading
     if splits:

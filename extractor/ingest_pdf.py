@@ -191,10 +191,13 @@ def _lines(chars, page: int) -> list[Line]:
 
 
 def _join_text(a: str, b: str) -> str:
-    """The separator between two lines joined into one: none between CJK characters or digits, else a space."""
+    """The separator between two lines joined into one: none between CJK characters, nor inside a
+    number wrapped in a narrow cell (`12,` / `571`, `1234.` / `5678`, `12` / `,571`), else a space."""
     if not a or not b:
         return ""
-    if (_is_cjk(a[-1]) and _is_cjk(b[0])) or (a[-1].isdigit() and b[0].isdigit()):
+    if _is_cjk(a[-1]) and _is_cjk(b[0]):
+        return ""
+    if (a[-1].isdigit() or (a[-1] in ",.，" and a[-2:-1].isdigit())) and (b[0].isdigit() or (b[0] in ",.，" and b[1:2].isdigit())):
         return ""
     return " "
 

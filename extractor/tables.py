@@ -22,6 +22,7 @@ from .spec import templates
 PUNCT = re.compile(r"[\s（）()、.．,，:：;；“”\"'‘’《》〈〉\[\]【】\-—_/／·・]")
 ENUMERATOR = re.compile(r"[（(][一二三四五六七八九十\d]{1,3}[)）]|[一二三四五六七八九十]{1,3}、|\d{1,2}[.、．](?!\d)")
 YUAN = re.compile(r"(?<!万)元")
+GROUP_ENUM = re.compile(r"[（(][一二三四五六七八九十]{1,2}[)）]")  # （六）: a group of table 3's results
 
 
 @dataclass
@@ -78,7 +79,9 @@ def match_rows(segs: list[Segment], specs: list[RowSpec], header_words=(), group
             target, pending_label = None, ""
             continue
         last = max((order[id(m.spec)] for m in matched.values()), default=None)
-        spec = _match(key, specs, group_words, seen_keyword, last)
+        # `（六）其他` is the group 其他处理 wrapped, never the row 3.其他 (whereas `（七）总计` is its row)
+        grouped = key == "其他" and bool(GROUP_ENUM.match(normalise(seg.label)))
+        spec = _match(key, specs, group_words, seen_keyword, last, grouped)
         if spec is None and pending_label:
             spec = _match(pending_label + key, specs, group_words, seen_keyword, last)
         if spec is None and seg.has_values and (target is None or _has_values(target.values)):
@@ -129,16 +132,17 @@ def _has_values(cells: list[Cell]) -> bool:
     return any(read_cell(c.text).kind != EMPTY for c in cells)
 
 
-def _match(key: str, specs: list[RowSpec], group_words, seen_keyword: bool, last: int | None = None) -> RowSpec | None:
+def _match(key: str, specs: list[RowSpec], group_words, seen_keyword: bool, last: int | None = None, grouped: bool = False) -> RowSpec | None:
     """The row a label names: by its keywords (the longest wins), else, for rows named by a bare
-    word (`其他`, `总计`), only right after the rows that precede them in the template."""
+    word (`其他`, `总计`), only right after the rows that precede them in the template, and never
+    for a label numbered as a group (`（六）其他` is 其他处理 wrapped, not the row 3.其他)."""
     best, best_len = None, 0
     for spec in specs:
         for word in spec.keywords:
             w = label_key(word)
             if w in key and len(w) > best_len:
                 best, best_len = spec, len(w)
-    if best is not None or not seen_keyword:
+    if best is not None or not seen_keyword or grouped:
         return best
     bare = key
     for word in group_words:
@@ -194,7 +198,7 @@ def read_t3(text: str, region: Span | None, template: str) -> tuple[dict[str, Fi
             out.update(_missing(prefix, columns, "t3.row-missing", "row not found in table 3"))
             continue
         cells = value_columns(entry, rows, grid, len(columns)) if grid else None
-        fit = align.fit_row(cells or entry.values, len(columns), row_sum_identity)
+        fit = align.fit_row(cells or entry.values, len(columns), row_sum_identity, _glued(entry))
         if cells:
             fit = replace(fit, rule=fit.rule + "+grid-columns")
         if entry.review:
@@ -260,6 +264,12 @@ def value_columns(entry: Matched, rows: list[list[Cell]], grid: tuple[int, int],
     return [row[i] if i < len(row) else Cell("", end, end) for i in range(start, start + k)]
 
 
+def _glued(entry: Matched) -> bool:
+    """Do the row's numbers run straight on from its label, with nothing between (`规章000`)?"""
+    first = next((c for c in entry.values if c.text.strip()), None)
+    return first is not None and bool(entry.label.label) and first.start == entry.label.end
+
+
 def row_sum_identity(values) -> bool | None:
     """总计 = the six applicant columns."""
     if any(v is None for v in values):
@@ -308,7 +318,7 @@ def read_t2(text: str, region: Span | None, template: str) -> tuple[dict[str, Fi
         if entry is None:
             out.update(_missing(prefix, columns, "t2.row-missing", "row not found in table 2"))
             continue
-        fit = align.fit_row(entry.values, len(columns))
+        fit = align.fit_row(entry.values, len(columns), glued=_glued(entry))
         if entry.review:
             fit = replace(fit, review=True, reason=entry.review)
         fields = _fields_from_fit([f"{prefix}.{c}" for c in columns], fit, "t2")

@@ -525,3 +525,11 @@ def test_huaian_reads_cleanly():
     rendered = read_pdf(HUAIAN.read_bytes())
     assert rendered.pages == 6
     assert "三、本年度办理结果\t（一）予以公开" in rendered.text
+
+
+def test_a_number_wrapped_in_a_narrow_cell_is_joined_whole():
+    """`12,` / `571` or `1234.` / `5678` on two lines of one cell are one number; words are spaced."""
+    from extractor.ingest_pdf import _join_text
+
+    assert [_join_text(a, b) for a, b in [("12,", "571"), ("1234.", "5678"), ("12", ",571"), ("104", "4")]] == ["", "", "", ""]
+    assert _join_text("Total", "count") == " " and _join_text("收费", "金额") == "" and _join_text("共计", "12") == " "

@@ -86,3 +86,26 @@ def test_a_run_cut_into_digits_beside_separate_cells_is_marked():
     assert not alone.review and [s.value for s in alone.slots] == [0] * 7
     placeholders = fit_row(_cells("18", "-", "-", "-", "-", "-"), 7, _row_sum)
     assert placeholders.review and all(s is None or s.value != 1 for s in placeholders.slots)
+
+
+def test_a_lone_number_parted_from_its_label_is_not_cut_into_digits_unmarked():
+    """`规章 105` with its blank cells lost: one number, or 1 | 0 | 5? Only a run glued to its label
+    (`规章105`, crawler text) is cut without a mark."""
+    from extractor.align import fit_row
+
+    parted = fit_row(_cells("105"), 3, glued=False)
+    assert parted.review
+    glued = fit_row(_cells("105"), 3, glued=True)
+    assert not glued.review and [s.value for s in glued.slots] == [1, 0, 5]
+
+
+def test_a_wrapped_group_label_is_not_taken_for_the_row_3_other():
+    """`（六）其他` / `处理` is the group 其他处理 wrapped over two lines: the zeros after it are not 3.其他's."""
+    text = (EXAMPLES / "000_1e9d07bbaba7ae4f.txt").read_text(encoding="utf-8")
+    wrapped = text.replace("\t(六) 其他处理\t1. 申请人无正当理由逾期不补正", "\t(六) 其他\t\n\t处理\t1. 申请人无正当理由逾期不补正")
+    wrapped = wrapped.replace("3. 其他\t\t0\t0\t0\t0\t0\t0\t0\t", "3. 其他\t\t1\t0\t0\t0\t0\t0\t1\t")
+    assert wrapped != text
+    record = extract(wrapped.encode("utf-8"), "wrapped.txt")
+    other = record.fields["t3.other.other.natural"]
+    assert other.value == 1 or other.review
+    assert record.fields["t3.other.other.total"].value == 1 or record.fields["t3.other.other.total"].review

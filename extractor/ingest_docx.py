@@ -40,7 +40,6 @@ def is_docx(data: bytes) -> bool:
 def read_docx(data: bytes) -> str:
     import docx
     from docx.table import Table
-    from docx.text.paragraph import Paragraph
 
     try:
         document = docx.Document(io.BytesIO(data))
@@ -51,7 +50,7 @@ def read_docx(data: bytes) -> str:
     def walk(parent_el, parent) -> None:
         for el in parent_el.iterchildren():
             if el.tag == W + "p":
-                text = Paragraph(el, parent).text
+                text = paragraph_text(el)
                 lines.extend(part.rstrip() for part in text.replace("\r", "\n").split("\n"))
             elif el.tag == W + "tbl":
                 lines.extend([""] + _table_lines(Table(el, parent)) + [""])
@@ -66,6 +65,37 @@ def read_docx(data: bytes) -> str:
     return "\n".join(out).strip("\n")
 
 
+_FALLBACK = "{http://schemas.openxmlformats.org/markup-compatibility/2006}Fallback"
+_TEXT_PARTS = {W + "t": None, W + "tab": "\t", W + "br": "\n", W + "cr": "\n", W + "noBreakHyphen": "-"}
+
+
+def paragraph_text(p) -> str:
+    """A paragraph's text, wherever its runs stand: in tracked insertions, simple fields, smart
+    tags, content controls and hyperlinks too (python-docx's Paragraph.text skips most of these).
+    Deleted text (w:delText) and field codes (w:instrText) are not text of the document."""
+    out = []
+    for el in p.iter(*_TEXT_PARTS):
+        if any(a.tag == _FALLBACK for a in el.iterancestors()):
+            continue  # the same text again, for readers that lack the preferred form
+        out.append(el.text or "" if el.tag == W + "t" else _TEXT_PARTS[el.tag])
+    return "".join(out)
+
+
+def _unwrapped(parent, tag: str):
+    """The children of `parent` with this tag, looking through content controls and the like."""
+    for el in parent.iterchildren():
+        if el.tag == W + tag:
+            yield el
+        elif el.tag in _WRAPPERS:
+            yield from _unwrapped(el, tag)
+
+
+def _rows(table):
+    from docx.table import _Row
+
+    return [_Row(tr, table) for tr in _unwrapped(table._tbl, "tr")]
+
+
 def _grid(table, nested: list | None = None) -> list[list[str]]:
     """The table as rows of cell texts, a merged cell's copies empty (told apart by their <w:tc>).
 
@@ -73,12 +103,17 @@ def _grid(table, nested: list | None = None) -> list[list[str]]:
     """
     seen: dict[int, object] = {}  # id → the <w:tc> itself: kept alive, so an id is never reused
     rows = []
-    for r, row in enumerate(table.rows):
+    for r, row in enumerate(_rows(table)):
+        tcs = list(_unwrapped(row._tr, "tc"))
         try:
+            if len(tcs) != len(row._tr.tc_lst):
+                raise ValueError("cells inside content controls")  # python-docx does not see them
             cells = row.cells
             before = getattr(row, "grid_cols_before", 0)
-        except Exception:  # malformed merges (vMerge continuing nothing): take the row's own cells
-            cells, before = [_cell_of(tc, table) for tc in row._tr.tc_lst], 0
+        except Exception:  # malformed merges, or wrapped cells: the row's own cells, a span as empty copies
+            cells, before = [], 0
+            for tc in tcs:
+                cells += [_cell_of(tc, table)] * max(1, _grid_span(tc))
         texts = [""] * before
         for cell in cells:
             tc = cell._tc
@@ -89,6 +124,14 @@ def _grid(table, nested: list | None = None) -> list[list[str]]:
             texts.append(_cell_text(cell, r, nested))
         rows.append(texts)
     return rows
+
+
+def _grid_span(tc) -> int:
+    span = tc.find(f"{W}tcPr/{W}gridSpan")
+    try:
+        return int(span.get(W + "val")) if span is not None else 1
+    except (TypeError, ValueError):
+        return 1
 
 
 def _cell_of(tc, table):
@@ -106,8 +149,9 @@ def _cell_text(cell, row: int = 0, nested: list | None = None) -> str:
     from docx.table import Table
 
     tokens: list = []
-    for block in cell.iter_inner_content():
-        if isinstance(block, Table):
+    for el in _blocks(cell._tc):
+        if el.tag == W + "tbl":
+            block = Table(el, cell)
             if nested is not None:
                 nested.append((row, block))
                 continue
@@ -115,8 +159,17 @@ def _cell_text(cell, row: int = 0, nested: list | None = None) -> str:
                 for text in cells:
                     tokens += [_HARD, text, _HARD] if text else []  # cell edges stay apart, as ingest does for HTML
         else:
-            tokens += [_SOFT, block.text.replace("\t", " "), _SOFT]
+            tokens += [_SOFT, paragraph_text(el).replace("\t", " "), _SOFT]
     return _join(tokens).strip()
+
+
+def _blocks(parent):
+    """The paragraphs and tables in a cell, in order, content controls looked through."""
+    for el in parent.iterchildren():
+        if el.tag in (W + "p", W + "tbl"):
+            yield el
+        elif el.tag in _WRAPPERS:
+            yield from _blocks(el)
 
 
 def _table_lines(table) -> list[str]:

@@ -172,3 +172,49 @@ def test_old_doc_is_converted_when_libreoffice_is_there(report, values, tmp_path
     ole = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(64) + "WordDocument".encode("utf-16-le") + bytes(64)
     record = extract(ole, "old.doc")
     assert record.kind == "docx" and wrong(record, values) == {}
+
+
+def _wrap_every_number(report: bytes, wrapper: str) -> bytes:
+    """The report with each number's run inside a tracked insertion, a simple field, a smart tag or
+    a content control (cell-level for `cellsdt`), as Word writes them."""
+    import docx
+    from docx.oxml import OxmlElement
+
+    document = docx.Document(io.BytesIO(report))
+    W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+    for tc in list(document.element.body.iter(W + "tc")):
+        runs = [r for r in tc.iter(W + "r") if "".join(t.text or "" for t in r.iter(W + "t")).strip().isdigit()]
+        if not runs:
+            continue
+        if wrapper == "cellsdt":
+            sdt, content = OxmlElement("w:sdt"), OxmlElement("w:sdtContent")
+            sdt.append(OxmlElement("w:sdtPr"))
+            tc.addprevious(sdt)
+            content.append(tc)
+            sdt.append(content)
+            continue
+        for run in runs:
+            outer = OxmlElement({"ins": "w:ins", "field": "w:fldSimple", "smarttag": "w:smartTag", "sdt": "w:sdt"}[wrapper])
+            run.addprevious(outer)
+            if wrapper == "sdt":
+                outer.append(OxmlElement("w:sdtPr"))
+                content = OxmlElement("w:sdtContent")
+                outer.append(content)
+                content.append(run)
+            else:
+                if wrapper == "ins":
+                    outer.set(W + "id", "1"), outer.set(W + "author", "editor")
+                if wrapper == "field":
+                    outer.set(W + "instr", " =SUM(LEFT) ")
+                outer.append(run)
+    out = io.BytesIO()
+    document.save(out)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("wrapper", ["ins", "field", "smarttag", "sdt", "cellsdt"])
+def test_numbers_inside_word_wrappers_are_read(report, values, wrapper):
+    """Tracked insertions, =SUM fields, smart tags and content controls hold real text: python-docx's
+    Paragraph.text and row.cells skip it, and the numbers came out blank, unmarked."""
+    record = extract(_wrap_every_number(report, wrapper), "wrapped.docx")
+    assert wrong(record, values) == {} and record.review_keys() == []

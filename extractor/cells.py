@@ -15,10 +15,12 @@ PLACEHOLDERS = {"/", "\\", "-", "--", "—", "——", "―", "─", "–", "无
 OCR_DIGITS = str.maketrans({"O": "0", "o": "0", "D": "0", "l": "1", "I": "1", "|": "1", "ε": "3", "З": "3", "S": "5", "B": "8"})
 OCR_CHARS = set("OoDlI|εЗSB")
 UNIT_SUFFIX = re.compile(r"(万元|元|件|项|个|条|次|家|宗)$")
-NUMBER = re.compile(r"^[+-]?\d+(\.\d+)?$")
+PLAIN_NUMBER = re.compile(r"^[+-]?\d+(\.\d+)?$")  # (named apart from the kind NUMBER)
 # What OCR or a converter leaves where it could not read: the cell held something unknown.
 ILLEGIBLE_MARK = re.compile(r"^\[?(illegible|unreadable|模糊|不清|无法识别)\]?$|[\ufffd□■]", re.I)
 THOUSANDS = re.compile(r"(?<=\d)[,，](?=\d{3}(?!\d))")
+# 本年增/减 written in words or with a dash for the minus: 减3, 增2, —3, –3.
+SIGN_WORD = re.compile(r"^(减少?|增加?|—|–)(?=\d)")
 
 
 @dataclass(frozen=True)
@@ -68,12 +70,13 @@ def read_cell(text: str) -> Reading:
         unit = m.group(1) if m.group(1) in ("元", "万元") else None
         s = s[: m.start()]
     s = THOUSANDS.sub("", s)
-    if NUMBER.match(s):
+    s = SIGN_WORD.sub(lambda m: "-" if m.group(1)[0] in "减—–" else "+", s)
+    if PLAIN_NUMBER.match(s):
         return Reading(NUMBER, _number(s), unit)
     if any(c in OCR_CHARS for c in s):
         fixed = s.translate(OCR_DIGITS)
         # A lone confusable letter or one mixed with real digits, not a word.
-        if NUMBER.match(fixed) and (any(c.isdigit() for c in s) or len(s) == 1):
+        if PLAIN_NUMBER.match(fixed) and (any(c.isdigit() for c in s) or len(s) == 1):
             return Reading(OCR, _number(fixed), unit)
     return Reading(TEXT)
 

@@ -311,14 +311,18 @@ def read_t2(text: str, region: Span | None, template: str) -> tuple[dict[str, Fi
             out.update(_missing(f"t2.{r['row']}", r["columns"][template], "t2.missing", "table 2 not found"))
         return out, [Finding("parse.t2_missing", "parse", "table 2 not found")]
     widths = {r["row"]: len(r["columns"][template]) for r in rows}
-    matched, findings = match_rows(_region_segments(text, region), specs, width=widths.get)
+    lines = physical_rows(text, region.start, region.end)
+    matched, findings = match_rows(segments(lines), specs, width=widths.get)
     for r in rows:
         prefix, columns = f"t2.{r['row']}", r["columns"][template]
         entry = matched.get(r["row"])
         if entry is None:
             out.update(_missing(prefix, columns, "t2.row-missing", "row not found in table 2"))
             continue
-        fit = align.fit_row(entry.values, len(columns), glued=_glued(entry))
+        cells = header_columns(entry, lines, len(columns))
+        fit = align.fit_row(cells or entry.values, len(columns), glued=_glued(entry))
+        if cells:
+            fit = replace(fit, rule=fit.rule + "+grid-columns")
         if entry.review:
             fit = replace(fit, review=True, reason=entry.review)
         fields = _fields_from_fit([f"{prefix}.{c}" for c in columns], fit, "t2")
@@ -330,6 +334,45 @@ def read_t2(text: str, region: Span | None, template: str) -> tuple[dict[str, Fi
                 fields[key].review, fields[key].reason = True, "a fraction where a count should stand"
         out.update(fields)
     return out, findings
+
+
+def header_columns(entry: Matched, rows: list[list[Cell]], k: int) -> list[Cell] | None:
+    """A table 2 row's cells by the columns of the header just above it, when both are rows of one
+    grid (HTML, Word): `规章 | | 0 | | 5` under `信息内容 | 本年制发件数 | 本年废止件数 (two columns
+    wide) | 现行有效件数` is blank, 0, 5, where a count of cells could place it two ways. None when
+    there is no such header, or a column holds two values."""
+    r = entry.label.row
+    if not 0 <= r < len(rows):
+        return None
+    row = rows[r]
+    column = {c.start: i for i, c in enumerate(row)}
+    if any(c.start not in column for c in entry.values):
+        return None
+    for h in range(r - 1, max(-1, r - 4), -1):
+        head = rows[h]
+        words = [i for i, c in enumerate(head) if read_cell(c.text).kind != EMPTY]
+        if any(normalise(head[i].text).startswith("第二十条") for i in words):
+            return None  # the block's title: no header between it and the row
+        if len(head) != len(row) or len(words) != k + 1 or any(read_cell(head[i].text).kind != TEXT for i in words):
+            continue
+        starts = words[1:]
+        own = {c.start for c in entry.values}
+        if any(read_cell(c.text).kind != EMPTY and c.start not in own for c in row[starts[0]:]):
+            return None  # a cell of the row that went elsewhere (a word among the numbers): not a plain grid row
+        slots: list[Cell | None] = [None] * k
+        for c in entry.values:
+            if read_cell(c.text).kind == EMPTY:
+                continue
+            p = column[c.start]
+            if p < starts[0]:
+                return None
+            j = max(n for n, s in enumerate(starts) if s <= p)
+            if slots[j] is not None:
+                return None
+            slots[j] = c
+        end = row[-1].end
+        return [c if c is not None else Cell("", end, end) for c in slots]
+    return None
 
 
 def _block_unit(text: str, region: Span, label: Segment, block_words: list[str]) -> str | None:

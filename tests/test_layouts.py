@@ -1393,3 +1393,41 @@ def test_crawler_text_with_pipes_after_each_cell():
     assert record.value("t4.review.upheld") == 1 and record.value("t4.review.total") == 1
     assert record.review_keys() == []
     assert [f for f in record.findings if f.check == "parse.unknown_row" or f.kind in ("report_defect", "misreading_suspected")] == []
+
+
+
+# ---------------------------------------------------------------- table 2 placed by its header's columns
+
+def _t2_page(rows: str) -> bytes:
+    return ("<html><head><meta charset='utf-8'></head><body><p>青山区财政局2021年政府信息公开工作年度报告</p>"
+            "<p>一、总体情况</p><p>本局坚持以公开为常态。</p><p>二、主动公开政府信息情况</p><table border=1>"
+            "<tr><td colspan=5>第二十条第（一）项</td></tr>"
+            "<tr><td>信息内容</td><td>本年制发件数</td><td colspan=2>本年废止件数</td><td>现行有效件数</td></tr>"
+            + rows + "</table><p>三、收到和处理政府信息公开申请情况</p><p>五、存在的主要问题及改进情况</p><p>宣传不够。</p>"
+            "<p>六、其他需要报告的事项</p><p>无。</p></body></html>").encode("utf-8")
+
+
+def test_table_2_rows_are_placed_by_the_columns_of_their_header():
+    """A middle column two cells wide and a blank first cell: four cells for three columns, which a
+    count places two ways; the header above says which is which."""
+    rows = ("<tr><td>规章</td><td>&nbsp;</td><td colspan=2>0</td><td>5</td></tr>"
+            "<tr><td>行政规范性文件</td><td>3</td><td colspan=2>&nbsp;</td><td>12</td></tr>")
+    record = extract(_t2_page(rows), "t2.html")
+    assert [record.value(f"t2.rules.{c}") for c in ("issued", "repealed", "in_force")] == [None, 0, 5]
+    assert [record.value(f"t2.normative.{c}") for c in ("issued", "repealed", "in_force")] == [3, None, 12]
+    assert not any(record.fields[f"t2.rules.{c}"].review for c in ("issued", "repealed", "in_force"))
+
+
+def test_a_word_among_table_2_numbers_leaves_the_row_marked_not_cut():
+    """`123 | 不适用 | 456`: the word parts the row; its numbers are never cut into digits unmarked."""
+    record = extract(_t2_page("<tr><td>规章</td><td>123</td><td colspan=2>不适用</td><td>456</td></tr>"), "t2.html")
+    fields = [record.fields[f"t2.rules.{c}"] for c in ("issued", "repealed", "in_force")]
+    assert all(f.review or f.value == v for f, v in zip(fields, [123, None, 456]))
+    assert any(f.review for f in fields)
+
+
+@pytest.mark.parametrize("printed, value", [("减3", -3), ("增2", 2), ("—3", -3), ("–3", -3), ("减少5", -5), ("−3", -3)])
+def test_a_change_written_with_words_or_a_dash(printed, value):
+    from extractor.cells import read_cell
+
+    assert read_cell(printed).value == value and read_cell(printed).kind == "number"

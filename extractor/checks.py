@@ -237,6 +237,22 @@ OTHER_YEAR = re.compile(r"上一?年|去年|同比|较|比|(?:19|20)\d\d年")
 WITH_CARRIED = re.compile(r"^[^。；;]{0,3}?[（(]?\s*(?:含|包括|其中)[^。；;\d]{0,6}?上年")
 
 
+# A figure of a part, not of the whole the table row counts: by channel (通过网络平台收到申请453件),
+# by applicant (收到申请中自然人申请213件), a result among others (其中行政复议维持2件), or of
+# applications for review rather than for information (收到行政复议申请1件).
+PART_BEFORE = re.compile(r"通过|其中|以[^。；;，,]{0,4}方式")
+PART_OF_APPLICATIONS = re.compile(r"复议|诉讼|自然人|法人|企业|机构|组织|其中|网络|信函|当面|传真|邮件|平台|渠道|方式|撤回|中")
+PART_OF_RESULTS = re.compile(r"维持|纠正|其他结果|尚未|审结|撤销|确认")
+
+
+def _a_part(keys: list[str], quote: str, before: str) -> bool:
+    if PART_BEFORE.search(before):
+        return True
+    if keys[0].startswith("t3."):
+        return bool(PART_OF_APPLICATIONS.search(quote))
+    return bool(PART_OF_RESULTS.search(quote))
+
+
 def text_against_tables(record: Record, text: str) -> Iterator[Finding]:
     year = record.value("meta.year")
     for offset, piece in narrative(record, text):
@@ -245,6 +261,8 @@ def text_against_tables(record: Record, text: str) -> Iterator[Finding]:
                 before = piece[max(0, m.start() - 8) : m.start()]
                 other = [y for y in OTHER_YEAR.findall(before) if y != f"{year}年"]
                 if other and not m.group(0).startswith("上年结转"):
+                    continue
+                if _a_part(keys, m.group(0), before):
                     continue
                 stated = int(m.group(1)) if m.groups() else 0
                 keys = list(keys)
@@ -291,6 +309,7 @@ def section_five(record: Record, text: str) -> Iterator[Finding]:
         yield Finding("SECTION-5", REPORT_DEFECT, "section 五 (存在的主要问题及改进情况) is missing")
         return
     body = text[s5[0] : s5[1]].split("\n", 1)
-    rest = re.sub(r"[\s。.]", "", body[1] if len(body) > 1 else "")
+    inline = re.split(r"[：:]", body[0], maxsplit=1)[1] if re.search(r"[：:]", body[0]) else ""  # 五、…情况：一是…
+    rest = re.sub(r"[\s。.]", "", inline + (body[1] if len(body) > 1 else ""))
     if rest in ("", "无", "暂无"):
         yield Finding("SECTION-5", REPORT_DEFECT, "section 五 (存在的主要问题及改进情况) is empty or just 无")

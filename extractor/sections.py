@@ -90,6 +90,8 @@ def _sections(lines, size) -> dict[int, Span]:
             if offset < floor:
                 continue
             s = line.strip()
+            if len(s) > MAX_HEADING:  # `五、存在的主要问题及改进情况：一是…`: the heading, then its text on the same line
+                s = re.split(r"[：:]", s, maxsplit=1)[0] if re.search(r"[：:]", s[:MAX_HEADING + 1]) else s
             if 0 < len(s) <= MAX_HEADING and HEADING_PATTERNS[number].match(s):
                 starts[number] = offset
                 floor = offset + 1

@@ -50,9 +50,10 @@ def outline(text: str) -> Outline:
     sections = _sections(lines, len(text))
     regions = _regions(text, lines, sections)
     scores = template_scores(text)
-    year, year_span, notes = _year(text, lines)
+    title = _title(lines, min((span.start for span in sections.values()), default=None))
+    year, year_span, notes = _year(text, lines, title)
     template = _template(scores, year)
-    agency, agency_span, agency_notes = _agency(text, lines)
+    agency, agency_span, agency_notes = _agency(text, lines, title)
     return Outline(sections, regions, template, scores, year, year_span, agency, agency_span, notes + agency_notes)
 
 
@@ -131,9 +132,19 @@ FULL_WIDTH_DIGITS = str.maketrans("０１２３４５６７８９", "0123456789"
 MARKUP = str.maketrans("#*>", "   ")
 
 
-def _title(lines) -> tuple[str, int] | None:
+TITLE_LINE = re.compile(r"(?:信息公开|政务公开)[^。，,；;]{0,12}?(?:报告|年报)")
+
+
+def _title(lines, body_start: int | None = None) -> tuple[str, int] | None:
     """The title line, its full-width digits folded and markdown's `#`, `*`, `>` blanked (same
-    length, so offsets hold)."""
+    length, so offsets hold). On a web page the article's title is the last title-like line before
+    the text's first section: lists of other years' reports and site names stand above it."""
+    if body_start is not None:
+        before = [(line.translate(FULL_WIDTH_DIGITS).translate(MARKUP), offset) for line, offset in lines if offset < body_start]
+        titles = [(line, offset) for line, offset in before[:200]
+                  if TITLE_LINE.search(line) and re.search(r"(19|20)\d{2}", line) and len(line.strip()) <= 80 and "。" not in line]
+        if titles:
+            return titles[-1]
     lines = [(line.translate(FULL_WIDTH_DIGITS).translate(MARKUP), offset) for line, offset in lines[:12]]
     for line, offset in lines:
         if "报告" in line and re.search(r"(19|20)\d{2}", line):
@@ -144,8 +155,8 @@ def _title(lines) -> tuple[str, int] | None:
     return None
 
 
-def _year(text, lines):
-    title = _title(lines)
+def _year(text, lines, title=None):
+    title = title or _title(lines)
     if title:
         m = re.search(r"((?:19|20)\d{2})\s*年", title[0])
         if m:
@@ -156,15 +167,15 @@ def _year(text, lines):
     return None, None, ["meta.year: not found"]
 
 
-def _agency(text, lines):
-    title = _title(lines)
+def _agency(text, lines, title=None):
+    title = title or _title(lines)
     name, span = None, None
     if title:
         line, offset = title
         head = re.split(r"政府信息公开|政务公开|信息公开", line)[0]
         year = re.search(r"[（(]?\s*(?:19|20)\d{2}\s*年度?\s*[)）]?", head)
         parts = [head[: year.start()], head[year.end() :]] if year else [head]
-        parts = [re.sub(r"^(?:关于)?(?:印发|公布|发布|转发)?[《“\"]?|关于$|的$", "", p.strip()).strip() for p in parts]
+        parts = [re.sub(r"^(?:[^：:\s]{1,6}[：:]\s*)?(?:关于)?(?:印发|公布|发布|转发)?[《“\"]?|关于$|的$", "", p.strip()).strip() for p in parts]
         raw = next((p for p in parts if p), "")
         name = re.sub(r"\s+", "", raw) or None
         if name:

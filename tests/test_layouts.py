@@ -1431,3 +1431,17 @@ def test_a_change_written_with_words_or_a_dash(printed, value):
     from extractor.cells import read_cell
 
     assert read_cell(printed).value == value and read_cell(printed).kind == "number"
+
+
+
+def test_the_article_title_is_found_among_a_web_pages_other_report_titles():
+    """A site's name as the page title, a list of other years' reports and an info box above the
+    article: the title is the last title-like line before the text's first section."""
+    chrome = ("<div>青山区人民政府门户网站</div><ul><li>青山区财政局2020年政府信息公开工作年度报告</li>"
+              "<li>青山区财政局2019年政府信息公开工作年度报告</li></ul>"
+              "<table><tr><td>名称：</td><td>青山区财政局2021年政府信息公开工作年度报告</td></tr></table>")
+    page = _t2_page("<tr><td>规章</td><td>1</td><td colspan=2>0</td><td>5</td></tr>").decode("utf-8")
+    page = page.replace("<body><p>青山区财政局2021年政府信息公开工作年度报告</p>", "<body>" + chrome)
+    record = extract(page.encode("utf-8"), "chrome.html")
+    assert (record.value("meta.year"), record.value("meta.agency")) == (2021, "青山区财政局")
+    assert not record.fields["meta.year"].review and not record.fields["meta.agency"].review

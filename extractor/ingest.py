@@ -118,6 +118,9 @@ def decode_bytes(data: bytes) -> tuple[str, str]:
     # GB18030 maps unassigned codes to the private use area: many of those mean another encoding (Big5, …)
     if gb_text is not None and len(_PRIVATE_USE.findall(gb_text)) <= 0.005 * len(gb_text):
         return _check_text(gb_text, "gb18030")
+    nearly = _nearly(data)
+    if nearly is not None:
+        return _check_text(*nearly)
     from charset_normalizer import from_bytes
 
     best = from_bytes(data).best()
@@ -126,6 +129,17 @@ def decode_bytes(data: bytes) -> tuple[str, str]:
     if gb_text is not None:
         return _check_text(gb_text, "gb18030")
     raise InputError("cannot decode the file as text (tried UTF-8, UTF-16, GB18030 and detection)")
+
+
+def _nearly(data: bytes, codecs=("utf-8", "gb18030")) -> tuple[str, str] | None:
+    """A file a browser shows despite a few broken bytes (a character cut off, a stray byte) in
+    UTF-8 or GBK: the broken bytes read as U+FFFD, which a cell takes as illegible, never a number."""
+    for codec in codecs:
+        text = data.decode(codec, errors="replace")
+        broken = text.count("\ufffd") + (len(_PRIVATE_USE.findall(text)) if codec == "gb18030" else 0)
+        if broken <= max(3, len(text) // 2000):
+            return text, f"{codec} ({broken} broken byte{'s' if broken != 1 else ''} replaced)"
+    return None
 
 
 _META_CHARSET = re.compile(rb"<meta[^>]*?charset\s*=\s*[\"']?\s*([A-Za-z0-9_\-]+)", re.I)
@@ -402,7 +416,9 @@ def read_document(data: bytes, name: str) -> Document:
             try:
                 text, encoding = _check_text(data.decode(declared), declared)
             except UnicodeDecodeError:
-                pass
+                nearly = _nearly(data, (declared,)) if not encoding.startswith(("utf-8", "gb18030")) else None
+                if nearly is not None:  # the page's own charset, a byte or two broken, over a detector's guess
+                    text, encoding = _check_text(*nearly)
         text = html_to_text(text)
     else:
         text = inline_html_tables(text)

@@ -258,6 +258,18 @@ def test_markdown_from_pdf_converters_keeps_html_tables_as_grids():
     assert read_document(plain.encode("utf-8"), "plain.txt").text == plain  # no table: the text as decoded
 
 
+def test_a_page_with_one_broken_byte_is_read_not_refused():
+    """Browsers show such pages: the broken byte becomes U+FFFD, the rest reads as it should."""
+    page = "<html><head><meta charset='gb2312'></head><body><p>一、总体情况</p><p>本机关收到申请12件。</p></body></html>"
+    data = page.encode("gb18030")
+    cut = data.index(b"</p>")
+    broken = data[:cut] + b"\xd6" + data[cut:]  # a character cut off after its first byte
+    doc = read_document(broken, "page.html")
+    assert "本机关收到申请12件" in doc.text and "broken byte" in doc.encoding
+    with pytest.raises(InputError):
+        decode_bytes(bytes(range(128, 256)) * 40)  # mostly undecodable: still refused
+
+
 def test_paragraphs_scripts_and_blank_lines():
     html = (
         "<html><head><style>p{color:red}</style><script>var x = '<p>no</p>';</script></head><body>"

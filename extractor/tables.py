@@ -394,6 +394,7 @@ def _to_wan(f: Field, slot, block_unit: str | None, template: str) -> None:
         f.rule += "+yuan-to-wan"
     else:
         f.value = float(f.value)
-        if unit is None and f.key == "t2.procurement.amount" and f.value >= 100000:
-            f.review, f.reason = True, "no unit stated, and as 万元 the amount would be over 10亿元: perhaps 元"
+        if unit is None and f.key == "t2.procurement.amount" and f.value != 0:
+            # The 2019 template's 采购总金额 names no unit, and reports print 元 as often as 万元.
+            f.review, f.reason = True, "no unit stated for 采购总金额: read as 万元, but it may be 元"
 

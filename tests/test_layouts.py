@@ -1045,6 +1045,19 @@ def test_2019_procurement_amount_in_yuan_is_converted():
     assert_right_or_marked(rec, expected)
 
 
+def test_2019_procurement_amount_without_a_unit_is_marked_unless_zero():
+    """The 2019 template's 采购总金额 names no unit; reports print 元 as often as 万元: real doubt."""
+    expected = base_values("2019")
+    t2 = layout_tsv(t2_table(expected, "2019", cells={"t2.procurement.amount": "85000"}))
+    assert "采购总金额\t" in t2 or "采购总金额\n" in t2
+    field = run(report_text("2019", "tsv", t2=t2))[0].fields["t2.procurement.amount"]
+    assert field.value == 85000.0 and field.review and "元" in field.reason
+    stated = t2.replace("采购总金额", "采购总金额（单位：万元）")
+    assert not run(report_text("2019", "tsv", t2=stated))[0].fields["t2.procurement.amount"].review
+    zero = layout_tsv(t2_table(expected, "2019", cells={"t2.procurement.amount": "0"}))
+    assert not run(report_text("2019", "tsv", t2=zero))[0].fields["t2.procurement.amount"].review
+
+
 def test_2019_negative_changes():
     expected = base_values("2019")
     text = report_text("2019", "tsv")

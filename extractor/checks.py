@@ -102,20 +102,28 @@ def confirm_by_arithmetic(record: Record) -> list[str]:
     return confirmed
 
 
+# Readings that are never a clean grid: a model's, and a PDF's text layer without ruled cells (its
+# rows and columns rebuilt from where the characters stand; a number wrapped in a narrow column can
+# land on the wrong line).
+UNSURE_ROUTES = {"llm": "the LLM's reading", "pdf-text": "a reading of the PDF's text without table lines"}
+
+
 def _blame_llm(record: Record, finding: Finding) -> Finding:
-    """A failure that involves values the LLM read points at its reading, not at the report: a
-    model's reading is never a clean grid, and its errors move whole rows (a shifted column), so
-    every LLM value of the rows involved is marked, and the failure is a suspected misreading."""
+    """A failure that involves values the LLM (or the text of a PDF without table lines) read
+    points at that reading, not at the report: its errors move whole rows (a shifted column, a
+    wrapped number), so every such value of the rows involved is marked, and the failure is a
+    suspected misreading."""
     if finding.kind not in (REPORT_DEFECT, MISREADING):
         return finding
-    from_llm = [k for k in finding.keys if k in record.fields and record.fields[k].route == "llm"]
-    if not from_llm:
+    unsure = [k for k in finding.keys if k in record.fields and record.fields[k].route in UNSURE_ROUTES]
+    if not unsure:
         return finding
-    rows = {k.rsplit(".", 1)[0] for k in from_llm}
+    rows = {k.rsplit(".", 1)[0] for k in unsure}
     for key, f in record.fields.items():
-        if f.route == "llm" and key.rsplit(".", 1)[0] in rows:
-            _mark(f, f"{CHECK_MARK}{finding.check} fails with the LLM's reading of this row")
-    return replace(finding, kind=MISREADING, message=finding.message + f"; read by the LLM: {', '.join(from_llm)}")
+        if f.route in UNSURE_ROUTES and key.rsplit(".", 1)[0] in rows:
+            _mark(f, f"{CHECK_MARK}{finding.check} fails with {UNSURE_ROUTES[f.route]} of this row")
+    routes = sorted({record.fields[k].route for k in unsure})
+    return replace(finding, kind=MISREADING, message=finding.message + f"; read by {' and '.join(UNSURE_ROUTES[r] for r in routes)}: {', '.join(unsure)}")
 
 
 def _clear_previous(record: Record) -> None:

@@ -106,9 +106,27 @@ def test_a_failure_on_values_the_llm_read_marks_them_as_a_suspected_misreading(c
     field.value, field.route, field.rule = 5, "llm", "llm:gpt-4o-mini:t3.v1"
     findings = run_checks(record, SEED)
     [t3b] = [f for f in of(findings, "T3-B") if "granted" in f.message]
-    assert t3b.kind == MISREADING and "read by the LLM: t3.granted.natural" in t3b.message
+    assert t3b.kind == MISREADING and "read by the LLM's reading: t3.granted.natural" in t3b.message
     assert field.review and "LLM" in field.reason
     assert not record.fields["t3.granted.total"].review  # the rules' values beside it stay as they were
+
+
+def test_a_failure_on_values_read_from_a_pdf_text_layer_without_table_lines_is_a_suspected_misreading(clean):
+    """Without ruled cells a number wrapped in a narrow column can land on the wrong line: the
+    failure points at that reading, and the row's values are marked."""
+    record = copy.deepcopy(clean)
+    for f in record.fields.values():
+        f.route = "pdf-text"
+    record.fields["t3.granted.natural"].value = 5
+    findings = run_checks(record, SEED)
+    [t3b] = [f for f in of(findings, "T3-B") if "granted" in f.message]
+    assert t3b.kind == MISREADING and "without table lines" in t3b.message
+    assert all(record.fields[f"t3.granted.{c}"].review for c in ("natural", "commercial", "total"))
+    ruled = copy.deepcopy(clean)  # the same numbers from ruled cells: the report's own error
+    for f in ruled.fields.values():
+        f.route = "pdf-geometry"
+    ruled.fields["t3.granted.natural"].value = 5
+    assert [f.kind for f in of(run_checks(ruled, SEED), "T3-B") if "granted" in f.message] == [REPORT_DEFECT]
 
 
 def test_t3a_not_assessable(clean):

@@ -125,8 +125,9 @@ def _extract(files, db, writer, out, workers, force, timeout, quiet, config) -> 
             if out is not None:
                 _write_json(out, record)
             counts["documents"] += 1
-            counts[record.status] += 1
-            if record.status == "failed" and not quiet:
+            status = record.status
+            counts[status] += 1
+            if status == "failed" and not quiet:
                 click.echo(f"Error: {path}: {record.error}", err=True)
 
     pending = []

@@ -86,12 +86,14 @@ def save(db: sqlite_utils.Database, record: Record, path: str, run_id: int | Non
          mtime_ns: int | None = None) -> None:
     """Write one document with its values, findings and text, all or nothing."""
     meta = record.fields
+    marked = record.review_keys()
+    status = "failed" if record.error else "flagged" if marked else "ok"
     doc = {
         "sha256": record.sha256, "path": path, "size": record.size, "encoding": record.encoding,
         "kind": record.kind, "template": record.template,
         "year": meta["meta.year"].value if "meta.year" in meta else None,
         "agency": meta["meta.agency"].value if "meta.agency" in meta else None,
-        "status": record.status, "error": record.error, "n_review": len(record.review_keys()),
+        "status": status, "error": record.error, "n_review": len(marked),
         "run_id": run_id, "extracted_at": now(), "version": __version__,
         "regions": json.dumps(record.regions), "mtime_ns": mtime_ns,
     }
@@ -117,7 +119,7 @@ def save(db: sqlite_utils.Database, record: Record, path: str, run_id: int | Non
             if findings:
                 conn.executemany(FINDINGS_SQL, [(doc_id, *row) for row in findings])
             if text is not None:
-                conn.execute("INSERT OR REPLACE INTO texts (document_id, text) VALUES (?, ?)", [doc_id, zlib.compress(text.encode("utf-8"))])
+                conn.execute("INSERT OR REPLACE INTO texts (document_id, text) VALUES (?, ?)", [doc_id, zlib.compress(text.encode("utf-8"), 1)])  # fast: texts are kept to check again, not archived
     except sqlite3.DatabaseError as e:
         raise StoreError(f"cannot write to the database ({e})") from e
 

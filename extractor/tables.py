@@ -351,7 +351,7 @@ def header_columns(entry: Matched, rows: list[list[Cell]], k: int) -> list[Cell]
     for h in range(r - 1, max(-1, r - 4), -1):
         head = rows[h]
         words = [i for i, c in enumerate(head) if read_cell(c.text).kind != EMPTY]
-        if any(normalise(head[i].text).startswith("第二十条") for i in words):
+        if any("二十条" in head[i].text.replace(" ", "") for i in words):
             return None  # the block's title: no header between it and the row
         if len(head) != len(row) or len(words) != k + 1 or any(read_cell(head[i].text).kind != TEXT for i in words):
             continue

@@ -243,6 +243,8 @@ def _slot(cell: Cell, reading: Reading, review: bool = False, reason: str = "") 
         review, reason = True, "illegible in the source"
     elif reading.kind == TEXT:
         review, reason = True, "text where a number should stand"
+    elif reading.unit == "万":
+        review, reason = True, "a number written with 万: read as printed (万元 in a money column)"
     value = reading.value if reading.kind in (NUMBER, OCR) else None
     return Slot(value, cell.text, cell.start, cell.end, review, reason, reading.unit)
 

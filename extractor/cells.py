@@ -14,7 +14,9 @@ PLACEHOLDERS = {"/", "\\", "-", "--", "—", "——", "―", "─", "–", "无
 # Characters OCR puts where a digit stood; reading them as digits is a guess, always marked.
 OCR_DIGITS = str.maketrans({"O": "0", "o": "0", "D": "0", "l": "1", "I": "1", "|": "1", "ε": "3", "З": "3", "S": "5", "B": "8"})
 OCR_CHARS = set("OoDlI|εЗSB")
-UNIT_SUFFIX = re.compile(r"(万元|元|件|项|个|条|次|家|宗)$")
+UNIT_SUFFIX = re.compile(r"(万元|千元|元|万|件|项|个|条|次|家|宗)$")
+# `1.25万`: in a money column 1.25 万元, in a column of counts 12,500 of them: read, but always marked.
+MONEY_UNITS = {"元": "元", "千元": "千元", "万元": "万元", "万": "万"}
 PLAIN_NUMBER = re.compile(r"^[+-]?\d+(\.\d+)?$")  # (named apart from the kind NUMBER)
 # What OCR or a converter leaves where it could not read: the cell held something unknown.
 ILLEGIBLE_MARK = re.compile(r"^\[?(illegible|unreadable|模糊|不清|无法识别)\]?$|[\ufffd□■]", re.I)
@@ -36,7 +38,7 @@ class Cell:
 class Reading:
     kind: str  # EMPTY, PLACEHOLDER, NUMBER, OCR, ILLEGIBLE or TEXT
     value: int | float | None = None
-    unit: str | None = None  # "元" or "万元" when the cell itself states a money unit
+    unit: str | None = None  # "元", "千元" or "万元" when the cell itself states a money unit
 
     @property
     def is_number(self) -> bool:
@@ -67,7 +69,7 @@ def read_cell(text: str) -> Reading:
     unit = None
     m = UNIT_SUFFIX.search(s)
     if m and m.start() > 0:
-        unit = m.group(1) if m.group(1) in ("元", "万元") else None
+        unit = MONEY_UNITS.get(m.group(1))
         s = s[: m.start()]
     s = THOUSANDS.sub("", s)
     s = SIGN_WORD.sub(lambda m: "-" if m.group(1)[0] in "减—–" else "+", s)

@@ -22,6 +22,7 @@ from .spec import templates
 PUNCT = re.compile(r"[\s（）()、.．,，:：;；“”\"'‘’《》〈〉\[\]【】\-—_/／·・]")
 ENUMERATOR = re.compile(r"[（(][一二三四五六七八九十\d]{1,3}[)）]|[一二三四五六七八九十]{1,3}、|\d{1,2}[.、．](?!\d)")
 YUAN = re.compile(r"(?<!万)元")
+UNIT_WORDS = {"件", "项", "个", "条", "次", "家", "宗", "元", "万元", "单位件", "单位万元"}
 GROUP_ENUM = re.compile(r"[（(][一二三四五六七八九十]{1,2}[)）]")  # （六）: a group of table 3's results
 
 
@@ -92,6 +93,9 @@ def match_rows(segs: list[Segment], specs: list[RowSpec], header_words=(), group
                 alone = _match(label_key(nxt.label), specs, group_words, seen_keyword, last)
                 if joined is not None and alone in (None, joined) and not (joined.row in matched and _has_values(matched[joined.row].values)):
                     spec, skip = joined, i + 1
+        if spec is None and target is not None and seg.row == target.label.row and key not in UNIT_WORDS:
+            # words on the row's own line after its label (`1.25万`, `不适用`): a value may stand there
+            target.review = target.review or f"words among the row's values: {seg.label[:20]!r}"
         if spec is None:
             if seg.has_values and target is not None and not _has_values(target.values):
                 target.values.extend(seg.values)  # a wrapped label's second line carries the values
@@ -323,6 +327,9 @@ def read_t2(text: str, region: Span | None, template: str) -> tuple[dict[str, Fi
         fit = align.fit_row(cells or entry.values, len(columns), glued=_glued(entry))
         if cells:
             fit = replace(fit, rule=fit.rule + "+grid-columns")
+        words = None if fit.review else words_in_value_columns(entry, lines, len(columns))
+        if words:
+            fit = replace(fit, review=True, reason=words)
         if entry.review:
             fit = replace(fit, review=True, reason=entry.review)
         fields = _fields_from_fit([f"{prefix}.{c}" for c in columns], fit, "t2")
@@ -336,50 +343,70 @@ def read_t2(text: str, region: Span | None, template: str) -> tuple[dict[str, Fi
     return out, findings
 
 
-def header_columns(entry: Matched, rows: list[list[Cell]], k: int) -> list[Cell] | None:
-    """A table 2 row's cells by the columns of the header just above it, when both are rows of one
-    grid (HTML, Word): `规章 | | 0 | | 5` under `信息内容 | 本年制发件数 | 本年废止件数 (two columns
-    wide) | 现行有效件数` is blank, 0, 5, where a count of cells could place it two ways. None when
-    there is no such header, or a column holds two values."""
+def _header_starts(entry: Matched, rows: list[list[Cell]], k: int) -> list[int] | None:
+    """Where the k columns of the header just above a table 2 row start, when header and row are
+    rows of one grid (HTML, Word); None when there is no such header."""
     r = entry.label.row
     if not 0 <= r < len(rows):
         return None
     row = rows[r]
-    column = {c.start: i for i, c in enumerate(row)}
-    if any(c.start not in column for c in entry.values):
-        return None
     for h in range(r - 1, max(-1, r - 4), -1):
         head = rows[h]
         words = [i for i, c in enumerate(head) if read_cell(c.text).kind != EMPTY]
         if any("二十条" in head[i].text.replace(" ", "") for i in words):
             return None  # the block's title: no header between it and the row
-        if len(head) != len(row) or len(words) != k + 1 or any(read_cell(head[i].text).kind != TEXT for i in words):
-            continue
-        starts = words[1:]
-        own = {c.start for c in entry.values}
-        if any(read_cell(c.text).kind != EMPTY and c.start not in own for c in row[starts[0]:]):
-            return None  # a cell of the row that went elsewhere (a word among the numbers): not a plain grid row
-        slots: list[Cell | None] = [None] * k
-        for c in entry.values:
-            if read_cell(c.text).kind == EMPTY:
-                continue
-            p = column[c.start]
-            if p < starts[0]:
-                return None
-            j = max(n for n, s in enumerate(starts) if s <= p)
-            if slots[j] is not None:
-                return None
-            slots[j] = c
-        end = row[-1].end
-        return [c if c is not None else Cell("", end, end) for c in slots]
+        if len(head) == len(row) and len(words) == k + 1 and all(read_cell(head[i].text).kind == TEXT for i in words):
+            return words[1:]
     return None
 
 
+def header_columns(entry: Matched, rows: list[list[Cell]], k: int) -> list[Cell] | None:
+    """A table 2 row's cells by the columns of the header just above it, when both are rows of one
+    grid (HTML, Word): `规章 | | 0 | | 5` under `信息内容 | 本年制发件数 | 本年废止件数 (two columns
+    wide) | 现行有效件数` is blank, 0, 5, where a count of cells could place it two ways. None when
+    there is no such header, or a column holds two values, or words stand among the values."""
+    starts = _header_starts(entry, rows, k)
+    if starts is None:
+        return None
+    row = rows[entry.label.row]
+    column = {c.start: i for i, c in enumerate(row)}
+    if any(c.start not in column for c in entry.values):
+        return None
+    own = {c.start for c in entry.values}
+    if any(read_cell(c.text).kind != EMPTY and c.start not in own for c in row[starts[0]:]):
+        return None  # a cell of the row that went elsewhere (a word among the numbers): not a plain grid row
+    slots: list[Cell | None] = [None] * k
+    for c in entry.values:
+        if read_cell(c.text).kind == EMPTY:
+            continue
+        p = column[c.start]
+        if p < starts[0]:
+            return None
+        j = max(n for n, s in enumerate(starts) if s <= p)
+        if slots[j] is not None:
+            return None
+        slots[j] = c
+    end = row[-1].end
+    return [c if c is not None else Cell("", end, end) for c in slots]
+
+
+def words_in_value_columns(entry: Matched, rows: list[list[Cell]], k: int) -> str | None:
+    """Words standing in the value columns of the header above (`不适用`, `1.25万` taken for label
+    text): the row cannot be read as blank without a person's look."""
+    starts = _header_starts(entry, rows, k)
+    if starts is None:
+        return None
+    words = [c.text.strip() for c in rows[entry.label.row][starts[0]:] if read_cell(c.text).kind == TEXT]
+    return f"words where a value should stand: {words[0][:20]!r}" if words else None
+
+
 def _block_unit(text: str, region: Span, label: Segment, block_words: list[str]) -> str | None:
-    """The money unit the table states for this row: 元, 万元, or None when it says neither."""
+    """The money unit the table states for this row: 元, 千元, 万元, or None when it says neither."""
     head = text[region.start : label.start]
     starts = [head.rfind(w) for w in block_words if w in head]
     block = head[max(starts):] if starts else head[-80:]
+    if "千元" in block:
+        return "千元"
     if YUAN.search(block):
         return "元"
     return "万元" if "万元" in block else None
@@ -389,9 +416,11 @@ def _to_wan(f: Field, slot, block_unit: str | None, template: str) -> None:
     if f.value is None:
         return
     unit = (slot.unit if slot is not None else None) or block_unit
-    if unit == "元":
-        f.value = round(float(f.value) / 10000, 6)
-        f.rule += "+yuan-to-wan"
+    if unit == "万":
+        unit = "万元"
+    if unit in ("元", "千元"):
+        f.value = round(float(f.value) / (10000 if unit == "元" else 10), 6)
+        f.rule += "+yuan-to-wan" if unit == "元" else "+qianyuan-to-wan"
     else:
         f.value = float(f.value)
         if unit is None and f.key == "t2.procurement.amount" and f.value != 0:

@@ -1458,3 +1458,22 @@ def test_the_article_title_is_found_among_a_web_pages_other_report_titles():
     record = extract(page.encode("utf-8"), "chrome.html")
     assert (record.value("meta.year"), record.value("meta.agency")) == (2021, "青山区财政局")
     assert not record.fields["meta.year"].review and not record.fields["meta.agency"].review
+
+
+
+def _fee_page(header: str, cell: str) -> bytes:
+    rows = ("<tr><td colspan=5>第二十条第（八）项</td></tr>"
+            f"<tr><td>信息内容</td><td colspan=4>本年收费金额{header}</td></tr><tr><td>行政事业性收费</td><td colspan=4>{cell}</td></tr>")
+    return _t2_page("<tr><td>规章</td><td>1</td><td colspan=2>0</td><td>5</td></tr>" + rows)
+
+
+@pytest.mark.parametrize("header, cell, value, marked", [
+    ("（单位：千元）", "12.5", 1.25, False),   # 千元 is a tenth of 万元, not a ten-thousandth
+    ("（单位：元）", "12500", 1.25, False),
+    ("（单位：万元）", "1.25", 1.25, False),
+    ("", "1.25万", 1.25, True),               # read, but marked: 万 after a count would mean ×10000
+    ("（单位：万元）", "不适用", None, True),    # words where the amount stands: never a silent blank
+])
+def test_fee_units(header, cell, value, marked):
+    field = extract(_fee_page(header, cell), "fee.html").fields["t2.fees.amount"]
+    assert (field.value, field.review) == (value, marked), field.reason

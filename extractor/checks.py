@@ -72,7 +72,7 @@ def run_checks(record: Record, text: str) -> list[Finding]:
     confirm_by_arithmetic(record)
     for family in (arithmetic, non_negative, template_fit, text_against_tables, fees_reported, section_five):
         findings.extend(family(record, text))
-    return [_blame_llm(record, f) for f in findings]
+    return [_blame_unsure_reading(record, f) for f in findings]
 
 
 def confirm_by_arithmetic(record: Record) -> list[str]:
@@ -108,7 +108,7 @@ def confirm_by_arithmetic(record: Record) -> list[str]:
 UNSURE_ROUTES = {"llm": "the LLM's reading", "pdf-text": "a reading of the PDF's text without table lines"}
 
 
-def _blame_llm(record: Record, finding: Finding) -> Finding:
+def _blame_unsure_reading(record: Record, finding: Finding) -> Finding:
     """A failure that involves values the LLM (or the text of a PDF without table lines) read
     points at that reading, not at the report: its errors move whole rows (a shifted column, a
     wrapped number), so every such value of the rows involved is marked, and the failure is a

@@ -211,21 +211,39 @@ def read_t3(text: str, region: Span | None, template: str) -> tuple[dict[str, Fi
     return out, findings
 
 
-def grid_columns(rows: list[list[Cell]], k: int, identity=None, first_header: str = "自然人") -> tuple[int, int] | None:
-    """Where a table's k value columns start, and how many cells its rows have, when the table is a grid whose cells keep their places
-    (HTML, Word, PDF geometry, tab or pipe text that keeps its empty cells), else None.
+def grid_columns(rows: list[list[Cell]], k: int, identity=None, first_header: str = "自然人") -> dict:
+    """Where a table's k value columns start when the table is a grid whose cells keep their places
+    (HTML, Word, PDF geometry, tab or pipe text that keeps its empty cells): `{None: (start, width)}`
+    for the whole table, or, when its rows disagree (a table continued on another page with a
+    column fewer), `{length: (start, length)}` for the rows of each length that agree among
+    themselves. Empty when there is no grid to lean on.
 
     The start is read from the header (the column of 自然人) and from rows whose k values are all
     printed, or whose first and last are and whose values satisfy the row's identity (blanks
-    counted as 0 for this test only); every reading must agree, and every row with numbers must hold them in those k columns
-    and nowhere else. Trailing empty cells may be missing (text often drops them): positions count
-    from the left.
+    counted as 0 for this test only); every reading must agree, and every row with numbers must
+    hold them in those k columns and nowhere else. For the whole table, trailing empty cells may
+    be missing (text often drops them): positions count from the left.
     """
     read = [[read_cell(c.text) for c in row] for row in rows]
     numeric = [r for r in read if any(x.is_number for x in r)]
     if len(numeric) < 3 or not any(_inner_blank(r) for r in numeric):
-        return None  # no sign that blank cells are kept as cells: positions mean nothing
-    starts = {i for row in rows for i, c in enumerate(row) if first_header[0] in c.text and normalise(c.text) == first_header}
+        return {}  # no sign that blank cells are kept as cells: positions mean nothing
+    headers = [(i, len(row)) for row in rows for i, c in enumerate(row) if first_header[0] in c.text and normalise(c.text) == first_header]
+    start = _grid_start(numeric, {i for i, _ in headers}, k, identity)
+    if start is not None:
+        lengths = [len(r) for r in numeric]
+        return {None: (start, max(set(lengths), key=lengths.count))}
+    grids = {}
+    for length in sorted({len(r) for r in numeric}):
+        group = [r for r in numeric if len(r) == length]
+        start = _grid_start(group, {i for i, n in headers if n == length}, k, identity)
+        if start is not None:
+            grids[length] = (start, length)
+    return grids
+
+
+def _grid_start(numeric: list[list], starts: set[int], k: int, identity) -> int | None:
+    starts = set(starts)
     for r in numeric:
         numbers = [i for i, x in enumerate(r) if x.is_number]
         if numbers[-1] - numbers[0] != k - 1:
@@ -243,8 +261,7 @@ def grid_columns(rows: list[list[Cell]], k: int, identity=None, first_header: st
             return None  # a number among the labels
         if any(x.kind == TEXT for x in r[start : start + k]):
             return None  # words among the values
-    lengths = [len(r) for r in numeric]
-    return start, max(set(lengths), key=lengths.count)
+    return start
 
 
 def _inner_blank(readings: list) -> bool:
@@ -252,13 +269,16 @@ def _inner_blank(readings: list) -> bool:
     return len(filled) >= 2 and filled[-1] - filled[0] + 1 > len(filled)
 
 
-def value_columns(entry: Matched, rows: list[list[Cell]], grid: tuple[int, int], k: int) -> list[Cell] | None:
+def value_columns(entry: Matched, rows: list[list[Cell]], grids: dict, k: int) -> list[Cell] | None:
     """A row's cells in the table's k value columns, by their places in the grid, where a count of
     cells alone could not place them (a blank total, an empty cell under a merged label). A column
     past the row's last cell is blank. None when the row has more cells than the grid's rows (a
     number split over two cells?) or cells that are not all from its own line."""
-    start, width = grid
     row = rows[entry.label.row] if entry.label.row < len(rows) else []
+    grid = grids.get(None) or grids.get(len(row))
+    if grid is None:
+        return None
+    start, width = grid
     column = {c.start: i for i, c in enumerate(row)}
     if not row or len(row) > max(width, start + k) or any(c.start not in column for c in entry.values):
         return None  # cells from other lines, or cut out of a cell: not places in the grid

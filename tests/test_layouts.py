@@ -1389,8 +1389,8 @@ def test_space_separated_text_is_not_taken_for_a_grid():
     from extractor.tables import grid_columns, row_sum_identity
 
     text = _GRID_T3.replace("\t", " ")
-    assert grid_columns(physical_rows(text, 0, len(text)), 7, row_sum_identity) is None
-    assert grid_columns(physical_rows(_GRID_T3, 0, len(_GRID_T3)), 7, row_sum_identity) == (3, 10)  # start, cells a row
+    assert grid_columns(physical_rows(text, 0, len(text)), 7, row_sum_identity) == {}
+    assert grid_columns(physical_rows(_GRID_T3, 0, len(_GRID_T3)), 7, row_sum_identity) == {None: (3, 10)}  # start, cells a row
 
 
 def test_crawler_text_with_pipes_after_each_cell():
@@ -1477,3 +1477,18 @@ def _fee_page(header: str, cell: str) -> bytes:
 def test_fee_units(header, cell, value, marked):
     field = extract(_fee_page(header, cell), "fee.html").fields["t2.fees.amount"]
     assert (field.value, field.review) == (value, marked), field.reason
+
+
+
+def test_a_table_continued_with_a_column_fewer_is_placed_by_each_parts_own_grid():
+    """Table 3 over a page break: the second page's rows have a column fewer (a merged label
+    column gone). The whole table has no single grid, but each width does."""
+    page2 = ("\t（七）总计\t767\t35\t\t\t2\t1\t805\n"
+             "四、结转下年度继续办理\t72\t\t\t\t\t\t72\n")
+    text = _GRID_T3.replace("\t（七）总计\t\t767\t35\t\t\t2\t1\t805\n四、结转下年度继续办理\t\t\t72\t\t\t\t\t\t72\n", page2)
+    assert text != _GRID_T3
+    record = extract(_grid_report(text), "continued.txt")
+    granted = [record.fields[f"t3.granted.{c}"] for c in COLS]
+    assert [f.value for f in granted] == [258, 12, None, None, 1, 1, None] and not any(f.review for f in granted)
+    forward = [record.fields[f"t3.carried_forward.{c}"] for c in COLS]  # a row of the shorter grid
+    assert [f.value for f in forward] == [72, None, None, None, None, None, 72] and not any(f.review for f in forward)

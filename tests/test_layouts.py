@@ -21,6 +21,7 @@ import pytest
 
 from extractor.ingest import read_document
 from extractor.pipeline import extract
+from extractor.synth_values import t3_rows
 
 # ---------------------------------------------------------------- canonical keys
 
@@ -40,43 +41,8 @@ APPLICANTS = COLS[:6]
 
 # ---------------------------------------------------------------- table 3 model
 
-# Row key -> label cells (three label slots: 一级, 二级, 三级; trailing empty slots dropped).
-_T3_HEAD = [
-    ("new", ["一、本年新收政府信息公开申请数量"]),
-    ("carried_over", ["二、上年结转政府信息公开申请数量"]),
-    ("granted", ["三、本年度办理结果", "（一）予以公开"]),
-    ("partial", ["", "（二）部分公开（区分处理的，只计这一情形，不计其他情形）"]),
-    ("denied.state_secret", ["", "（三）不予公开", "1.属于国家秘密"]),
-    ("denied.law_forbidden", ["", "", "2.其他法律行政法规禁止公开"]),
-    ("denied.safety_stability", ["", "", "3.危及“三安全一稳定”"]),
-    ("denied.third_party", ["", "", "4.保护第三方合法权益"]),
-    ("denied.internal_affairs", ["", "", "5.属于三类内部事务信息"]),
-    ("denied.process_info", ["", "", "6.属于四类过程性信息"]),
-    ("denied.enforcement_file", ["", "", "7.属于行政执法案卷"]),
-    ("denied.admin_query", ["", "", "8.属于行政查询事项"]),
-    ("unable.not_held", ["", "（四）无法提供", "1.本机关不掌握相关政府信息"]),
-    ("unable.needs_creation", ["", "", "2.没有现成信息需要另行制作"]),
-    ("unable.unclear", ["", "", "3.补正后申请内容仍不明确"]),
-    ("ignored.complaint", ["", "（五）不予处理", "1.信访举报投诉类申请"]),
-    ("ignored.repeated", ["", "", "2.重复申请"]),
-    ("ignored.publication", ["", "", "3.要求提供公开出版物"]),
-    ("ignored.excessive", ["", "", "4.无正当理由大量反复申请"]),
-    ("ignored.confirmation", ["", "", "5.要求行政机关确认或重新出具已获取信息"]),
-]
-_T3_OTHER_2021 = [
-    ("other.no_correction", ["", "（六）其他处理", "1.申请人无正当理由逾期不补正、行政机关不再处理其政府信息公开申请"]),
-    ("other.no_fee", ["", "", "2.申请人逾期未按收费通知要求缴纳费用、行政机关不再处理其政府信息公开申请"]),
-    ("other.other", ["", "", "3.其他"]),
-]
-_T3_OTHER_2019 = [("other", ["", "（六）其他处理"])]
-_T3_TAIL = [
-    ("total", ["", "（七）总计"]),
-    ("carried_forward", ["四、结转下年度继续办理"]),
-]
-
-
-def t3_rows(template: str):
-    return _T3_HEAD + (_T3_OTHER_2021 if template == "2021" else _T3_OTHER_2019) + _T3_TAIL
+# t3_rows(template): row key -> label cells (three label slots: 一级, 二级, 三级; trailing empty
+# slots dropped), as the template prints them; the same rows the stress corpus draws.
 
 
 # The six applicant columns of every detail row (（一）…（六）); 总计 columns are computed.

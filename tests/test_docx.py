@@ -20,7 +20,7 @@ from extractor.ingest_docx import DOC_HOW  # noqa: E402
 from extractor.pipeline import extract  # noqa: E402
 from extractor.spec import keys_for  # noqa: E402
 
-from conftest import ROOT  # noqa: E402
+from conftest import ROOT, place_spans  # noqa: E402
 from test_pdf import known_values, t2_rows, t3_rows, t4_rows, wrong  # noqa: E402
 
 BLANK = ROOT / "tests" / "data" / "blank_template_2021.docx"  # the official blank template, copied from ../shared/corpus
@@ -28,18 +28,7 @@ BLANK = ROOT / "tests" / "data" / "blank_template_2021.docx"  # the official bla
 
 def add_table(document, rows: list[list[dict]]):
     """Lay HTML-style cell specs on a Word table and merge the spans, as Word itself stores them."""
-    placed, taken, width = [], set(), 0
-    for r, row in enumerate(rows):
-        col = 0
-        for spec in row:
-            while (r, col) in taken:
-                col += 1
-            for dr in range(spec["rowspan"]):
-                for dc in range(spec["colspan"]):
-                    taken.add((r + dr, col + dc))
-            placed.append((r, col, spec))
-            col += spec["colspan"]
-            width = max(width, col)
+    placed, width = place_spans(rows)
     table = document.add_table(rows=len(rows), cols=width)
     table.style = "Table Grid"
     for r, col, spec in placed:

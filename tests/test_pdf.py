@@ -21,7 +21,7 @@ from extractor.ingest_pdf import OCR_MISSING, NeedsOCR, read_pdf
 from extractor.pipeline import extract
 from extractor.spec import keys_for
 
-from conftest import ROOT
+from conftest import ROOT, place_spans
 
 pytest.importorskip("reportlab")
 from reportlab.pdfbase import pdfmetrics  # noqa: E402
@@ -210,18 +210,7 @@ def wrap(text: str, width: float, size: float) -> list[str]:
 
 def draw_table(page: Page, widths: list[float], rows: list[list[dict]], size: float = 7, header_rows: int = 0, ruled: bool = True):
     """Lay the rows out on a grid (HTML-style spans), break pages between rows, repeat the header rows."""
-    placed = []  # (row, col, cell)
-    taken = set()
-    for r, row in enumerate(rows):
-        col = 0
-        for spec in row:
-            while (r, col) in taken:
-                col += 1
-            for dr in range(spec["rowspan"]):
-                for dc in range(spec["colspan"]):
-                    taken.add((r + dr, col + dc))
-            placed.append((r, col, spec))
-            col += spec["colspan"]
+    placed, _ = place_spans(rows)  # (row, col, cell)
     xs = [LEFT]
     for w in widths:
         xs.append(xs[-1] + w)

@@ -46,6 +46,7 @@ sys.path.insert(0, str(ROOT / "eval"))
 from extractor import llm_schema  # noqa: E402
 from extractor.llm import fill_with_llm_sync, sections_needing_llm  # noqa: E402
 from extractor.llm_config import resolve_config  # noqa: E402
+from extractor.evaluate import same  # noqa: E402
 from extractor.pipeline import extract  # noqa: E402
 from extractor.synth import generate_samples  # noqa: E402
 from sim_endpoint import KINDS, Job, SimEndpoint  # noqa: E402
@@ -53,11 +54,6 @@ from sim_endpoint import KINDS, Job, SimEndpoint  # noqa: E402
 LAYOUTS = ("concatenated", "ocr", "blank_totals", "split_numbers")
 OUTCOMES = ("fixed", "kept", "marked", "finding", "silent")
 
-
-def same(a, b) -> bool:
-    if a is None or b is None:
-        return a is None and b is None
-    return abs(float(a) - float(b)) < 1e-6
 
 
 def judge(record, truth: dict, job: Job) -> tuple[str, list[str]]:

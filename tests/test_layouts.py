@@ -12,7 +12,6 @@ marked for review.  Where a rule says a value must be read exactly, the test ass
 
 from __future__ import annotations
 
-import math
 import re
 import unicodedata
 from pathlib import Path
@@ -20,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from extractor.ingest import read_document
+from extractor.evaluate import same
 from extractor.pipeline import extract
 from extractor.synth_values import t3_rows
 
@@ -507,13 +507,6 @@ def report_html(template: str = "2021", vals: dict | None = None, cells: dict | 
 
 # ---------------------------------------------------------------- assertions
 
-
-def same(a, b) -> bool:
-    if a is None or b is None:
-        return a is None and b is None
-    if isinstance(a, str) or isinstance(b, str):
-        return a == b
-    return math.isclose(a, b, rel_tol=1e-12, abs_tol=1e-12)
 
 
 def describe(rec, keys) -> str:

@@ -5,12 +5,12 @@ tab-separated rendering that the rule path reads exactly."""
 from __future__ import annotations
 
 import json
-import math
 import random
 from pathlib import Path
 
 import pytest
 
+from extractor.evaluate import same
 from extractor.pipeline import extract
 from extractor.spec import keys_for
 from extractor.synth import LAYOUTS, generate, generate_samples, load_golden, render
@@ -18,13 +18,6 @@ from extractor.synth_values import MONEY_KEYS, TEMPLATES, identity_violations, r
 
 GOLDEN = Path(__file__).resolve().parent.parent / "golden"
 
-
-def same(a, b) -> bool:
-    if a is None or b is None:
-        return a is None and b is None
-    if isinstance(a, str) or isinstance(b, str):
-        return a == b
-    return math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-9)
 
 
 # ---------------------------------------------------------------- repeatable

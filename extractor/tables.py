@@ -343,11 +343,12 @@ def read_t2(text: str, region: Span | None, template: str) -> tuple[dict[str, Fi
         if entry is None:
             out.update(_missing(prefix, columns, "t2.row-missing", "row not found in table 2"))
             continue
-        cells = header_columns(entry, lines, len(columns))
+        starts = _header_starts(entry, lines, len(columns))
+        cells = header_columns(entry, lines, len(columns), starts)
         fit = align.fit_row(cells or entry.values, len(columns), glued=_glued(entry))
         if cells:
             fit = replace(fit, rule=fit.rule + "+grid-columns")
-        words = None if fit.review else words_in_value_columns(entry, lines, len(columns))
+        words = None if fit.review else words_in_value_columns(entry, lines, starts)
         if words:
             fit = replace(fit, review=True, reason=words)
         if entry.review:
@@ -380,12 +381,12 @@ def _header_starts(entry: Matched, rows: list[list[Cell]], k: int) -> list[int] 
     return None
 
 
-def header_columns(entry: Matched, rows: list[list[Cell]], k: int) -> list[Cell] | None:
+def header_columns(entry: Matched, rows: list[list[Cell]], k: int, starts: list[int] | None) -> list[Cell] | None:
     """A table 2 row's cells by the columns of the header just above it, when both are rows of one
     grid (HTML, Word): `规章 | | 0 | | 5` under `信息内容 | 本年制发件数 | 本年废止件数 (two columns
     wide) | 现行有效件数` is blank, 0, 5, where a count of cells could place it two ways. None when
-    there is no such header, or a column holds two values, or words stand among the values."""
-    starts = _header_starts(entry, rows, k)
+    there is no such header (`starts`, from _header_starts), or a column holds two values, or words
+    stand among the values."""
     if starts is None:
         return None
     row = rows[entry.label.row]
@@ -410,10 +411,9 @@ def header_columns(entry: Matched, rows: list[list[Cell]], k: int) -> list[Cell]
     return [c if c is not None else Cell("", end, end) for c in slots]
 
 
-def words_in_value_columns(entry: Matched, rows: list[list[Cell]], k: int) -> str | None:
+def words_in_value_columns(entry: Matched, rows: list[list[Cell]], starts: list[int] | None) -> str | None:
     """Words standing in the value columns of the header above (`不适用`, `1.25万` taken for label
     text): the row cannot be read as blank without a person's look."""
-    starts = _header_starts(entry, rows, k)
     if starts is None:
         return None
     words = [c.text.strip() for c in rows[entry.label.row][starts[0]:] if read_cell(c.text).kind == TEXT]

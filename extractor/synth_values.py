@@ -305,7 +305,7 @@ def nbsp_zeros(texts, truth, rng, info):
     info["details"].append(mode)
     if mode == "zeros shown":
         return
-    rows = {k.rsplit(".", 1)[0] for k in texts}
+    rows = dict.fromkeys(k.rsplit(".", 1)[0] for k in texts)  # in order: a set's order changes with the hash seed
     blank_rows = {r for r in rows if mode.startswith("all") or rng.random() < 0.5}
     for k, v in truth.items():
         if k in texts and v == 0 and k.rsplit(".", 1)[0] in blank_rows:

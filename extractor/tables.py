@@ -26,12 +26,26 @@ UNIT_WORDS = {"件", "项", "个", "条", "次", "家", "宗", "元", "万元", 
 GROUP_ENUM = re.compile(r"[（(][一二三四五六七八九十]{1,2}[)）]")  # （六）: a group of table 3's results
 
 
-@dataclass
+@dataclass(frozen=True)
 class RowSpec:
     row: str
-    keywords: list[str]
-    exact: list[str] = field(default_factory=list)
-    requires: list[str] = field(default_factory=list)
+    keywords: tuple[str, ...]
+    exact: tuple[str, ...] = ()
+    requires: tuple[str, ...] = ()
+
+
+@lru_cache(maxsize=8)
+def row_specs(table: str, template: str) -> tuple[RowSpec, ...]:
+    """The template's rows of table 2 or 3, as rules/templates.toml names them."""
+    rows = templates()[table]["rows"] if table == "t3" else templates()[table]
+    return tuple(RowSpec(r["row"], tuple(r.get("keywords", ())), tuple(r.get("exact", ())), tuple(r.get("requires", ())))
+                 for r in rows if template in r.get("templates", [template]))
+
+
+@lru_cache(maxsize=8)
+def _keywords_longest_first(specs: tuple[RowSpec, ...]) -> tuple[tuple[str, RowSpec], ...]:
+    """Every row's keywords as label keys, longest first (rows in template order among equals)."""
+    return tuple(sorted(((label_key(w), spec) for spec in specs for w in spec.keywords), key=lambda ws: -len(ws[0])))
 
 
 @dataclass
@@ -48,7 +62,7 @@ def label_key(label: str) -> str:
     return PUNCT.sub("", ENUMERATOR.sub("", normalise(label)))
 
 
-def match_rows(segs: list[Segment], specs: list[RowSpec], header_words=(), group_words=(), width=None) -> tuple[dict[str, Matched], list[Finding]]:
+def match_rows(segs: list[Segment], specs: tuple[RowSpec, ...], header_words=(), group_words=(), width=None) -> tuple[dict[str, Matched], list[Finding]]:
     """Assign segments to template rows: labels by their words, value-only segments to the label above.
 
     `width(row)` is the number of columns a row has: a row whose cells were split over two
@@ -136,16 +150,11 @@ def _has_values(cells: list[Cell]) -> bool:
     return any(read_cell(c.text).kind != EMPTY for c in cells)
 
 
-def _match(key: str, specs: list[RowSpec], group_words, seen_keyword: bool, last: int | None = None, grouped: bool = False) -> RowSpec | None:
+def _match(key: str, specs: tuple[RowSpec, ...], group_words, seen_keyword: bool, last: int | None = None, grouped: bool = False) -> RowSpec | None:
     """The row a label names: by its keywords (the longest wins), else, for rows named by a bare
     word (`其他`, `总计`), only right after the rows that precede them in the template, and never
     for a label numbered as a group (`（六）其他` is 其他处理 wrapped, not the row 3.其他)."""
-    best, best_len = None, 0
-    for spec in specs:
-        for word in spec.keywords:
-            w = label_key(word)
-            if w in key and len(w) > best_len:
-                best, best_len = spec, len(w)
+    best = next((spec for word, spec in _keywords_longest_first(specs) if word in key), None)
     if best is not None or not seen_keyword or grouped:
         return best
     bare = key
@@ -184,7 +193,7 @@ def _missing(prefix: str, columns: list[str], rule: str, reason: str) -> dict[st
 def read_t3(text: str, region: Span | None, template: str) -> tuple[dict[str, Field], list[Finding]]:
     conf = templates()["t3"]
     columns = conf["columns"]
-    specs = [RowSpec(r["row"], r.get("keywords", []), r.get("exact", []), r.get("requires", [])) for r in conf["rows"] if template in r.get("templates", [template])]
+    specs = row_specs("t3", template)
     if region is None:
         out = {}
         for spec in specs:
@@ -328,7 +337,7 @@ def group_total_identity(values) -> bool | None:
 # ------------------------------------------------------------------------------ table 2
 def read_t2(text: str, region: Span | None, template: str) -> tuple[dict[str, Field], list[Finding]]:
     rows = [r for r in templates()["t2"] if template in r["templates"]]
-    specs = [RowSpec(r["row"], r["keywords"]) for r in rows]
+    specs = row_specs("t2", template)
     out: dict[str, Field] = {}
     if region is None:
         for r in rows:

@@ -198,6 +198,11 @@ def _join(tokens: list) -> str:
         if token in (_SOFT, _HARD):
             pending = max(pending, token)
             continue
+        if not token:
+            continue
+        if not pending and out and not _SPACE.search(token):
+            out.append(token)  # a piece of text run on from the last (a span in a paragraph)
+            continue
         for i, word in enumerate(_SPACE.split(token)):
             if i:
                 pending = max(pending, _SOFT)
@@ -215,19 +220,24 @@ def _tag(el) -> str | None:
     return el.tag.lower() if isinstance(el.tag, str) else None
 
 
+_EDGE = {**{tag: _SOFT for tag in _BLOCK | {"br"}}, **{tag: _HARD for tag in _TABLE_PARTS}}
+
+
 def _cell_tokens(el, tokens: list) -> None:
     """Collect the text of a table cell, flattening anything block-like (nested tables included)."""
-    tag = _tag(el)
-    if tag is not None and tag not in _DROP:
-        edge = _HARD if tag in _TABLE_PARTS else _SOFT if tag in _BLOCK or tag == "br" else None
+    tag = el.tag
+    if isinstance(tag, str) and (tag := tag.lower()) not in _DROP:  # (comments and PIs have no str tag)
+        edge = _EDGE.get(tag)
         if edge:
             tokens.append(edge)
-        tokens.append(el.text or "")
+        if el.text:
+            tokens.append(el.text)
         for child in el:
             _cell_tokens(child, tokens)
         if edge:
             tokens.append(edge)
-    tokens.append(el.tail or "")
+    if el.tail:
+        tokens.append(el.tail)
 
 
 def _cell_text(cell) -> str:
@@ -238,8 +248,14 @@ def _cell_text(cell) -> str:
 
 
 def _span(cell, attr: str) -> int:
-    match = re.match(r"\s*(\d+)", cell.get(attr) or "")
+    value = cell.get(attr)
+    if value is None:
+        return 1
+    match = _LEADING_NUMBER.match(value)
     return min(int(match.group(1)), 1000) if match else 1
+
+
+_LEADING_NUMBER = re.compile(r"\s*(\d+)")
 
 
 def _table_rows(table) -> list[list]:
@@ -271,7 +287,7 @@ def _table_lines(table) -> list[str]:
     """Render a table as tab-separated lines after expanding rowspan/colspan into a rectangle."""
     rows = _table_rows(table)
     grid: dict[tuple[int, int], str] = {}
-    width = 0
+    widths = [0] * len(rows)  # how far each row's cells (its own and those spanning into it) reach
     for r, cells in enumerate(rows):
         c = 0
         for cell in cells:
@@ -282,9 +298,10 @@ def _table_lines(table) -> list[str]:
             for dr in range(min(rowspan, len(rows) - r)):
                 for dc in range(colspan):
                     grid.setdefault((r + dr, c + dc), "")
+                widths[r + dr] = max(widths[r + dr], c + colspan)
             grid[(r, c)] = _cell_text(cell)
             c += colspan
-        width = max([width] + [col + 1 for (row, col) in grid if row == r])
+    width = max(widths, default=0)
     lines = []
     for r in range(len(rows)):
         values = [grid.get((r, c), "") for c in range(width)]

@@ -10,6 +10,7 @@ rows by ingest.
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -32,10 +33,7 @@ class Segment:
     end: int
     values: list[Cell] = field(default_factory=list)
     row: int = 0  # index of the physical row it came from
-
-    @property
-    def has_values(self) -> bool:
-        return any(read_cell(c.text).kind != EMPTY for c in self.values)
+    has_values: bool = False  # a value cell that is not empty (kept by segments() as it adds cells)
 
 
 def physical_rows(text: str, start: int, end: int) -> list[list[Cell]]:
@@ -77,10 +75,11 @@ def segments(rows: list[list[Cell]]) -> list[Segment]:
                 if kind == EMPTY:
                     leading.append(cell)  # merged label columns before a label, or blank columns of a row of values
                     continue
-                current = Segment("", cell.start, cell.start, leading + [cell], row=index)
+                current = Segment("", cell.start, cell.start, leading + [cell], row=index, has_values=True)
                 out.append(current)
             else:
                 current.values.append(cell)
+                current.has_values = current.has_values or kind != EMPTY
     return out
 
 
@@ -142,7 +141,7 @@ def cut_digit_runs(cell: Cell) -> list[Cell]:
 
 def _fold_enumerator(cells: list[Cell]) -> list[Cell]:
     """`1 属于国家秘密`: a bare small number that opens a row before its label is the label's number."""
-    firsts = [i for i, c in enumerate(cells) if read_cell(c.text).kind != EMPTY]
+    firsts = list(itertools.islice((i for i, c in enumerate(cells) if read_cell(c.text).kind != EMPTY), 2))
     if len(firsts) >= 2:
         i, j = firsts[0], firsts[1]
         head, nxt = cells[i], cells[j]

@@ -26,7 +26,7 @@ UNIT_WORDS = {"件", "项", "个", "条", "次", "家", "宗", "元", "万元", 
 GROUP_ENUM = re.compile(r"[（(][一二三四五六七八九十]{1,2}[)）]")  # （六）: a group of table 3's results
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # one object per row of a template (row_specs): compared and hashed by identity
 class RowSpec:
     row: str
     keywords: tuple[str, ...]

@@ -8,6 +8,8 @@ failed; a worker that dies takes only its own file with it.
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import os
 from collections import deque
 from concurrent.futures import TimeoutError as FutureTimeout
@@ -23,6 +25,11 @@ from .pipeline import failed_record
 from .record import Record
 
 DEFAULT_TIMEOUT = 60.0
+# Reading a report makes tens of thousands of short-lived objects, none in cycles: the cyclic
+# collector, run every 700 allocations by default, spent 10-15% of a bulk run re-scanning the
+# records waiting to be written. Collect every 50,000 instead, with what was loaded before the
+# run set aside (gc.freeze).
+GC_THRESHOLD = (50_000, 20, 100)
 
 
 def default_workers() -> int:
@@ -37,11 +44,34 @@ def read_many(paths: Iterable[Path], workers: int | None = None, timeout: float 
     read again file by file, each with the time limit, so only the culprit fails.
     """
     workers = workers or default_workers()
-    if workers <= 1:
-        for path in paths:
-            yield path, read_file(path)
-        return
-    with ProcessPool(max_workers=workers) as pool:
+    with bulk_gc():
+        if workers <= 1:
+            for path in paths:
+                yield path, read_file(path)
+            return
+        yield from _read_in_workers(paths, workers, timeout, chunk)
+
+
+@contextlib.contextmanager
+def bulk_gc():
+    """GC_THRESHOLD for the length of a run, then the thresholds as they were."""
+    before = gc.get_threshold()
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLD)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*before)
+        gc.unfreeze()
+
+
+def _worker_gc() -> None:
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLD)
+
+
+def _read_in_workers(paths: Iterable[Path], workers: int, timeout: float, chunk: int) -> Iterator[tuple[Path, Record]]:
+    with ProcessPool(max_workers=workers, initializer=_worker_gc) as pool:
         pending: deque = deque()
         for group in _chunks(paths, chunk):
             pending.append((group, pool.schedule(_read_chunk, (group,), timeout=timeout * len(group))))

@@ -76,6 +76,7 @@ def match_rows(segs: list[Segment], specs: tuple[RowSpec, ...], header_words=(),
     seen_keyword = False
     skip = -1
     order = {id(spec): n for n, spec in enumerate(specs)}
+    last: int | None = None  # the template position of the furthest row matched so far
     for i, seg in enumerate(segs):
         if i == skip:
             continue
@@ -93,7 +94,6 @@ def match_rows(segs: list[Segment], specs: tuple[RowSpec, ...], header_words=(),
         if any(w in key for w in header_words):
             target, pending_label = None, ""
             continue
-        last = max((order[id(m.spec)] for m in matched.values()), default=None)
         # `（六）其他` is the group 其他处理 wrapped, never the row 3.其他 (whereas `（七）总计` is its row)
         grouped = key == "其他" and bool(GROUP_ENUM.match(normalise(seg.label)))
         spec = _match(key, specs, group_words, seen_keyword, last, grouped)
@@ -133,6 +133,7 @@ def match_rows(segs: list[Segment], specs: tuple[RowSpec, ...], header_words=(),
             if not seg.has_values and orphans:
                 entry.values, entry.review = orphans, "values stand before their label"
             matched[spec.row] = entry
+            last = order[id(spec)] if last is None else max(last, order[id(spec)])
             target = entry
         orphans = []
     return matched, findings
@@ -174,11 +175,12 @@ def _fields_from_fit(keys: list[str], fit: align.Fit, rule: str) -> dict[str, Fi
     """One Field per column; the row's other readings ride along as alternatives (numbered alike across the row)."""
     out = {}
     name = f"{rule}.{fit.rule}"
+    review, reason = fit.review, fit.reason
     for i, (key, slot) in enumerate(zip(keys, fit.slots)):
         if slot is None:
-            f = Field(key, None, None, None, None, name, "rules", fit.review, fit.reason)
+            f = Field(key, None, None, None, None, name, "rules", review, reason)
         else:
-            f = Field(key, slot.value, slot.raw.strip(), slot.start, slot.end, name, "rules", fit.review or slot.review, fit.reason or slot.reason)
+            f = Field(key, slot.value, slot.raw.strip(), slot.start, slot.end, name, "rules", review or slot.review, reason or slot.reason)
         if fit.others:
             f.alternatives = [{"value": other[i], "source": "reading", "reading": n + 1, "rule": fit.rule} for n, other in enumerate(fit.others)]
         out[key] = f

@@ -41,11 +41,10 @@ class Equation:
 
     def evaluate(self, value) -> tuple[float, float] | None:
         """(sum of right, sum of left), or None when a value is missing."""
-        left = [value(k) for k in self.left]
-        right = [value(k) for k in self.right]
-        if any(v is None or isinstance(v, str) for v in left + right):
+        try:
+            return sum([value(k) for k in self.right]), sum([value(k) for k in self.left])
+        except TypeError:  # a blank (None), or words, among them
             return None
-        return sum(right), sum(left)
 
 
 def detail_rows(template: str) -> list[str]:
@@ -136,10 +135,11 @@ def _clear_previous(record: Record) -> None:
 
 # ---------------------------------------------------------------- arithmetic
 def arithmetic(record: Record, text: str) -> Iterator[Finding]:
+    value = {k: f.value for k, f in record.fields.items()}.get  # (judging marks fields, never changes a value)
     for eq in equations(record.template):
-        got = eq.evaluate(record.value)
+        got = eq.evaluate(value)
         if got is None:
-            missing = [k for k in eq.keys if record.value(k) is None]
+            missing = [k for k in eq.keys if value(k) is None]
             yield Finding(eq.check, NOT_ASSESSABLE, f"{eq.name}: not assessable, blank: {', '.join(missing)}", eq.keys)
             continue
         expected, actual = got

@@ -13,7 +13,6 @@ from __future__ import annotations
 import itertools
 import math
 import re
-from dataclasses import dataclass
 from typing import Callable, NamedTuple, Sequence
 
 from .cells import EMPTY, ILLEGIBLE, NUMBER, OCR, TEXT, Cell, Reading, read_cell
@@ -35,8 +34,7 @@ class Slot(NamedTuple):
     unit: str | None = None
 
 
-@dataclass(frozen=True)
-class Fit:
+class Fit(NamedTuple):
     slots: tuple[Slot | None, ...]  # None: no cell stood in that column
     rule: str
     review: bool = False

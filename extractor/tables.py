@@ -9,7 +9,7 @@ without guessing, gets null values marked for review.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 from . import align
@@ -215,9 +215,9 @@ def read_t3(text: str, region: Span | None, template: str) -> tuple[dict[str, Fi
         cells = value_columns(entry, rows, grid, len(columns)) if grid else None
         fit = align.fit_row(cells or entry.values, len(columns), row_sum_identity, _glued(entry))
         if cells:
-            fit = replace(fit, rule=fit.rule + "+grid-columns")
+            fit = fit._replace(rule=fit.rule + "+grid-columns")
         if entry.review:
-            fit = replace(fit, review=True, reason=entry.review)
+            fit = fit._replace(review=True, reason=entry.review)
         out.update(_fields_from_fit([f"{prefix}.{c}" for c in columns], fit, "t3"))
     return out, findings
 
@@ -358,12 +358,12 @@ def read_t2(text: str, region: Span | None, template: str) -> tuple[dict[str, Fi
         cells = header_columns(entry, lines, len(columns), starts)
         fit = align.fit_row(cells or entry.values, len(columns), glued=_glued(entry))
         if cells:
-            fit = replace(fit, rule=fit.rule + "+grid-columns")
+            fit = fit._replace(rule=fit.rule + "+grid-columns")
         words = None if fit.review else words_in_value_columns(entry, lines, starts)
         if words:
-            fit = replace(fit, review=True, reason=words)
+            fit = fit._replace(review=True, reason=words)
         if entry.review:
-            fit = replace(fit, review=True, reason=entry.review)
+            fit = fit._replace(review=True, reason=entry.review)
         fields = _fields_from_fit([f"{prefix}.{c}" for c in columns], fit, "t2")
         for col, slot in zip(columns, fit.slots):
             key = f"{prefix}.{col}"

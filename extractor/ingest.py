@@ -9,6 +9,7 @@ from __future__ import annotations
 import codecs
 import hashlib
 import re
+import threading
 from dataclasses import dataclass
 
 import lxml.html
@@ -261,26 +262,28 @@ _LEADING_NUMBER = re.compile(r"\s*(\d+)")
 def _table_rows(table) -> list[list]:
     """The table's own rows (not those of nested tables); stray cells form an implicit row."""
     rows: list[list] = []
+    _scan_rows(table, rows)
+    return rows
 
-    def scan(parent) -> None:
-        loose: list = []
-        for child in parent:
-            tag = _tag(child)
-            if tag in ("td", "th"):
-                loose.append(child)
-                continue
-            if loose:
-                rows.append(loose)
-                loose = []
-            if tag == "tr":
-                rows.append([c for c in child if _tag(c) in ("td", "th")])
-            elif tag in ("thead", "tbody", "tfoot"):
-                scan(child)
+
+def _scan_rows(parent, rows: list[list]) -> None:
+    # (a function of the module, not a closure: a closure calling itself is a reference cycle,
+    # which would keep the page's elements alive until the cyclic collector ran)
+    loose: list = []
+    for child in parent:
+        tag = _tag(child)
+        if tag in ("td", "th"):
+            loose.append(child)
+            continue
         if loose:
             rows.append(loose)
-
-    scan(table)
-    return rows
+            loose = []
+        if tag == "tr":
+            rows.append([c for c in child if _tag(c) in ("td", "th")])
+        elif tag in ("thead", "tbody", "tfoot"):
+            _scan_rows(child, rows)
+    if loose:
+        rows.append(loose)
 
 
 def _table_lines(table) -> list[str]:
@@ -359,11 +362,21 @@ class _Renderer:
         self.tokens.append(el.tail or "")
 
 
+_PARSERS = threading.local()
+
+
+def _html_parser() -> lxml.html.HTMLParser:
+    """One parser per thread, reused: a new one per page left a cycle of parser objects each time."""
+    parser = getattr(_PARSERS, "parser", None)
+    if parser is None:
+        parser = _PARSERS.parser = lxml.html.HTMLParser(encoding="utf-8", remove_comments=True, remove_pis=True)
+    return parser
+
+
 def html_to_text(html: str) -> str:
     """Render HTML as plain lines; each table becomes a tab-separated grid framed by blank lines."""
-    parser = lxml.html.HTMLParser(encoding="utf-8", remove_comments=True, remove_pis=True)
     try:
-        root = lxml.html.document_fromstring(html.encode("utf-8", "replace"), parser=parser)
+        root = lxml.html.document_fromstring(html.encode("utf-8", "replace"), parser=_html_parser())
     except (etree.ParserError, ValueError):
         return ""
     renderer = _Renderer()

@@ -123,7 +123,7 @@ def _extract(files, db, writer, out, workers, force, timeout, quiet, config) -> 
                 stat = stats.get(str(path))
                 writer.add(record, str(path), stat[1] if stat else None)
             if out is not None:
-                _write_json(out, record)
+                _write_json(out, record.record() if isinstance(record, store.Packed) else record)
             counts["documents"] += 1
             status = record.status
             counts[status] += 1
@@ -134,7 +134,8 @@ def _extract(files, db, writer, out, workers, force, timeout, quiet, config) -> 
     try:
         with click.progressbar(length=len(files), label="extracting", file=sys.stderr, hidden=quiet or len(files) < 20) as bar:
             bar.update(counts["skipped"])
-            for path, record in parallel.read_many(todo, workers, timeout):
+            # Without the LLM, records go from the workers to the database as rows (never rebuilt here).
+            for path, record in parallel.read_many(todo, workers, timeout, packed=not config.enabled):
                 pending.append((path, record))
                 if len(pending) >= 50:
                     finish(pending)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import zlib
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -82,20 +83,42 @@ def finish_run(db: sqlite_utils.Database, run_id: int, counts: dict) -> None:
         db["runs"].update(run_id, {"finished": now(), **counts})
 
 
-def save(db: sqlite_utils.Database, record: Record, path: str, run_id: int | None = None, text: str | None = None,
-         mtime_ns: int | None = None) -> None:
-    """Write one document with its values, findings and text, all or nothing."""
+@dataclass
+class Packed:
+    """A record as the rows the database stores (store.pack). Workers send records packed: the
+    writer binds the rows as they are, and the main process rebuilds a record only when it needs
+    one (record()). Status and error are kept, as a Record has them."""
+
+    name: str
+    sha256: str
+    status: str
+    error: str | None
+    document: dict  # the documents columns that come from the record
+    values: list[tuple]  # VALUES_SQL's columns after document_id
+    findings: list[tuple]  # FINDINGS_SQL's columns after document_id
+    text: bytes | None  # zlib-compressed UTF-8; None: leave the stored text as it is
+
+    def record(self) -> Record:
+        doc = self.document
+        fields = {row[0]: field_from_row(*row) for row in self.values}
+        findings = [Finding(c, k, m, json.loads(keys or "[]"), e, a) for c, k, m, keys, e, a in self.findings]
+        regions = {k: tuple(v) for k, v in json.loads(doc["regions"] or "{}").items()}
+        text = zlib.decompress(self.text).decode("utf-8") if self.text is not None else None
+        return Record(self.name, self.sha256, doc["size"], doc["encoding"], doc["kind"], doc["template"], fields, findings,
+                      self.error, regions, text)
+
+
+def pack(record: Record, text: str | None = None) -> Packed:
+    """The rows that store a record (no I/O: workers pack what they read)."""
     meta = record.fields
     marked = record.review_keys()
     status = "failed" if record.error else "flagged" if marked else "ok"
-    doc = {
-        "sha256": record.sha256, "path": path, "size": record.size, "encoding": record.encoding,
-        "kind": record.kind, "template": record.template,
+    document = {
+        "sha256": record.sha256, "size": record.size, "encoding": record.encoding, "kind": record.kind,
+        "template": record.template,
         "year": meta["meta.year"].value if "meta.year" in meta else None,
         "agency": meta["meta.agency"].value if "meta.agency" in meta else None,
-        "status": status, "error": record.error, "n_review": len(marked),
-        "run_id": run_id, "extracted_at": now(), "version": __version__,
-        "regions": json.dumps(record.regions), "mtime_ns": mtime_ns,
+        "status": status, "error": record.error, "n_review": len(marked), "regions": json.dumps(record.regions),
     }
     values = [
         (f.key, f.value, f.raw, f.start, f.end, f.rule, f.route, int(f.review), f.reason,
@@ -107,6 +130,22 @@ def save(db: sqlite_utils.Database, record: Record, path: str, run_id: int | Non
         (f.check, f.kind, f.message, json.dumps(f.keys, ensure_ascii=False), f.expected, f.actual)
         for f in record.findings
     ]
+    blob = zlib.compress(text.encode("utf-8"), 1) if text is not None else None  # fast: texts are kept to check again, not archived
+    return Packed(record.name, record.sha256, status, record.error, document, values, findings, blob)
+
+
+def field_from_row(key, value, raw, start, end, rule, route, review, reason, alternatives, page, box) -> Field:
+    """A Field from a stored values row (its columns after document_id)."""
+    return Field(key, value, raw, start, end, rule or "", route or "rules", bool(review), reason or "",
+                 json.loads(alternatives) if alternatives else [], page, tuple(json.loads(box)) if box else None)
+
+
+def save(db: sqlite_utils.Database, record: Record | Packed, path: str, run_id: int | None = None, text: str | None = None,
+         mtime_ns: int | None = None) -> None:
+    """Write one document with its values, findings and text, all or nothing. A Packed record
+    brings its own text; for a Record, `text` (None: the stored text is left as it is)."""
+    packed = record if isinstance(record, Packed) else pack(record, text)
+    doc = {**packed.document, "path": path, "run_id": run_id, "extracted_at": now(), "version": __version__, "mtime_ns": mtime_ns}
     try:
         with db.atomic():
             conn = db.conn  # plain sqlite3 calls: sqlite-utils wraps each statement in a savepoint of its own
@@ -114,12 +153,12 @@ def save(db: sqlite_utils.Database, record: Record, path: str, run_id: int | Non
             conn.execute('DELETE FROM "values" WHERE document_id = ?', [doc_id])
             conn.execute("DELETE FROM findings WHERE document_id = ?", [doc_id])
             # Plain executemany for the many rows: sqlite-utils' insert_all costs more than the parsing.
-            if values:
-                conn.executemany(VALUES_SQL, [(doc_id, *row) for row in values])
-            if findings:
-                conn.executemany(FINDINGS_SQL, [(doc_id, *row) for row in findings])
-            if text is not None:
-                conn.execute("INSERT OR REPLACE INTO texts (document_id, text) VALUES (?, ?)", [doc_id, zlib.compress(text.encode("utf-8"), 1)])  # fast: texts are kept to check again, not archived
+            if packed.values:
+                conn.executemany(VALUES_SQL, [(doc_id, *row) for row in packed.values])
+            if packed.findings:
+                conn.executemany(FINDINGS_SQL, [(doc_id, *row) for row in packed.findings])
+            if packed.text is not None:
+                conn.execute("INSERT OR REPLACE INTO texts (document_id, text) VALUES (?, ?)", [doc_id, packed.text])
     except sqlite3.DatabaseError as e:
         raise StoreError(f"cannot write to the database ({e})") from e
 
@@ -129,6 +168,7 @@ DOCUMENT_COLUMNS = ("sha256", "path", "size", "encoding", "kind", "template", "y
 # A document read again keeps its id (INSERT OR REPLACE would give it a new one).
 DOCUMENT_SQL = (f"INSERT INTO documents ({', '.join(DOCUMENT_COLUMNS)}) VALUES ({', '.join('?' * len(DOCUMENT_COLUMNS))}) "
                 f"ON CONFLICT(sha256) DO UPDATE SET {', '.join(f'{c} = excluded.{c}' for c in DOCUMENT_COLUMNS[1:])} RETURNING id")
+VALUE_COLUMNS = ("key", "value", "raw", "start", "end", "rule", "route", "review", "reason", "alternatives", "page", "box")
 VALUES_SQL = ('INSERT INTO "values" (document_id, key, value, raw, start, "end", rule, route, review, reason, alternatives, page, box) '
               "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
 FINDINGS_SQL = 'INSERT INTO findings (document_id, "check", kind, message, keys, expected, actual) VALUES (?, ?, ?, ?, ?, ?, ?)'
@@ -167,11 +207,7 @@ def text_of(db: sqlite_utils.Database, sha256: str) -> str | None:
 
 def load_record(db: sqlite_utils.Database, doc: dict) -> Record:
     """A stored document back as a Record (values, provenance, findings, regions)."""
-    fields = {}
-    for key, row in values_of(db, doc["sha256"]).items():
-        fields[key] = Field(key, row["value"], row["raw"], row["start"], row["end"], row["rule"] or "", row["route"] or "rules",
-                            bool(row["review"]), row["reason"] or "", json.loads(row["alternatives"]) if row["alternatives"] else [],
-                            row.get("page"), tuple(json.loads(row["box"])) if row.get("box") else None)
+    fields = {key: field_from_row(key, *(row.get(c) for c in VALUE_COLUMNS[1:])) for key, row in values_of(db, doc["sha256"]).items()}
     findings = [Finding(r["check"], r["kind"], r["message"], json.loads(r["keys"] or "[]"), r["expected"], r["actual"]) for r in findings_of(db, doc["sha256"])]
     regions = {k: tuple(v) for k, v in json.loads(doc.get("regions") or "{}").items()}
     return Record(doc["path"], doc["sha256"], doc["size"], doc["encoding"], doc["kind"], doc["template"], fields, findings, doc["error"], regions)
@@ -225,9 +261,9 @@ class Writer:
 
     def __init__(self, db: sqlite_utils.Database, run_id: int | None, batch: int = 100):
         self.db, self.run_id, self.batch = db, run_id, batch
-        self.pending: list[tuple[Record, str, int | None]] = []
+        self.pending: list[tuple[Record | Packed, str, int | None]] = []
 
-    def add(self, record: Record, path: str, mtime_ns: int | None = None) -> None:
+    def add(self, record: Record | Packed, path: str, mtime_ns: int | None = None) -> None:
         self.pending.append((record, path, mtime_ns))
         if len(self.pending) >= self.batch:
             self.flush()
@@ -238,7 +274,8 @@ class Writer:
         try:
             with self.db.atomic():
                 for record, path, mtime_ns in self.pending:
-                    save(self.db, record, path, self.run_id, record.text, mtime_ns)
+                    text = record.text if isinstance(record, Record) else None  # a Packed record brings its own
+                    save(self.db, record, path, self.run_id, text, mtime_ns)
         except sqlite3.DatabaseError as e:
             raise StoreError(f"cannot write to the database ({e})") from e
         self.pending = []

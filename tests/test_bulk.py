@@ -67,6 +67,29 @@ def slow_or_crash(path, *args, **kwargs):
 ORIGINAL = batch.read_file
 
 
+def test_a_packed_record_rebuilds_to_the_same_record(tmp_path):
+    """Workers send records as the rows the database stores; rebuilt, they are the records read."""
+    from extractor.record import astuple_field
+    from extractor.synth import generate_samples
+
+    for s in list(generate_samples(24, 4))[::3]:
+        (tmp_path / s.name).write_bytes(s.data)
+    files = sorted(tmp_path.iterdir()) + [EXAMPLES / "003_3a514eda3db1aa07.txt"]
+    covered = set()
+    for path in files:
+        record = batch.read_file(path)
+        covered |= {"findings"} if record.findings else set()
+        covered |= {"marks"} if record.review_keys() else set()
+        covered |= {"alternatives"} if any(f.alternatives for f in record.fields.values()) else set()
+        packed = store.pack(record, record.text)
+        assert packed.status == record.status and packed.error == record.error
+        back = packed.record()
+        assert [astuple_field(f) for f in back.fields.values()] == [astuple_field(f) for f in record.fields.values()]
+        assert back.findings == record.findings and back.regions == record.regions and back.text == record.text
+        assert back.to_json() == record.to_json()
+    assert covered == {"findings", "marks", "alternatives"}  # the round trip was tried on what a record can carry
+
+
 def test_reading_text_and_web_pages_leaves_no_reference_cycles():
     """Bulk runs collect cycles rarely (parallel.GC_THRESHOLD): a reader that left them would keep
     its garbage (a page's whole lxml tree, once) alive until then, and memory would grow."""

@@ -90,55 +90,50 @@ def test_a_packed_record_rebuilds_to_the_same_record(tmp_path):
     assert covered == {"findings", "marks", "alternatives"}  # the round trip was tried on what a record can carry
 
 
-def test_reading_text_and_web_pages_leaves_no_reference_cycles():
-    """Bulk runs collect cycles rarely (parallel.GC_THRESHOLD): a reader that left them would keep
-    its garbage (a page's whole lxml tree, once) alive until then, and memory would grow."""
+def cyclic_garbage(action) -> list[str]:
+    """The kinds of objects that `action` leaves in reference cycles (what only the cyclic collector frees)."""
     import gc
 
-    from extractor.pipeline import extract
-    from extractor.synth import generate_samples
-
-    samples = list(generate_samples(60, 3)) + [(p.read_bytes(), p.name) for p in sorted(EXAMPLES.iterdir()) if p.suffix in (".txt", ".md", ".html")]
     gc.collect()
     gc.disable()
     gc.set_debug(gc.DEBUG_SAVEALL)
     try:
-        for sample in samples:
-            data, name = (sample.data, sample.name) if hasattr(sample, "data") else sample
+        action()
+        gc.collect()
+        return sorted({type(o).__name__ for o in gc.garbage})
+    finally:
+        gc.set_debug(0)
+        gc.garbage.clear()
+        gc.enable()
+
+
+def test_reading_text_and_web_pages_leaves_no_reference_cycles():
+    """Bulk runs collect cycles rarely (parallel.GC_THRESHOLD): a reader that left them would keep
+    its garbage (a page's whole lxml tree, once) alive until then, and memory would grow."""
+    from extractor.pipeline import extract
+    from extractor.synth import generate_samples
+
+    samples = [(s.data, s.name) for s in generate_samples(60, 3)]
+    samples += [(p.read_bytes(), p.name) for p in sorted(EXAMPLES.iterdir()) if p.suffix in (".txt", ".md", ".html")]
+
+    def read_all():
+        for data, name in samples:
             try:
                 extract(data, name)
             except Exception:
                 pass  # a sample that is not a report: still must leave no cycles behind
-        gc.collect()
-        kinds = sorted({type(o).__name__ for o in gc.garbage})
-    finally:
-        gc.set_debug(0)
-        gc.garbage.clear()
-        gc.enable()
-    assert kinds == []
+
+    assert cyclic_garbage(read_all) == []
 
 
 def test_a_reference_cycle_would_be_seen():
     """The check above can fail: a closure that calls itself (as _table_rows had) is a cycle."""
-    import gc
-
-    def make():
+    def closure_calling_itself():
         def scan(n):
             return scan(n - 1) if n else 0
         return scan(3)
 
-    gc.collect()
-    gc.disable()
-    gc.set_debug(gc.DEBUG_SAVEALL)
-    try:
-        make()
-        gc.collect()
-        found = len(gc.garbage)
-    finally:
-        gc.set_debug(0)
-        gc.garbage.clear()
-        gc.enable()
-    assert found > 0
+    assert "function" in cyclic_garbage(closure_calling_itself)
 
 
 def test_a_hanging_or_crashing_file_fails_alone(tmp_path, monkeypatch):

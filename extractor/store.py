@@ -102,7 +102,7 @@ class Packed:
         doc = self.document
         fields = {row[0]: field_from_row(*row) for row in self.values}
         findings = [Finding(c, k, m, json.loads(keys or "[]"), e, a) for c, k, m, keys, e, a in self.findings]
-        regions = {k: tuple(v) for k, v in json.loads(doc["regions"] or "{}").items()}
+        regions = {k: tuple(v) for k, v in json.loads(doc.get("regions") or "{}").items()}
         text = zlib.decompress(self.text).decode("utf-8") if self.text is not None else None
         return Record(self.name, self.sha256, doc["size"], doc["encoding"], doc["kind"], doc["template"], fields, findings,
                       self.error, regions, text)
@@ -111,14 +111,13 @@ class Packed:
 def pack(record: Record, text: str | None = None) -> Packed:
     """The rows that store a record (no I/O: workers pack what they read)."""
     meta = record.fields
-    marked = record.review_keys()
-    status = "failed" if record.error else "flagged" if marked else "ok"
+    status = record.status
     document = {
         "sha256": record.sha256, "size": record.size, "encoding": record.encoding, "kind": record.kind,
         "template": record.template,
         "year": meta["meta.year"].value if "meta.year" in meta else None,
         "agency": meta["meta.agency"].value if "meta.agency" in meta else None,
-        "status": status, "error": record.error, "n_review": len(marked), "regions": json.dumps(record.regions),
+        "status": status, "error": record.error, "n_review": len(record.review_keys()), "regions": json.dumps(record.regions),
     }
     values = [
         (f.key, f.value, f.raw, f.start, f.end, f.rule, f.route, int(f.review), f.reason,
@@ -171,6 +170,7 @@ DOCUMENT_SQL = (f"INSERT INTO documents ({', '.join(DOCUMENT_COLUMNS)}) VALUES (
 VALUE_COLUMNS = ("key", "value", "raw", "start", "end", "rule", "route", "review", "reason", "alternatives", "page", "box")
 VALUES_SQL = ('INSERT INTO "values" (document_id, key, value, raw, start, "end", rule, route, review, reason, alternatives, page, box) '
               "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+FINDING_ROW = ("check", "kind", "message", "keys", "expected", "actual")
 FINDINGS_SQL = 'INSERT INTO findings (document_id, "check", kind, message, keys, expected, actual) VALUES (?, ?, ?, ?, ?, ?, ?)'
 
 
@@ -207,10 +207,9 @@ def text_of(db: sqlite_utils.Database, sha256: str) -> str | None:
 
 def load_record(db: sqlite_utils.Database, doc: dict) -> Record:
     """A stored document back as a Record (values, provenance, findings, regions)."""
-    fields = {key: field_from_row(key, *(row.get(c) for c in VALUE_COLUMNS[1:])) for key, row in values_of(db, doc["sha256"]).items()}
-    findings = [Finding(r["check"], r["kind"], r["message"], json.loads(r["keys"] or "[]"), r["expected"], r["actual"]) for r in findings_of(db, doc["sha256"])]
-    regions = {k: tuple(v) for k, v in json.loads(doc.get("regions") or "{}").items()}
-    return Record(doc["path"], doc["sha256"], doc["size"], doc["encoding"], doc["kind"], doc["template"], fields, findings, doc["error"], regions)
+    values = [tuple(row.get(c) for c in VALUE_COLUMNS) for row in values_of(db, doc["sha256"]).values()]
+    findings = [tuple(r[c] for c in FINDING_ROW) for r in findings_of(db, doc["sha256"])]
+    return Packed(doc["path"], doc["sha256"], doc["status"], doc["error"], doc, values, findings, None).record()
 
 
 def documents(db: sqlite_utils.Database, where: str = "1", params=()) -> list[dict]:

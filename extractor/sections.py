@@ -155,8 +155,7 @@ def _title(lines, body_start: int | None = None) -> tuple[str, int] | None:
     return None
 
 
-def _year(text, lines, title=None):
-    title = title or _title(lines)
+def _year(text, lines, title):
     if title:
         m = re.search(r"((?:19|20)\d{2})\s*年", title[0])
         if m:
@@ -167,8 +166,7 @@ def _year(text, lines, title=None):
     return None, None, ["meta.year: not found"]
 
 
-def _agency(text, lines, title=None):
-    title = title or _title(lines)
+def _agency(text, lines, title):
     name, span = None, None
     if title:
         line, offset = title

@@ -19,6 +19,7 @@ from .cells import EMPTY, ILLEGIBLE, NUMBER, OCR, TEXT, Cell, Reading, read_cell
 
 Identity = Callable[[Sequence[int | float | None]], bool | None]
 MAX_CANDIDATES = 20000
+CUT_OR_BLANK = "a number cut into digits to fill the columns, or is a blank cell missing?"
 SHORT = "short-row"  # fewer cells than columns and nothing to cut: placed from a side
 FORCED = "digit-split-forced"  # the family of a run cut one digit a column: its only reading
 
@@ -150,7 +151,7 @@ def _short(cells, readings, filled, k, glued: bool = True) -> Options:
     splits = list(_digit_splits(cells, readings, filled, k))
     if len(splits) == 1 and _forced(splits[0], cells, filled):
         if len(filled) > 1 or not glued:  # cells kept apart: a blank cell left out reads as well as a run cut in two
-            return Options((Fit(splits[0], "digit-split", True, "a number cut into digits to fill the columns, or is a blank cell missing?"),), FORCED)
+            return Options((Fit(splits[0], "digit-split", True, CUT_OR_BLANK),), FORCED)
         return Options((Fit(splits[0], "digit-split"),), FORCED, "digits run together")  # one digit a column: no other reading
     if splits:
         complete = len(filled) == 1 and glued and not _signed_run(cells, filled)

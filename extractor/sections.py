@@ -7,6 +7,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from functools import lru_cache
 
+from rapidfuzz import fuzz
+
 from .cells import normalise
 from .template import all_markers
 from .template import sections as template_sections
@@ -101,12 +103,30 @@ def _sections(text: str, lines) -> dict[int, Span]:
         inline = mid_line.search(text, floor)
         if inline is not None and (found is None or inline.start() < found):
             found = inline.start()
+        if found is None:
+            found = _misprinted_heading(text, number, floor)
         if found is not None:
             starts[number] = found
             floor = found + 1
     ordered = sorted(starts.items(), key=lambda kv: kv[1])
     ends = [s for _, s in ordered[1:]] + [len(text)]
     return {n: Span(s, end) for (n, s), end in zip(ordered, ends)}
+
+
+NUMBERED = re.compile(MID_LINE + ENUM, re.M)
+HEADING_TEXT = 24  # characters after a heading's enumerator that may hold its words
+SIMILAR_HEADING = 85  # rapidfuzz partial_ratio of a section's words within them
+
+
+def _misprinted_heading(text: str, number: int, floor: int) -> int | None:
+    """A numbered heading whose words are a character off the template's (`四、政府信息公开行政法
+    复议、行政诉讼情况`): the first enumerator after `floor` followed by words that closely match."""
+    words = [w for w in next(s.words for s in template_sections() if s.number == number) if len(w) >= 4]
+    for m in NUMBERED.finditer(text, floor):
+        piece = re.split(r"[。；;\n]", text[m.end() : m.end() + HEADING_TEXT], maxsplit=1)[0]
+        if any(fuzz.partial_ratio(w, piece) >= SIMILAR_HEADING for w in words):
+            return m.start()
+    return None
 
 
 def _heading_on_own_line(lines, pattern: re.Pattern, floor: int) -> int | None:

@@ -21,7 +21,7 @@ from .locate import Located, RowText, locate
 from .record import Field, Finding
 from .rows import Segment, physical_rows, segments
 from .sections import Span
-from .template import Identity, Row, Table, money_factor, template
+from .template import Identity, Row, Table, money_factor, narrative_words, template
 
 YUAN = re.compile(r"(?<!万)元")
 
@@ -98,6 +98,31 @@ def _decide(readings: list[Reading], identities: list[Identity], row_identity) -
         r.fit = fit
     if undecided:
         _solve(readings, undecided, identities, row_identity)
+    _confirm_cuts(readings, identities)
+
+
+def _confirm_cuts(readings: list[Reading], identities: list[Identity]) -> None:
+    """A run cut one digit a column while a space parted it from its label (`（一）予以公开
+    210000021`) is marked: a blank cell may have been lost instead. The table's arithmetic lifts
+    the doubt when the row adds up and every other identity it stands in holds (or has a blank)."""
+    values = {key: v for r in readings if r.fit is not None
+              for key, v in zip(r.row.keys, align.values_of(r.fit))}
+    for r in readings:
+        fit = r.fit
+        if fit is None or not (fit.rule == "digit-split" and fit.review and fit.reason == align.CUT_OR_BLANK):
+            continue
+        mine = [eq for eq in identities if set(eq.keys) & set(r.row.keys)]
+        held = [_holds(eq, values) for eq in mine]
+        own = [h for eq, h in zip(mine, held) if set(eq.keys) <= set(r.row.keys)]
+        if own and all(own) and not any(h is False for h in held):
+            r.fit = fit._replace(rule=fit.rule + "+arithmetic", review=False, reason="")
+
+
+def _holds(eq: Identity, values: dict) -> bool | None:
+    try:
+        return sum(values[k] for k in eq.left) == sum(values[k] for k in eq.right)
+    except (KeyError, TypeError):  # a blank, or a row not read
+        return None
 
 
 def _candidates(r: Reading, row_identity) -> list[align.Fit]:
@@ -230,7 +255,8 @@ def _t2_row(text: str, region: Span, table: Table, row: Row, rt: RowText,
     k = len(row.columns)
     starts = header_starts(rt, lines, k)
     cells = header_columns(rt, lines, k, starts)
-    fit = align.fit_row(cells or rt.cells, k, glued=_glued(rt))
+    opts = align.options(cells or rt.cells, k, glued=_glued(rt))
+    fit = _as_the_narrative_states(text, region, row, opts) or align.choose(opts, None, k)
     if cells:
         fit = fit._replace(rule=fit.rule + "+grid-columns")
     words = None if fit.review else words_in_value_columns(rt, lines, starts)
@@ -247,6 +273,42 @@ def _t2_row(text: str, region: Span, table: Table, row: Row, rt: RowText,
         elif isinstance(fields[key].value, float):
             fields[key].review, fields[key].reason = True, "a fraction where a count should stand"
     return fields
+
+
+CLAUSE = re.compile(r"[^。；;，,！!？?\n]+")
+STATED_COUNT = re.compile(r"(\d+(?:\.\d+)?)\s*(?:件|项|个|条|份|万元)")
+
+
+def _as_the_narrative_states(text: str, region: Span, row: Row, opts: align.Options) -> align.Fit | None:
+    """A row of table 2 whose digits ran together more than one way (`行政规范性文件8855698`) and
+    that no arithmetic can settle: the one reading whose values the narrative states
+    (`现行有效行政规范性文件698件`, `制发的规范性文件88件`) is shown, still marked, the others beside
+    it. None when the narrative does not single out one reading."""
+    if opts.distinct < 2 or not opts.complete:
+        return None
+    stated = _narrative_figures(text[: region.start] + "\n" + text[region.end :], row)
+    agree = [f for f in opts.fits if stated and all(align.values_of(f)[j] == v for j, v in stated.items())]
+    if len({align.values_of(f) for f in agree}) != 1:
+        return None
+    figures = ", ".join(f"{row.columns[j]} {v:g}" for j, v in sorted(stated.items()))
+    reason = f"digits run together: the reading the narrative's figures state ({figures})"
+    return agree[0]._replace(rule=opts.rule + "+narrative", review=True, reason=reason,
+                             others=align.others_of(opts.fits, agree[0]))
+
+
+def _narrative_figures(narrative: str, row: Row) -> dict[int, float]:
+    """{column index: the figure the narrative states for it} for one row of table 2: a clause
+    that names the row and one of its columns (template.narrative_words) and one count."""
+    words = narrative_words()
+    out: dict[int, float] = {}
+    for clause in CLAUSE.findall(narrative):
+        if not any(w in clause for w in row.words):
+            continue
+        counts = STATED_COUNT.findall(clause)
+        columns = [j for j, c in enumerate(row.columns) if any(w in clause for w in words.get(c, ()))]
+        if len(counts) == 1 and len(columns) == 1:
+            out.setdefault(columns[0], float(counts[0]))
+    return out
 
 
 def _block_unit(text: str, region: Span, label: Segment, block_words) -> str | None:

@@ -179,6 +179,11 @@ def signed_columns() -> tuple[str, ...]:
     return tuple(templates()["t2"]["signed"]["columns"])
 
 
+def narrative_words() -> dict[str, tuple[str, ...]]:
+    """Table 2's columns → the words the narrative names them by (`现行有效`, `制发`)."""
+    return {column: tuple(words) for column, words in templates()["t2"]["narrative"].items()}
+
+
 def all_markers() -> dict[str, tuple[str, ...]]:
     """Each format's marker words: {"2019": (...), "2021": (...)}."""
     return {name: template(name).markers for name in TEMPLATES}

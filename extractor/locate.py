@@ -246,16 +246,20 @@ class _Attach:
     """Pass 2's state: the rows found so far, those waiting for values, and loose values."""
 
     width: Width
+    # Is the row the only one of its block (table 2: 第二十条第（八）项 has 行政事业性收费 alone)?
+    # Values between the block's heading and its label can then be no other row's.
+    alone: Callable[[Row], bool] = lambda row: False
     rows: dict[str, RowText] = field(default_factory=dict)
     findings: list[Finding] = field(default_factory=list)
     waiting: list[RowText] = field(default_factory=list)  # rows without (all) their values yet
     last: RowText | None = None  # the row whose line we are on
     loose: list[Cell] = field(default_factory=list)  # values before their label
+    after_block: bool = False  # a block heading stands between the last row and here
 
 
-def attach_values(named: list[Named], width: Width) -> Located:
+def attach_values(named: list[Named], table: Table, width: Width) -> Located:
     """Pass 2: the value cells of each row found by pass 1."""
-    state = _Attach(width)
+    state = _Attach(width, lambda row: _alone_in_block(table, row))
     for item in named:
         if item.kind == VALUES:
             _values_alone(state, item.seg)
@@ -263,6 +267,7 @@ def attach_values(named: list[Named], width: Width) -> Located:
             _row(state, item)
         elif item.kind in (HEADER, BLOCK):
             state.waiting, state.last, state.loose = [], None, []
+            state.after_block = item.kind == BLOCK
         elif item.kind == UNKNOWN:
             _unknown(state, item.seg)
     return Located(state.rows, state.findings)
@@ -271,7 +276,11 @@ def attach_values(named: list[Named], width: Width) -> Located:
 def locate(segs: list[Segment], table: Table, width: Width) -> Located:
     """Where each template row of `table` stands among the segments of its region, with its value
     cells. `width(row id)` is the number of value columns the row has."""
-    return attach_values(name_segments(segs, table), width)
+    return attach_values(name_segments(segs, table), table, width)
+
+
+def _alone_in_block(table: Table, row: Row) -> bool:
+    return row.block is not None and len(table.blocks[row.block].rows) == 1
 
 
 def _filled(cells: list[Cell]) -> int:
@@ -293,7 +302,7 @@ def _values_alone(state: _Attach, seg: Segment) -> None:
         last.cells.extend(seg.values)  # the rest of a row split over two lines
         state.last = None
         return
-    state.loose = list(seg.values)
+    state.loose.extend(seg.values)
 
 
 def _row(state: _Attach, item: Named) -> None:
@@ -305,14 +314,16 @@ def _row(state: _Attach, item: Named) -> None:
     else:
         entry = RowText(row, seg, list(seg.values), similar=item.similar)
         if not seg.has_values and state.loose:
-            entry.cells, entry.doubt = state.loose, "values stand before their label"
+            entry.cells = state.loose
+            if not (state.after_block and state.alone(row)):
+                entry.doubt = "values stand before their label"
         state.rows[row.id] = entry
         if not entry.cells or _filled(entry.cells) == 0:
             state.waiting.append(entry)
         else:
             state.waiting = [w for w in state.waiting if w is not entry]
         state.last = entry
-    state.loose = []
+    state.loose, state.after_block = [], False
 
 
 def _again(state: _Attach, entry: RowText, seg: Segment) -> None:

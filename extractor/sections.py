@@ -124,7 +124,7 @@ def _misprinted_heading(text: str, number: int, floor: int) -> int | None:
     words = [w for w in next(s.words for s in template_sections() if s.number == number) if len(w) >= 4]
     for m in NUMBERED.finditer(text, floor):
         piece = re.split(r"[。；;\n]", text[m.end() : m.end() + HEADING_TEXT], maxsplit=1)[0]
-        if any(fuzz.partial_ratio(w, piece) >= SIMILAR_HEADING for w in words):
+        if any(len(piece) >= len(w) and fuzz.partial_ratio(w, piece) >= SIMILAR_HEADING for w in words):
             return m.start()
     return None
 

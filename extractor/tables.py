@@ -311,11 +311,25 @@ def _narrative_figures(narrative: str, row: Row) -> dict[int, float]:
     return out
 
 
+UNIT_ALONE = re.compile(r"(?:^|[\s（(|])(?:单位[:：]?\s*)?(万元|千元|元)\s*(?:[）)|]|$)", re.M)
+
+
 def _block_unit(text: str, region: Span, label: Segment, block_words) -> str | None:
-    """The money unit the table states for this row: 元, 千元, 万元, or None when it says neither."""
+    """The money unit the table states for this row: 元, 千元, 万元, or None when it says neither.
+    Read from its block's header above the row, else from a unit standing alone below it in the
+    block (a header cell `采购总金额（单位：元）` wrapped, as plain pdftotext leaves it)."""
     head = text[region.start : label.start]
     starts = [head.rfind(w) for w in block_words if w in head]
     block = head[max(starts):] if starts else head[-80:]
+    unit = _unit_in(block)
+    if unit is not None:
+        return unit
+    end = text.find("第二十条", label.end, region.end)
+    alone = UNIT_ALONE.search(text, label.end, end if end >= 0 else region.end)
+    return alone.group(1) if alone else None
+
+
+def _unit_in(block: str) -> str | None:
     if "千元" in block:
         return "千元"
     if YUAN.search(block):

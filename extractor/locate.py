@@ -42,6 +42,7 @@ SIMILAR = 80
 MIN_FUZZY = 4  # characters of a label key, at least, before similarity is tried
 LOOKAHEAD = 3  # template rows after the last one found that a similar label may name
 
+BEFORE_LABEL = "values stand before their label"
 HEADER, BLOCK, GROUP, ROW, UNKNOWN, VALUES = "header", "block", "group", "row", "unknown", "values"
 
 
@@ -72,6 +73,7 @@ class RowText:
     vertical: bool = False  # its values stood on lines of their own below it
     doubt: str = ""  # why the placement of its values is a guess ("" when it is not)
     similar: bool = False  # its label was found by similarity (a misprint or OCR error)
+    before: list[Cell] = field(default_factory=list)  # values before its label, too few for a row
 
     @property
     def span(self) -> tuple[int, int]:
@@ -117,6 +119,7 @@ class _Place:
     order: dict[int, int]
     last: int | None = None
     seen_keyword: bool = False
+    open_row: bool = False  # the last row named stood without values, none have come since
 
     def advance(self, row: Row) -> None:
         index = self.order[id(row)]
@@ -137,6 +140,7 @@ def name_segments(segs: list[Segment], table: Table) -> list[Named]:
             continue
         if not seg.label:
             out.append(Named(seg, VALUES))
+            place.open_row = False
             continue
         named, joined = _name(seg, segs[i + 1] if i + 1 < len(segs) else None, pending, table,
                               words, place)
@@ -144,6 +148,8 @@ def name_segments(segs: list[Segment], table: Table) -> list[Named]:
             skip = i + 1
         if named.row is not None:
             place.advance(named.row)
+        if named.kind in (ROW, VALUES) or seg.has_values:
+            place.open_row = named.kind == ROW and not seg.has_values
         pending = label_key(seg.label) if named.kind == UNKNOWN and not seg.has_values else ""
         out.append(named)
     return out
@@ -161,7 +167,7 @@ def _name(seg: Segment, nxt: Segment | None, pending: str, table: Table, words: 
         row = _row_named(seg, pending + key, table, words, place)
     if row is not None:
         return Named(seg, ROW, row), False
-    joined = _wrapped_with_next(seg, key, nxt, table, words, place)
+    joined = None if place.open_row else _wrapped_with_next(seg, key, nxt, table, words, place)
     if joined is not None:
         return Named(seg, ROW, joined), True
     row = _similar_row(key, table, place)
@@ -270,6 +276,9 @@ def attach_values(named: list[Named], table: Table, width: Width) -> Located:
             state.after_block = item.kind == BLOCK
         elif item.kind == UNKNOWN:
             _unknown(state, item.seg)
+    for entry in state.rows.values():
+        if _filled(entry.cells) == 0 and entry.before:
+            entry.cells, entry.doubt = entry.before, BEFORE_LABEL  # nothing came after it
     return Located(state.rows, state.findings)
 
 
@@ -313,10 +322,16 @@ def _row(state: _Attach, item: Named) -> None:
         _again(state, entry, seg)
     else:
         entry = RowText(row, seg, list(seg.values), similar=item.similar)
-        if not seg.has_values and state.loose:
-            entry.cells = state.loose
+        if not seg.has_values and _filled(state.loose) == state.width(row.id):
+            entry.cells = state.loose  # a whole row of values stood before its label
             if not (state.after_block and state.alone(row)):
-                entry.doubt = "values stand before their label"
+                entry.doubt = BEFORE_LABEL
+        elif not seg.has_values and state.loose:
+            entry.before = state.loose  # its values, unless values follow it (header debris?)
+        elif state.loose and _filled(seg.values) + _filled(state.loose) == state.width(row.id):
+            # the rest of its cells on the line above it (a top-aligned 总计 printed on a line
+            # of its own by pdftotext -layout): taken, in doubt until its arithmetic decides
+            entry.cells, entry.doubt = state.loose + list(seg.values), BEFORE_LABEL
         state.rows[row.id] = entry
         if not entry.cells or _filled(entry.cells) == 0:
             state.waiting.append(entry)
@@ -331,6 +346,8 @@ def _again(state: _Attach, entry: RowText, seg: Segment) -> None:
     if _filled(entry.cells) == 0:
         entry.cells.extend(seg.values)
         state.last = entry
+        if _filled(entry.cells):
+            state.waiting = [w for w in state.waiting if w is not entry]
         return
     if seg.has_values and _readings(seg.values) != _readings(entry.cells):
         entry.doubt = "the row appears twice with different values"

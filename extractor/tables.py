@@ -11,13 +11,14 @@ whose cells cannot be read without guessing, gets null or its likeliest values, 
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass, field
 
 from . import align, solve
 from .cells import EMPTY, ILLEGIBLE, Cell, read_cell
 from .grid import grid_columns, header_columns, header_starts, value_columns, words_in_value_columns
-from .locate import Located, RowText, locate
+from .locate import BEFORE_LABEL, Located, RowText, locate
 from .record import Field, Finding
 from .rows import Segment, physical_rows, segments
 from .sections import Span
@@ -79,20 +80,23 @@ def read_t3(text: str, region: Span | None, template_name: str) -> TableReading:
             reading.grid = bool(cells)
             reading.options = align.options(cells or rt.cells, k, _glued(rt))
         readings.append(reading)
-    _decide(readings, [eq for eq in tpl.identities if eq.table == "t3"], row_sum_identity)
+    _decide(readings, [eq for eq in tpl.identities if eq.table == "t3"], row_sum_identity, text)
     return _assemble(table, readings, located, "t3")
 
 
 # ---------------------------------------------------------------- deciding
-def _decide(readings: list[Reading], identities: list[Identity], row_identity) -> None:
-    """Each row's reading: its own when its cells allow one (or its arithmetic leaves one); else
-    the one the table's identities leave across rows (solve.py); else its likeliest, marked."""
+def _decide(readings: list[Reading], identities: list[Identity], row_identity, text: str) -> None:
+    """Each row's reading: its own when its cells allow one (or its arithmetic leaves one, the
+    cells of its lines taken in another order if need be); else the one the table's identities
+    leave across rows (solve.py); else its likeliest, marked."""
     k = len(readings[0].row.columns)
     undecided = []
     for r in readings:
         if r.options is None:
             continue
         fit = align.choose(r.options, row_identity, k)
+        if row_identity(align.values_of(fit)) is False and not r.grid:
+            fit = _in_another_line_order(r, fit, text, k, row_identity) or fit
         if fit.rule.endswith("+ambiguous") and r.options.complete:
             undecided.append(r)
         r.fit = fit
@@ -123,6 +127,42 @@ def _holds(eq: Identity, values: dict) -> bool | None:
         return sum(values[k] for k in eq.left) == sum(values[k] for k in eq.right)
     except (KeyError, TypeError):  # a blank, or a row not read
         return None
+
+
+MAX_LINES_REORDERED = 3
+
+
+def _in_another_line_order(r: Reading, fit: align.Fit, text: str, k: int, row_identity) -> align.Fit | None:
+    """A row whose cells stand on two or three lines and do not add up as the text orders them:
+    read with its lines in another order (pdftotext prints a top-aligned 总计 on the label's first
+    line, the six applicant columns on the next). When exactly one order adds up, the arithmetic
+    decided it; when several do, the cells they disagree on are marked; when none does, None."""
+    assert r.text is not None
+    groups = _line_groups(text, r.text.cells)
+    if not 2 <= len(groups) <= MAX_LINES_REORDERED:
+        return None
+    found = []
+    for order in list(itertools.permutations(groups))[1:]:
+        cells = [c for group in order for c in group]
+        found += [f for f in align.options(cells, k, glued=False).fits
+                  if row_identity(align.values_of(f)) is True]
+    if not found:
+        return None
+    others = align.others_of([fit] + found, found[0])
+    if len({align.values_of(f) for f in found}) == 1:
+        return found[0]._replace(rule="line-order+arithmetic", review=False, reason="", others=others)
+    return align.ambiguous(found, "its lines add up in more than one order")
+
+
+def _line_groups(text: str, cells: list[Cell]) -> list[list[Cell]]:
+    """A row's value cells grouped by the line of text each stands on."""
+    groups: list[list[Cell]] = []
+    for cell in cells:
+        if groups and "\n" not in text[groups[-1][-1].end : cell.start]:
+            groups[-1].append(cell)
+        else:
+            groups.append([cell])
+    return groups
 
 
 def _candidates(r: Reading, row_identity) -> list[align.Fit]:
@@ -164,7 +204,7 @@ def _assemble(table: Table, readings: list[Reading], located: Located, name: str
         fit = r.fit
         if r.grid:
             fit = fit._replace(rule=fit.rule + "+grid-columns")
-        if r.text.doubt:
+        if r.text.doubt and not (r.text.doubt == BEFORE_LABEL and fit.rule.startswith("line-order+")):
             fit = fit._replace(review=True, reason=r.text.doubt)
         out.fields.update(fields_from_fit(r.row.keys, fit, name))
         out.rows[f"{name}.{r.row.id}"] = r.text.span
@@ -224,10 +264,52 @@ def read_t4(text: str, region: Span | None, template_name: str = "2021") -> Tabl
             reason = "table 4 not found" if region is None else "table 4 has no readable cells"
         return _missing_table(table, reason, "parse.t4_missing")
     fit = align.fit_row(cells, len(keys), group_total_identity)
+    if group_total_identity(align.values_of(fit)) is False:
+        fit = _in_stream_order(fit, table) or fit
     out = TableReading(fields_from_fit(keys, fit, "t4"))
     start, end = min(c.start for c in cells), max(c.end for c in cells)
     out.rows = {f"t4.{row.id}": (start, end) for row in table.rows}
     return out
+
+
+def _stream_orders(table: Table) -> list[tuple[int, ...]]:
+    """The orders a PDF's text stream may give table 4's 15 cells in, besides the template's:
+    some groups' 总计 cells drawn after every other cell (each order lists, for each position in
+    the text, the template position of the cell that stands there)."""
+    width = len(table.columns)
+    groups = [list(range(g * width, (g + 1) * width)) for g in range(len(table.rows))]
+    orders = []
+    for late in itertools.product((False, True), repeat=len(groups)):
+        if not any(late):
+            continue
+        head = [p for g, l in zip(groups, late) for p in (g[:-1] if l else g)]
+        orders.append(tuple(head + [g[-1] for g, l in zip(groups, late) if l]))
+    return orders
+
+
+def _in_stream_order(fit: align.Fit, table: Table) -> align.Fit | None:
+    """Table 4 read in the template's order breaks its sums: its cells in a text stream's order
+    (plain pdftotext: the groups' 总计 drawn last). The order in which every sum holds, if exactly
+    one does, is shown, marked (the orders tried are not every order a PDF may use); when several
+    do, the cells as read with those orders beside them (the checks then suspect the reading, not
+    the report); None when none does."""
+    if any(s is None for s in fit.slots):
+        return None
+    fits = []
+    for order in _stream_orders(table):
+        slots = [None] * len(order)
+        for at, position in enumerate(order):
+            slots[position] = fit.slots[at]
+        if group_total_identity([s.value for s in slots]) is True:
+            fits.append(fit._replace(slots=tuple(slots)))
+    if len({align.values_of(f) for f in fits}) > 1:  # as read, beside the orders whose sums hold
+        return fit._replace(others=align.others_of(fits, fit))
+    if not fits:
+        return None
+    reason = "table 4's cells stand in another order than the template's (a PDF's text stream): " \
+             "shown in the order in which its sums hold"
+    return fits[0]._replace(rule="stream-order+arithmetic", review=True, reason=reason,
+                            others=align.others_of([fit] + fits, fits[0]))
 
 
 # ---------------------------------------------------------------- table 2

@@ -202,15 +202,20 @@ STATED = [
 
 
 def narrative(record: Record, text: str) -> list[tuple[int, str]]:
-    """The text outside the tables, as (offset, piece) pairs."""
+    """The text outside the tables, as (offset, piece) pairs, and the sentences (up to a 。) that
+    stand inside a table's region (a sentence after table 4, before section 五)."""
     cuts = sorted(span for name, span in record.regions.items() if name in ("t2", "t3", "t4"))
     pieces, pos = [], 0
     for a, b in cuts:
         if a > pos:
             pieces.append((pos, text[pos:a]))
+        pieces += [(a + m.start(), m.group(0)) for m in SENTENCE.finditer(text, max(a, pos), b)]
         pos = max(pos, b)
     pieces.append((pos, text[pos:]))
     return pieces
+
+
+SENTENCE = re.compile(r"[^\n。]*。")
 
 
 # A figure of another year is no statement about this report's tables: `比上年收到申请50件`.
@@ -224,7 +229,12 @@ WITH_CARRIED = re.compile(r"^[^。；;]{0,3}?[（(]?\s*(?:含|包括|其中)[^�
 # applications for review rather than for information (收到行政复议申请1件).
 PART_BEFORE = re.compile(r"通过|其中|以[^。；;，,]{0,4}方式")
 PART_OF_APPLICATIONS = re.compile(r"复议|诉讼|自然人|法人|企业|机构|组织|其中|网络|信函|当面|传真|邮件|平台|渠道|方式|撤回|中")
-PART_OF_RESULTS = re.compile(r"维持|纠正|其他结果|尚未|审结|撤销|确认")
+PART_OF_RESULTS = re.compile(r"维持|纠正|纠错|败诉|胜诉|其他结果|尚未|审结|撤销|确认")
+
+
+# The words after a statement up to its clause's end: `未发生…被行政复议纠错或行政诉讼败诉` is no
+# statement that there were no reviews, only none corrected.
+RESULT_AFTER = re.compile(r"[^。；;，,\d]{0,12}")
 
 
 def _a_part(keys: list[str], quote: str, before: str) -> bool:
@@ -244,7 +254,8 @@ def text_against_tables(record: Record, text: str) -> Iterator[Finding]:
                 other = [y for y in OTHER_YEAR.findall(before) if y != f"{year}年"]
                 if other and not m.group(0).startswith("上年结转"):
                     continue
-                if _a_part(keys, m.group(0), before):
+                after = RESULT_AFTER.match(piece, m.end())
+                if _a_part(keys, m.group(0) + (after.group(0) if after else ""), before):
                     continue
                 stated = int(m.group(1)) if m.groups() else 0
                 keys = list(keys)

@@ -47,11 +47,23 @@ def physical_rows(text: str, start: int, end: int) -> list[list[Cell]]:
         return _cell_per_line_rows(lines)
     rows = []
     for line, offset in lines:
+        line = _without_page_number(line)
         for piece, at in _sentences(line, offset):
             if not piece.strip() or SEPARATOR_LINE.match(piece) or _is_prose(piece):
                 continue
             rows.append(_split_line(piece, at))
     return rows
+
+
+# A page's number printed in its footer, at the end of a line a PDF's text runs it into
+# (`769- 5 -`, `第5页`, `第 5 页 共 12 页`): never a cell.
+PAGE_NUMBER = re.compile(r"(?<![-—–－])[-—–－]\s*\d{1,3}\s*[-—–－]\s*$|第\s*\d{1,3}\s*页(?:\s*[/，,]?\s*共\s*\d{1,3}\s*页)?\s*$")
+
+
+def _without_page_number(line: str) -> str:
+    """The line with a page number at its end blanked (same length: offsets hold)."""
+    m = PAGE_NUMBER.search(line)
+    return line if m is None else line[: m.start()] + " " * (m.end() - m.start())
 
 
 SENTENCE_END = re.compile(r"(?<=。)")

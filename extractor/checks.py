@@ -215,7 +215,7 @@ def narrative(record: Record, text: str) -> list[tuple[int, str]]:
     return pieces
 
 
-SENTENCE = re.compile(r"[^\n。]*。")
+SENTENCE = re.compile(r"(?<![^\n。])[^\n。]*。")  # from a line's start or a 。: linear
 
 
 # A figure of another year is no statement about this report's tables: `比上年收到申请50件`.

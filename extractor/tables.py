@@ -109,12 +109,14 @@ def _confirm_cuts(readings: list[Reading], identities: list[Identity]) -> None:
     """A run cut one digit a column while a space parted it from its label (`（一）予以公开
     210000021`) is marked: a blank cell may have been lost instead. The table's arithmetic lifts
     the doubt when the row adds up and every other identity it stands in holds (or has a blank)."""
+    cut = [r for r in readings if r.fit is not None and r.fit.rule == "digit-split"
+           and r.fit.review and r.fit.reason == align.CUT_OR_BLANK]
+    if not cut:
+        return
     values = {key: v for r in readings if r.fit is not None
               for key, v in zip(r.row.keys, align.values_of(r.fit))}
-    for r in readings:
+    for r in cut:
         fit = r.fit
-        if fit is None or not (fit.rule == "digit-split" and fit.review and fit.reason == align.CUT_OR_BLANK):
-            continue
         mine = [eq for eq in identities if set(eq.keys) & set(r.row.keys)]
         held = [_holds(eq, values) for eq in mine]
         own = [h for eq, h in zip(mine, held) if set(eq.keys) <= set(r.row.keys)]

@@ -18,7 +18,7 @@ Sources: 国办公开办函〔2019〕60号 (2019 format) and 国办公开办函�
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import Any
 
 from .spec import TEMPLATES, templates
@@ -43,12 +43,12 @@ class Row:
     money: tuple[str, ...] = ()  # columns stored in 万元
     block: int | None = None  # t2: index of the block (第二十条 item) it stands in
 
-    @property
+    @cached_property
     def keys(self) -> tuple[str, ...]:
         """The canonical keys of its cells, in column order: ("t3.granted.natural", …)."""
         return tuple(f"{self.table}.{self.id}.{c}" for c in self.columns)
 
-    @property
+    @cached_property
     def words(self) -> tuple[str, ...]:
         """Every word that names it: its label, then its aliases."""
         return (self.label,) + self.aliases

@@ -10,7 +10,7 @@ from functools import lru_cache
 from rapidfuzz import fuzz
 
 from .cells import normalise
-from .template import all_markers
+from .template import all_markers, template
 from .template import sections as template_sections
 
 ENUM = r"(?:第?[一二三四五六七八九十]{1,2}\s*[、.．,，]|[（(]\s*[一二三四五六七八九十]{1,2}\s*[）)]|\d{1,2}\s*[、.．])"
@@ -154,9 +154,25 @@ def _first_with(text: str, words, start: int = 0, end: int | None = None) -> int
     return line_start if line_start >= start and i - line_start <= MAX_HEADING else i
 
 
+def _t2_start(text: str) -> int | None:
+    """Where table 2 starts when section 二's heading is missing (a fragment of a report): its
+    first block heading (第二十条…), or an earlier line that opens with one of its rows' labels
+    and a number (`行政处罚 3985758`), whichever comes first."""
+    block = _first_with(text, ("第二十条",))
+    row = _t2_row_line().search(text, 0, block if block is not None else len(text))
+    return row.start() if row is not None else block
+
+
+@lru_cache(maxsize=1)
+def _t2_row_line() -> re.Pattern:
+    labels = {w for name in ("2019", "2021") for row in template(name).tables["t2"].rows for w in row.words}
+    words = "|".join(map(re.escape, sorted(labels, key=len, reverse=True)))
+    return re.compile(r"^[ \t|]*(?:" + words + r")[ \t|]*[-\d]", re.M)
+
+
 def _regions(text, sections) -> dict[str, Span]:
     size = len(text)
-    s2 = sections[2].start if 2 in sections else _first_with(text, ("第二十条",))
+    s2 = sections[2].start if 2 in sections else _t2_start(text)
     s3 = sections[3].start if 3 in sections else _first_with(text, ("申请人情况", "本年新收", "新收政府信息公开申请"), s2 or 0)
     after3 = s3 if s3 is not None else (s2 or 0)
     t3_end = _first_with(text, ("结转下年度",), after3) or after3

@@ -43,6 +43,7 @@ MIN_FUZZY = 4  # characters of a label key, at least, before similarity is tried
 LOOKAHEAD = 3  # template rows after the last one found that a similar label may name
 
 BEFORE_LABEL = "values stand before their label"
+PLACED_BY_ORDER = "values placed by the template's order of rows (their label stands elsewhere)"
 HEADER, BLOCK, GROUP, ROW, UNKNOWN, VALUES = "header", "block", "group", "row", "unknown", "values"
 
 
@@ -261,11 +262,14 @@ class _Attach:
     last: RowText | None = None  # the row whose line we are on
     loose: list[Cell] = field(default_factory=list)  # values before their label
     after_block: bool = False  # a block heading stands between the last row and here
+    order: dict[int, int] = field(default_factory=dict)  # id(row) → its place in the template
+    furthest: int = -1  # the furthest place in the template of a row found so far
 
 
 def attach_values(named: list[Named], table: Table, width: Width) -> Located:
     """Pass 2: the value cells of each row found by pass 1."""
-    state = _Attach(width, lambda row: _alone_in_block(table, row))
+    state = _Attach(width, lambda row: _alone_in_block(table, row),
+                    order={id(r): n for n, r in enumerate(table.rows)})
     for item in named:
         if item.kind == VALUES:
             _values_alone(state, item.seg)
@@ -279,7 +283,42 @@ def attach_values(named: list[Named], table: Table, width: Width) -> Located:
     for entry in state.rows.values():
         if _filled(entry.cells) == 0 and entry.before:
             entry.cells, entry.doubt = entry.before, BEFORE_LABEL  # nothing came after it
+    _fill_gaps(state.rows, table, width)
     return Located(state.rows, state.findings)
+
+
+def _fill_gaps(rows: dict[str, RowText], table: Table, width: Width) -> None:
+    """Pass 3: template rows that got no values (their labels printed elsewhere, after their
+    values, as plain pdftotext does), between two rows that did: the values left over between
+    those two (past the first's columns, or before the second's label) are theirs, in the
+    template's order, when there are exactly as many as they have columns."""
+    ordered = list(table.rows)
+    for a, gap, b in _gaps(ordered, rows):
+        first, last = rows[a.id], rows[b.id]
+        filled = [c for c in first.cells if read_cell(c.text).kind != EMPTY]
+        left = filled[width(a.id):] or [c for c in last.before if read_cell(c.text).kind != EMPTY]
+        if not left or len(left) != sum(width(r.id) for r in gap):
+            continue
+        if left[0] in first.cells:
+            first.cells = first.cells[: first.cells.index(left[0])]
+        for r in gap:
+            take, left = left[: width(r.id)], left[width(r.id) :]
+            label = rows[r.id].label if r.id in rows else Segment("", take[0].start, take[0].start)
+            rows[r.id] = RowText(r, label, take, doubt=PLACED_BY_ORDER)
+
+
+def _gaps(ordered: list[Row], rows: dict[str, RowText]):
+    """(row with values, [rows without], next row with values) for each run of template rows
+    that got no values between two that did."""
+    def has_values(row: Row) -> bool:
+        return row.id in rows and _filled(rows[row.id].cells) > 0
+
+    marks = [n for n, row in enumerate(ordered) if has_values(row)]
+    for n, m in zip(marks, marks[1:]):
+        if m - n > 1:
+            yield ordered[n], ordered[n + 1 : m], ordered[m]
+
+
 
 
 def locate(segs: list[Segment], table: Table, width: Width) -> Located:
@@ -333,10 +372,13 @@ def _row(state: _Attach, item: Named) -> None:
             # of its own by pdftotext -layout): taken, in doubt until its arithmetic decides
             entry.cells, entry.doubt = state.loose + list(seg.values), BEFORE_LABEL
         state.rows[row.id] = entry
-        if not entry.cells or _filled(entry.cells) == 0:
+        # rows that got values on lines of their own have had their turn
+        state.waiting = [w for w in state.waiting if _filled(w.cells) == 0]
+        place = state.order[id(row)]
+        late = place < state.furthest  # a label printed after its values (plain pdftotext)
+        if _filled(entry.cells) == 0 and not late:
             state.waiting.append(entry)
-        else:
-            state.waiting = [w for w in state.waiting if w is not entry]
+        state.furthest = max(state.furthest, place)
         state.last = entry
     state.loose, state.after_block = [], False
 

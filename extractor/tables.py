@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from . import align, solve
 from .cells import EMPTY, ILLEGIBLE, Cell, read_cell
 from .grid import grid_columns, header_columns, header_starts, value_columns, words_in_value_columns
-from .locate import BEFORE_LABEL, Located, RowText, locate
+from .locate import BEFORE_LABEL, PLACED_BY_ORDER, Located, RowText, locate
 from .record import Field, Finding
 from .rows import Segment, physical_rows, segments
 from .sections import Span
@@ -81,7 +81,7 @@ def read_t3(text: str, region: Span | None, template_name: str) -> TableReading:
             reading.options = align.options(cells or rt.cells, k, _glued(rt))
         readings.append(reading)
     _decide(readings, [eq for eq in tpl.identities if eq.table == "t3"], row_sum_identity, text)
-    return _assemble(table, readings, located, "t3")
+    return _assemble(table, readings, located, "t3", row_sum_identity)
 
 
 # ---------------------------------------------------------------- deciding
@@ -197,7 +197,19 @@ def _solve(readings: list[Reading], undecided: list[Reading], identities: list[I
 
 
 # ---------------------------------------------------------------- fields
-def _assemble(table: Table, readings: list[Reading], located: Located, name: str) -> TableReading:
+def _doubt_lifted(r: Reading, fit: align.Fit, row_identity) -> bool:
+    """Values taken from before their label, or placed by the template's order of rows, whose row
+    adds up (in the order of its lines that makes it add up): the arithmetic vouches for them."""
+    assert r.text is not None
+    if r.text.doubt == BEFORE_LABEL:
+        return fit.rule.startswith("line-order+")
+    if r.text.doubt == PLACED_BY_ORDER and row_identity is not None:
+        return row_identity(align.values_of(fit)) is True and not fit.review
+    return False
+
+
+def _assemble(table: Table, readings: list[Reading], located: Located, name: str,
+              row_identity=None) -> TableReading:
     out = TableReading({}, list(located.findings))
     for r in readings:
         if r.text is None:
@@ -206,7 +218,7 @@ def _assemble(table: Table, readings: list[Reading], located: Located, name: str
         fit = r.fit
         if r.grid:
             fit = fit._replace(rule=fit.rule + "+grid-columns")
-        if r.text.doubt and not (r.text.doubt == BEFORE_LABEL and fit.rule.startswith("line-order+")):
+        if r.text.doubt and not _doubt_lifted(r, fit, row_identity):
             fit = fit._replace(review=True, reason=r.text.doubt)
         out.fields.update(fields_from_fit(r.row.keys, fit, name))
         out.rows[f"{name}.{r.row.id}"] = r.text.span
@@ -266,12 +278,71 @@ def read_t4(text: str, region: Span | None, template_name: str = "2021") -> Tabl
             reason = "table 4 not found" if region is None else "table 4 has no readable cells"
         return _missing_table(table, reason, "parse.t4_missing")
     fit = align.fit_row(cells, len(keys), group_total_identity)
-    if group_total_identity(align.values_of(fit)) is False:
-        fit = _in_stream_order(fit, table) or fit
+    runs = _runs(segs)
+    if group_total_identity(align.values_of(fit)) is False and len(runs) > 1:
+        fit = _in_stream_order(fit, table) or _by_runs(fit, runs, table)
     out = TableReading(fields_from_fit(keys, fit, "t4"))
     start, end = min(c.start for c in cells), max(c.end for c in cells)
     out.rows = {f"t4.{row.id}": (start, end) for row in table.rows}
     return out
+
+
+MAX_RUNS = 6  # runs of table 4's numbers whose placements are tried (more: the order is unknown)
+
+
+def _runs(segs: list[Segment]) -> list[list[Cell]]:
+    """Table 4's numbers in runs: those standing together, without words between them (a plain
+    text stream interleaves them with its header's characters: each run keeps its own order)."""
+    runs: list[list[Cell]] = []
+    words = True  # words stood since the last number
+    for seg in segs:
+        cells = [c for c in seg.values if read_cell(c.text).kind not in (EMPTY, ILLEGIBLE)]
+        words = words or bool(seg.label)
+        if not cells:
+            continue
+        if words:
+            runs.append(cells)
+        else:
+            runs[-1].extend(cells)
+        words = False
+    return runs
+
+
+def _by_runs(fit: align.Fit, runs: list[list[Cell]], table: Table) -> align.Fit:
+    """Table 4's numbers stand among its header's words, and as read they break its sums: the
+    runs of numbers placed in the table's cells every way that keeps each run's order and makes
+    every sum hold. One such placement: shown, marked; several: the cells they disagree on null;
+    none, or too many runs to try: the cells as read, all marked (the order is not known)."""
+    width, size = len(table.columns), len(fit.slots)
+    slots = {c.start: s for c, s in zip([c for run in runs for c in run], fit.slots) if s is not None}
+    found = [] if len(runs) > MAX_RUNS or len(slots) != size else \
+        [p for p in _placements([[slots[c.start] for c in run] for run in runs], width, size)
+         if group_total_identity([s.value for s in p]) is True]
+    reason = "table 4's numbers stand among its header's words: the order of its cells is a guess"
+    if not found:
+        return fit._replace(review=True, reason=reason)
+    fits = [fit._replace(slots=tuple(p)) for p in found]
+    if len({align.values_of(f) for f in fits}) == 1:
+        return fits[0]._replace(rule="runs+arithmetic", review=True, reason=reason,
+                                others=align.others_of([fit] + fits, fits[0]))
+    return align.ambiguous(fits, reason)._replace(review=True, reason=reason)
+
+
+def _placements(runs: list[list], width: int, size: int, taken: tuple = ()):
+    """Every way to lay the runs, in order, each inside one group of `width` cells, covering all
+    `size` cells once: yields lists of the runs' items by cell."""
+    if not runs:
+        cells = dict(taken)
+        yield [cells[i] for i in range(size)]
+        return
+    used = {i for i, _ in taken}
+    run = runs[0]
+    for start in range(size - len(run) + 1):
+        if start // width != (start + len(run) - 1) // width:
+            continue  # a run stays in one group
+        positions = range(start, start + len(run))
+        if used.isdisjoint(positions):
+            yield from _placements(runs[1:], width, size, taken + tuple(zip(positions, run)))
 
 
 def _stream_orders(table: Table) -> list[tuple[int, ...]]:

@@ -109,19 +109,26 @@ def _confirm_cuts(readings: list[Reading], identities: list[Identity]) -> None:
     """A run cut one digit a column while a space parted it from its label (`（一）予以公开
     210000021`) is marked: a blank cell may have been lost instead. The table's arithmetic lifts
     the doubt when the row adds up and every other identity it stands in holds (or has a blank)."""
-    cut = [r for r in readings if r.fit is not None and r.fit.rule == "digit-split"
-           and r.fit.review and r.fit.reason == align.CUT_OR_BLANK]
+    cut = [r for r in readings if _cut_or_blank(r.fit)]
     if not cut:
         return
     values = {key: v for r in readings if r.fit is not None
               for key, v in zip(r.row.keys, align.values_of(r.fit))}
     for r in cut:
-        fit = r.fit
-        mine = [eq for eq in identities if set(eq.keys) & set(r.row.keys)]
-        held = [_holds(eq, values) for eq in mine]
-        own = [h for eq, h in zip(mine, held) if set(eq.keys) <= set(r.row.keys)]
-        if own and all(own) and not any(h is False for h in held):
-            r.fit = fit._replace(rule=fit.rule + "+arithmetic", review=False, reason="")
+        if _vouched(set(r.row.keys), identities, values):
+            r.fit = r.fit._replace(rule=r.fit.rule + "+arithmetic", review=False, reason="")
+
+
+def _cut_or_blank(fit: align.Fit | None) -> bool:
+    return fit is not None and fit.rule == "digit-split" and fit.review and fit.reason == align.CUT_OR_BLANK
+
+
+def _vouched(keys: set[str], identities: list[Identity], values: dict) -> bool:
+    """The row's own identity holds, and no other identity it stands in fails."""
+    mine = [eq for eq in identities if keys & set(eq.keys)]
+    held = [_holds(eq, values) for eq in mine]
+    own = [h for eq, h in zip(mine, held) if set(eq.keys) <= keys]
+    return bool(own) and all(own) and not any(h is False for h in held)
 
 
 def _holds(eq: Identity, values: dict) -> bool | None:
@@ -176,24 +183,30 @@ def _candidates(r: Reading, row_identity) -> list[align.Fit]:
 
 def _solve(readings: list[Reading], undecided: list[Reading], identities: list[Identity],
            row_identity) -> None:
-    fits = {r.row.id: _candidates(r, row_identity) if r in undecided else [r.fit] for r in readings
-            if r.fit is not None}
-    rows = {f"{r.row.table}.{r.row.id}": [solve.Candidate(align.values_of(f)) for f in fits[r.row.id]]
-            for r in readings if r.fit is not None}
-    columns = {f"{r.row.table}.{r.row.id}": r.row.keys for r in readings if r.fit is not None}
-    decisions = solve.decide(rows, identities, columns)
+    """The rows left undecided, by the table's identities across rows (solve.decide)."""
+    read = [r for r in readings if r.fit is not None]
+    fits = {r.row.id: _candidates(r, row_identity) if r in undecided else [r.fit] for r in read}
+    rows = {_prefix(r): [solve.Candidate(align.values_of(f)) for f in fits[r.row.id]] for r in read}
+    decisions = solve.decide(rows, identities, {_prefix(r): r.row.keys for r in read})
     for r in undecided:
-        candidates = fits[r.row.id]
-        decision = decisions[f"{r.row.table}.{r.row.id}"]
-        chosen = [candidates[i] for i in decision.feasible]
-        if len({align.values_of(f) for f in chosen}) == 1 and decision.broken == 0:
-            r.fit = chosen[0]._replace(rule=r.options.rule + "+table-arithmetic", review=False,
-                                       reason="", others=align.others_of(candidates, chosen[0]))
-        elif decision.broken == 0:
-            r.fit = align.ambiguous(chosen, r.options.reason)
-        else:  # the table's arithmetic fails whichever way: the row's readings all stand
-            rest = [f for f in candidates if f not in chosen]
-            r.fit = align.ambiguous(chosen + rest, r.options.reason)
+        r.fit = _decided(r, fits[r.row.id], decisions[_prefix(r)])
+
+
+def _prefix(r: Reading) -> str:
+    return f"{r.row.table}.{r.row.id}"
+
+
+def _decided(r: Reading, candidates: list[align.Fit], decision: solve.Decision) -> align.Fit:
+    """One reading the arithmetic left: taken, unmarked. Several that keep it: the cells they
+    disagree on are marked. The arithmetic failing whichever way: every reading stands."""
+    assert r.options is not None
+    chosen = [candidates[i] for i in decision.feasible]
+    if decision.broken:
+        return align.ambiguous(chosen + [f for f in candidates if f not in chosen], r.options.reason)
+    if len({align.values_of(f) for f in chosen}) > 1:
+        return align.ambiguous(chosen, r.options.reason)
+    return chosen[0]._replace(rule=r.options.rule + "+table-arithmetic", review=False, reason="",
+                              others=align.others_of(candidates, chosen[0]))
 
 
 # ---------------------------------------------------------------- fields
@@ -266,25 +279,25 @@ def _glued(rt: RowText) -> bool:
 # ---------------------------------------------------------------- table 4
 def read_t4(text: str, region: Span | None, template_name: str = "2021") -> TableReading:
     """Table 4, printed as one row of 15 cells (the three groups side by side)."""
-    tpl = template(template_name)
-    table = tpl.tables["t4"]
-    keys = table.keys
+    table = template(template_name).tables["t4"]
     segs = segments(physical_rows(text, region.start, region.end)) if region else []
     cells = [c for s in segs if s.has_values for c in s.values]
     if not any(read_cell(c.text).kind not in (EMPTY, ILLEGIBLE) for c in cells):
-        if any(read_cell(c.text).kind == ILLEGIBLE for c in cells):
-            reason = "table 4 is illegible in the source"
-        else:
-            reason = "table 4 not found" if region is None else "table 4 has no readable cells"
-        return _missing_table(table, reason, "parse.t4_missing")
-    fit = align.fit_row(cells, len(keys), group_total_identity)
+        return _missing_table(table, _why_no_t4(cells, region), "parse.t4_missing")
+    fit = align.fit_row(cells, len(table.keys), group_total_identity)
     runs = _runs(segs)
     if group_total_identity(align.values_of(fit)) is False and len(runs) > 1:
         fit = _in_stream_order(fit, table) or _by_runs(fit, runs, table)
-    out = TableReading(fields_from_fit(keys, fit, "t4"))
+    out = TableReading(fields_from_fit(table.keys, fit, "t4"))
     start, end = min(c.start for c in cells), max(c.end for c in cells)
     out.rows = {f"t4.{row.id}": (start, end) for row in table.rows}
     return out
+
+
+def _why_no_t4(cells: list[Cell], region: Span | None) -> str:
+    if any(read_cell(c.text).kind == ILLEGIBLE for c in cells):
+        return "table 4 is illegible in the source"
+    return "table 4 not found" if region is None else "table 4 has no readable cells"
 
 
 MAX_RUNS = 6  # runs of table 4's numbers whose placements are tried (more: the order is unknown)
@@ -308,24 +321,31 @@ def _runs(segs: list[Segment]) -> list[list[Cell]]:
     return runs
 
 
+RUNS_GUESSED = "table 4's numbers stand among its header's words: the order of its cells is a guess"
+
+
 def _by_runs(fit: align.Fit, runs: list[list[Cell]], table: Table) -> align.Fit:
     """Table 4's numbers stand among its header's words, and as read they break its sums: the
     runs of numbers placed in the table's cells every way that keeps each run's order and makes
     every sum hold. One such placement: shown, marked; several: the cells they disagree on null;
     none, or too many runs to try: the cells as read, all marked (the order is not known)."""
-    width, size = len(table.columns), len(fit.slots)
-    slots = {c.start: s for c, s in zip([c for run in runs for c in run], fit.slots) if s is not None}
-    found = [] if len(runs) > MAX_RUNS or len(slots) != size else \
-        [p for p in _placements([[slots[c.start] for c in run] for run in runs], width, size)
-         if group_total_identity([s.value for s in p]) is True]
-    reason = "table 4's numbers stand among its header's words: the order of its cells is a guess"
-    if not found:
-        return fit._replace(review=True, reason=reason)
-    fits = [fit._replace(slots=tuple(p)) for p in found]
+    fits = [fit._replace(slots=tuple(p)) for p in _placements_that_add_up(fit, runs, table)]
+    if not fits:
+        return fit._replace(review=True, reason=RUNS_GUESSED)
     if len({align.values_of(f) for f in fits}) == 1:
-        return fits[0]._replace(rule="runs+arithmetic", review=True, reason=reason,
+        return fits[0]._replace(rule="runs+arithmetic", review=True, reason=RUNS_GUESSED,
                                 others=align.others_of([fit] + fits, fits[0]))
-    return align.ambiguous(fits, reason)._replace(review=True, reason=reason)
+    return align.ambiguous(fits, RUNS_GUESSED)._replace(review=True, reason=RUNS_GUESSED)
+
+
+def _placements_that_add_up(fit: align.Fit, runs: list[list[Cell]], table: Table) -> list[list]:
+    size = len(fit.slots)
+    cells = [c for run in runs for c in run]
+    slots = {c.start: s for c, s in zip(cells, fit.slots) if s is not None}
+    if len(runs) > MAX_RUNS or len(cells) != size or len(slots) != size:
+        return []
+    laid = _placements([[slots[c.start] for c in run] for run in runs], len(table.columns), size)
+    return [p for p in laid if group_total_identity([s.value for s in p]) is True]
 
 
 def _placements(runs: list[list], width: int, size: int, taken: tuple = ()):

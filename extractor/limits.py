@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import io
 import re
+import warnings
 import zipfile
 import zlib
 
@@ -147,7 +148,10 @@ def check_image(data: bytes) -> None:
     from .errors import InputError
 
     try:
-        with Image.open(io.BytesIO(data)) as im:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # this check says it in words
+            im = Image.open(io.BytesIO(data))
+        with im:
             frames = getattr(im, "n_frames", 1)
             sizes = [im.size]
             for i in range(1, frames):

@@ -20,9 +20,10 @@ HEADINGS = {
 }
 ENUM = r"(?:第?[一二三四五六七八九十]{1,2}\s*[、.．,，]|[（(]\s*[一二三四五六七八九十]{1,2}\s*[）)]|\d{1,2}\s*[、.．])?"
 MAX_HEADING = 40
-# (\s*+ possessive: the same matches, but a run of white space is not handed back to .{0,14}? one
-# character at a time)
-HEADING_PATTERNS = {n: re.compile(ENUM + r"\s*+.{0,14}?(" + "|".join(map(re.escape, words)) + ")") for n, words in HEADINGS.items()}
+# (\s*+ possessive, and no start inside a run of white space: the same matches, but such a run is
+# not scanned again from each of its characters)
+HEADING_PATTERNS = {n: re.compile(r"(?<!\s)" + ENUM + r"\s*+.{0,14}?(" + "|".join(map(re.escape, words)) + ")")
+                    for n, words in HEADINGS.items()}
 REGION_CHARS = "省市区县州旗盟镇乡"
 STOP_CHARS = set("的了是年由在为对和及与将把被向从自以按经")
 ORG_SUFFIX = re.compile(r"(局|委|办|所|站|中心|院|厅|处|队|会|署)$")

@@ -6,6 +6,7 @@ and findings, so a crash or Ctrl-C never leaves half of a document behind.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sqlite3
@@ -139,7 +140,7 @@ def _prepare(db: sqlite_utils.Database) -> None:
     if db.execute("PRAGMA application_id").fetchone()[0] != APPLICATION_ID:
         db.execute(f"PRAGMA application_id={APPLICATION_ID}")
     if not had_files:
-        with db.conn:
+        with writing(db):
             db.conn.execute("INSERT OR IGNORE INTO files (path, document_id, size, mtime_ns, run_id) "
                             "SELECT path, id, size, mtime_ns, run_id FROM documents WHERE path IS NOT NULL ORDER BY id")
 
@@ -203,8 +204,27 @@ def _command(pid: int) -> str:
         return ""
 
 
+@contextlib.contextmanager
+def writing(db: sqlite_utils.Database):
+    """A write transaction that takes the write lock first (BEGIN IMMEDIATE), so that a write held
+    by another program is waited for (busy_timeout): a deferred transaction that has read first
+    gets `database is locked` at once when it comes to write. Nested: a savepoint."""
+    conn = db.conn
+    if conn.in_transaction:
+        with db.atomic():
+            yield db
+        return
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield db
+    except BaseException:
+        conn.rollback()
+        raise
+    conn.commit()
+
+
 def start_run(db: sqlite_utils.Database, command: str) -> int:
-    with db.atomic():
+    with writing(db):
         return db["runs"].insert({"command": command, "started": now(), "version": __version__}).last_pk
 
 
@@ -216,7 +236,7 @@ def finish_run(db: sqlite_utils.Database, run_id: int, counts: dict | None = Non
                           "WHERE f.run_id = ? GROUP BY d.status", [run_id]).fetchall()
         counts = {"ok": 0, "flagged": 0, "failed": 0, **dict(rows)}
         counts["documents"] = sum(n for _, n in rows)
-    with db.atomic():
+    with writing(db):
         db["runs"].update(run_id, {"finished": now(), **counts})
 
 
@@ -309,7 +329,7 @@ def save(db: sqlite_utils.Database, record: Record | Packed, path: str, run_id: 
     packed = record if isinstance(record, Packed) else pack(record, text)
     doc = {**packed.document, "path": path, "run_id": run_id, "extracted_at": now(), "version": __version__, "mtime_ns": mtime_ns}
     try:
-        with db.atomic():
+        with writing(db):
             conn = db.conn  # plain sqlite3 calls: sqlite-utils wraps each statement in a savepoint of its own
             doc_id = conn.execute(DOCUMENT_SQL, [doc[c] for c in DOCUMENT_COLUMNS]).fetchone()[0]
             conn.execute('DELETE FROM "values" WHERE document_id = ?', [doc_id])
@@ -322,6 +342,8 @@ def save(db: sqlite_utils.Database, record: Record | Packed, path: str, run_id: 
             if packed.text is not None:
                 conn.execute("INSERT OR REPLACE INTO texts (document_id, text) VALUES (?, ?)", [doc_id, packed.text])
             _point(conn, path, doc_id, doc["size"] if size is None else size, mtime_ns, run_id)
+    except UNBINDABLE:
+        raise  # this document's data, not the database: the Writer fails the document alone
     except sqlite3.DatabaseError as e:
         raise explain(db_path(db), e) from e
 
@@ -455,7 +477,7 @@ class Writer:
         if not self.pending:
             return
         try:
-            with self.db.atomic():
+            with writing(self.db):
                 for item in self.pending:
                     self._save(*item)
         except UNBINDABLE:
@@ -504,8 +526,9 @@ class Lock:
             self.handle.close()
             raise StoreError(f"another xxgk extract (pid {holder}) is writing to {str(self.path)[:-5]}: wait for it to finish, or use another --db")
         except OSError as e:
-            raise DatabaseReadOnly(f"cannot write next to {str(self.path)[:-5]} ({e.strerror}): show, flagged, findings "
-                                   f"and export still read it; to write, give another --db") from e
+            raise DatabaseReadOnly(f"{str(self.path)[:-5]} is read-only: its lock file cannot be written beside it "
+                                   f"({e.strerror}): show, flagged, findings and export still read it; to write, make "
+                                   f"the file and its folder writable, or give another --db") from e
         self.handle.seek(0)
         self.handle.truncate()
         self.handle.write(str(os.getpid()))

@@ -169,7 +169,7 @@ def _declared_charset(data: bytes) -> str | None:
 
 _HTML_NAMES = (".htm", ".html", ".xhtml", ".shtml")
 _MD_NAMES = (".md", ".markdown")
-_HTML_PREAMBLE = re.compile(r"\s*(?:<\?xml.*?\?>|<!--.*?-->|<!doctype(?!\s+html)[^>]*>)", re.I | re.S)
+_HTML_PREAMBLE = re.compile(r"(?<!\s)\s*+(?:<\?xml.*?\?>|<!--.*?-->|<!doctype(?!\s+html)[^>]*>)", re.I | re.S)
 _HTML_START = re.compile(
     r"<(?:!doctype\s+html|(?:html|head|body|table|div|meta|p|title|h[1-6]|span|font|center|section"
     r"|article|style|script|link|br|ul|ol|tr|td)(?=[\s>/]))", re.I)
@@ -270,7 +270,8 @@ def _span(cell, attr: str) -> int:
     return min(int(match.group(1)), MAX_SPAN) if match else 1
 
 
-_LEADING_NUMBER = re.compile(r"\s*+(\d+)")  # (possessive: a run of spaces is not tried again from each of its positions)
+# (possessive, and no start inside a run of spaces or digits: such a run is not scanned again from each of its characters)
+_LEADING_NUMBER = re.compile(r"(?<![\s\d])\s*+(\d++)")
 
 
 def _check_grid(cells: int, rows: int, width: int) -> None:

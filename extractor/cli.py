@@ -91,14 +91,14 @@ def extract(paths, db_path, jsonl_path, workers, force, skip_failed, timeout, qu
     click.get_current_context().meta["xxgk.db"] = db_path
     files = batch.collect(paths)
     if not files:
-        fail("no report files found in " + " ".join(paths) + " (looked for .txt .md .html)")
+        fail("no report files found in " + " ".join(map(batch.display_name, paths)) + " (looked for .txt .md .html)")
     try:
         with contextlib.ExitStack() as stack:
             db = writer = None
             if db_path:
                 stack.enter_context(store.Lock(db_path))
                 db = store.open_db(db_path)
-                writer = store.Writer(db, store.start_run(db, "extract " + " ".join(paths)))
+                writer = store.Writer(db, store.start_run(db, "extract " + " ".join(map(batch.display_name, paths))))
             out = batch.JsonLines(jsonl_path) if jsonl_path else None
             if out is not None:
                 stack.callback(out.close)

@@ -142,7 +142,7 @@ def _prepare(db: sqlite_utils.Database) -> None:
     if not had_files:
         with writing(db):
             db.conn.execute("INSERT OR IGNORE INTO files (path, document_id, size, mtime_ns, run_id) "
-                            "SELECT path, id, size, mtime_ns, run_id FROM documents WHERE path IS NOT NULL ORDER BY id")
+                            "SELECT path, id, size, mtime_ns, run_id FROM documents WHERE path IS NOT NULL ORDER BY id DESC")
 
 
 def explain(path: str | Path, e: sqlite3.Error) -> StoreError:

@@ -87,9 +87,10 @@ def test_a_value_sqlite_cannot_take_fails_its_document_alone(tmp_path):
 
 
 def test_names_that_are_not_utf8_or_hold_a_newline_are_read_and_shown_escaped(tmp_path):
-    fi.non_utf8_name(tmp_path)
+    named = fi.non_utf8_name(tmp_path)
     fi.newline_name(tmp_path)
     db = tmp_path / "r.db"
+    assert run("extract", named, "--db", tmp_path / "one.db", "-w", "1").exit_code == 0  # named on the command line
     result = run("extract", tmp_path, "--db", db, "-w", "1")
     assert result.exit_code == 0, result.output
     assert "2 documents read" in result.output and "1 failed" in result.output

@@ -41,10 +41,12 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 import fault_inputs as fi  # noqa: E402
 
-GIB = 1024 ** 3
+GIB = 1024**3
 MEMORY_LIMIT = GIB  # per process
 GRACE = 5.0  # seconds a time limit may be passed by
-HOG_ALLOWANCE = 128 * 1024 * 1024  # what a worker growing 20 MB every 10 ms adds between two samples of the watch
+HOG_ALLOWANCE = (
+    128 * 1024 * 1024
+)  # what a worker growing 20 MB every 10 ms adds between two samples of the watch
 SECRET = "sk-FAULTS-0123456789abcdefSECRET"
 PY = sys.executable
 
@@ -72,22 +74,39 @@ class Case:
 # ---------------------------------------------------------------- running a command under watch
 
 
-def run_cli(args: list, deadline: float, env: dict | None = None, inject: str | None = None,
-            on_start: Callable[[subprocess.Popen], None] | None = None) -> Outcome:
+def run_cli(
+    args: list,
+    deadline: float,
+    env: dict | None = None,
+    inject: str | None = None,
+    on_start: Callable[[subprocess.Popen], None] | None = None,
+) -> Outcome:
     """Run `xxgk ARGS` (through this script when `inject` patches the reader) with memory sampled
     every 50 ms; killed (the case hung) at `deadline` seconds."""
     import psutil
 
-    command = [PY, str(Path(__file__).resolve()), "--inject", inject, "--"] if inject else [PY, "-m", "extractor.cli"]
+    command = (
+        [PY, str(Path(__file__).resolve()), "--inject", inject, "--"]
+        if inject
+        else [PY, "-m", "extractor.cli"]
+    )
     full_env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "XXGK_"))}
     full_env.update(env or {})
     start = time.monotonic()
-    proc = subprocess.Popen(command + [str(a) for a in args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            cwd=ROOT, env=full_env, start_new_session=True)
+    proc = subprocess.Popen(
+        command + [str(a) for a in args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=ROOT,
+        env=full_env,
+        start_new_session=True,
+    )
     peak, killed = 0, False
     if on_start:
         on_start(proc)
-    reader = threading.Thread(target=lambda: setattr(proc, "captured", proc.communicate()), daemon=True)
+    reader = threading.Thread(
+        target=lambda: setattr(proc, "captured", proc.communicate()), daemon=True
+    )
     reader.start()
     me = psutil.Process(proc.pid)
     while reader.is_alive():
@@ -106,8 +125,14 @@ def run_cli(args: list, deadline: float, env: dict | None = None, inject: str | 
         reader.join(0.05)
     reader.join()
     out, err = getattr(proc, "captured", (b"", b""))
-    return Outcome(proc.returncode, out.decode("utf-8", "replace"), err.decode("utf-8", "replace"),
-                   time.monotonic() - start, peak, killed)
+    return Outcome(
+        proc.returncode,
+        out.decode("utf-8", "replace"),
+        err.decode("utf-8", "replace"),
+        time.monotonic() - start,
+        peak,
+        killed,
+    )
 
 
 def health(o: Outcome, limit: float | None = None, allowance: int = 0) -> list[str]:
@@ -118,7 +143,9 @@ def health(o: Outcome, limit: float | None = None, allowance: int = 0) -> list[s
     elif limit is not None and o.elapsed > limit + GRACE:
         problems.append(f"hung: {o.elapsed:.1f} s against a limit of {limit:g} s")
     if "Traceback" in o.err or (o.code not in (0, 1) and not o.killed):
-        problems.append(f"crashed: exit {o.code}: {o.err.strip().splitlines()[-1] if o.err.strip() else ''}")
+        problems.append(
+            f"crashed: exit {o.code}: {o.err.strip().splitlines()[-1] if o.err.strip() else ''}"
+        )
     if o.peak > MEMORY_LIMIT + allowance:
         problems.append(f"over memory: {o.peak >> 20} MB")
     return problems
@@ -139,27 +166,42 @@ def lost(db: Path, jsonl: Path | None, goods: list[Path], o: Outcome) -> list[st
     for g in goods:
         if str(g) not in paths:
             problems.append(f"data lost: {g.name} not stored")
-    ok = dict(db_rows(db, "select f.path, d.status from files f join documents d on d.id = f.document_id"))
-    problems += [f"data lost: {g.name} stored as {ok[str(g)]}" for g in goods if ok.get(str(g)) == "failed"]
+    ok = dict(
+        db_rows(db, "select f.path, d.status from files f join documents d on d.id = f.document_id")
+    )
+    problems += [
+        f"data lost: {g.name} stored as {ok[str(g)]}" for g in goods if ok.get(str(g)) == "failed"
+    ]
     docs, distinct = db_rows(db, "select count(*), count(distinct path) from documents")[0]
     if docs != distinct:
         problems.append(f"doubled: {docs} documents for {distinct} paths")
     runs = db_rows(db, "select documents from runs where finished is not null")
     stored = db_rows(db, "select run_id, count(*) from files group by run_id")
-    if runs and o.code == 0 and runs[-1][0] != dict(stored).get(len(runs) and db_rows(db, "select max(id) from runs")[0][0], 0):
+    if (
+        runs
+        and o.code == 0
+        and runs[-1][0]
+        != dict(stored).get(len(runs) and db_rows(db, "select max(id) from runs")[0][0], 0)
+    ):
         problems.append(f"run count {runs[-1][0]} is not what it stored ({stored})")
     if jsonl is not None and o.code == 0:
         text = jsonl.read_text(encoding="utf-8") if jsonl.exists() else ""
         if text and not text.endswith("\n"):
             problems.append("half-written: the JSON lines end mid-line")
         if len(text.splitlines()) != len(paths):
-            problems.append(f"data lost: {len(text.splitlines())} JSON lines for {len(paths)} files")
+            problems.append(
+                f"data lost: {len(text.splitlines())} JSON lines for {len(paths)} files"
+            )
     return problems
 
 
 def failed_with(db: Path, name_part: str, words: str) -> list[str]:
-    rows = db_rows(db, "select f.path, d.status, d.error from files f join documents d on d.id = f.document_id "
-                       "where f.path like ?", (f"%{name_part}%",))
+    rows = db_rows(
+        db,
+        "select f.path, d.status, d.error from files f join documents d on d.id = f.document_id "
+        "where f.path like ?",
+        (f"%{name_part}%",),
+    )
     if not rows:
         return [f"data lost: {name_part} has no row"]
     _, status, error = rows[0]
@@ -173,18 +215,43 @@ def failed_with(db: Path, name_part: str, words: str) -> list[str]:
 # ---------------------------------------------------------------- cases on one bad input
 
 
-def bad_input(build: Callable[[Path], Path], words: str | None, limit: float = 60.0, workers: int = 1,
-              inject: str | None = None, check: Callable | None = None, allowance: int = 0) -> Callable[[Path], list[str]]:
+def bad_input(
+    build: Callable[[Path], Path],
+    words: str | None,
+    limit: float = 60.0,
+    workers: int = 1,
+    inject: str | None = None,
+    check: Callable | None = None,
+    allowance: int = 0,
+) -> Callable[[Path], list[str]]:
     """A run on the bad input and two good reports: the good ones stored, the bad one failed with
-    `words` in its reason (None: read, not failed), within the limits (memory: + `allowance` bytes)."""
+    `words` in its reason (None: read, not failed), within the limits (memory: + `allowance` bytes).
+    """
+
     def case(folder: Path) -> list[str]:
         inputs = folder / "in"
         inputs.mkdir()
         bad = build(inputs)
         goods = [fi.write(inputs, f"good{i}.txt", fi.seed_report(i)) for i in range(2)]
         db, jl = folder / "r.db", folder / "r.jsonl"
-        o = run_cli(["extract", bad, *goods, "--db", db, "--jsonl", jl, "-w", workers, "--timeout", limit, "--no-llm"],
-                    deadline=limit * 2 + 60, inject=inject)
+        o = run_cli(
+            [
+                "extract",
+                bad,
+                *goods,
+                "--db",
+                db,
+                "--jsonl",
+                jl,
+                "-w",
+                workers,
+                "--timeout",
+                limit,
+                "--no-llm",
+            ],
+            deadline=limit * 2 + 60,
+            inject=inject,
+        )
         case.outcome = o
         problems = health(o, limit + 20, allowance)
         if o.killed:
@@ -201,39 +268,59 @@ def bad_input(build: Callable[[Path], Path], words: str | None, limit: float = 6
         if check:
             problems += check(db, o, bad)
         return problems
+
     return case
 
 
 def exact_bignum(db: Path, o: Outcome, bad: Path) -> list[str]:
-    rows = db_rows(db, 'select v.value, v.review from "values" v join documents d on d.id = v.document_id '
-                       "where d.path like '%c40%' and v.key = 't3.new.natural'")
+    rows = db_rows(
+        db,
+        'select v.value, v.review from "values" v join documents d on d.id = v.document_id '
+        "where d.path like '%c40%' and v.key = 't3.new.natural'",
+    )
     return [] if rows == [("99999999999999999999", 1)] else [f"20-digit value stored as {rows}"]
 
 
 def read_fast(seconds: float) -> Callable:
     def check(db, o, bad):
         rows = db_rows(db, "select status from documents where path like ?", (f"%{bad.name}",))
-        return ([] if o.elapsed < seconds + 3 else [f"took {o.elapsed:.1f} s"]) + ([] if rows else ["no row"])
+        return ([] if o.elapsed < seconds + 3 else [f"took {o.elapsed:.1f} s"]) + (
+            [] if rows else ["no row"]
+        )
+
     return check
 
 
 def timed_folder(workers: int, files: int = 40, limit: float = 5.0) -> Callable[[Path], list[str]]:
     """One file stuck in C code (the old markdown-table regex, minutes) among `files` good ones: the run
     ends within the file's limit (per file, not per chunk of 16) plus the time of the good ones."""
+
     def case(folder: Path) -> list[str]:
         inputs = folder / "in"
         inputs.mkdir()
         goods = [fi.write(inputs, f"{i:03d}.txt", fi.seed_report(i)) for i in range(files)]
         fi.write(inputs, "005_slow.txt", fi.seed_report(99))
         db = folder / "r.db"
-        base = run_cli(["extract", *goods, "--db", folder / "base.db", "-w", workers, "--no-llm", "-q"], deadline=300)
-        o = run_cli(["extract", inputs, "--db", db, "-w", workers, "--timeout", limit, "--no-llm"], deadline=300,
-                    inject="slow")
+        base = run_cli(
+            ["extract", *goods, "--db", folder / "base.db", "-w", workers, "--no-llm", "-q"],
+            deadline=300,
+        )
+        o = run_cli(
+            ["extract", inputs, "--db", db, "-w", workers, "--timeout", limit, "--no-llm"],
+            deadline=300,
+            inject="slow",
+        )
         case.outcome = o
-        case.note = f"{files} good files alone {base.elapsed:.1f} s; with the stuck one {o.elapsed:.1f} s"
+        case.note = (
+            f"{files} good files alone {base.elapsed:.1f} s; with the stuck one {o.elapsed:.1f} s"
+        )
         problems = health(o, limit + base.elapsed)
-        return problems + (lost(db, None, goods, o) + failed_with(db, "005_slow", f"timed out after {limit:g} s")
-                           if not o.killed else [])
+        return problems + (
+            lost(db, None, goods, o) + failed_with(db, "005_slow", f"timed out after {limit:g} s")
+            if not o.killed
+            else []
+        )
+
     return case
 
 
@@ -251,9 +338,14 @@ def retried_and_replaced(folder: Path) -> list[str]:
     outcomes = [run_cli(args, 120)]
     flaky.write_bytes(fi.seed_report(50))
     outcomes.append(run_cli(args, 120))
-    problems = [] if db_rows(db, "select status from documents where path like '%flaky%'") == [("ok",)] or \
-        db_rows(db, "select status from documents where path like '%flaky%'") == [("flagged",)] else \
-        [f"the fixed file is {db_rows(db, 'select status from documents where path like ?', ('%flaky%',))}"]
+    problems = (
+        []
+        if db_rows(db, "select status from documents where path like '%flaky%'") == [("ok",)]
+        or db_rows(db, "select status from documents where path like '%flaky%'") == [("flagged",)]
+        else [
+            f"the fixed file is {db_rows(db, 'select status from documents where path like ?', ('%flaky%',))}"
+        ]
+    )
     moved = folder / "aside"
     moved.mkdir()
     shutil.move(str(goods[0]), moved / "good0.txt")
@@ -278,7 +370,9 @@ def duplicates_not_reread(folder: Path) -> list[str]:
     duplicates_not_reread.outcome = again
     problems = health(first) + health(again) + lost(db, None, goods, again)
     if "0 documents read" not in again.err:
-        problems.append("files with the same bytes read again: " + again.err.strip().splitlines()[-1])
+        problems.append(
+            "files with the same bytes read again: " + again.err.strip().splitlines()[-1]
+        )
     return problems
 
 
@@ -291,18 +385,14 @@ def ctrl_c_count(folder: Path) -> list[str]:
 
     def interrupt(proc):
         def later():
-            deadline = time.time() + 60
-            while time.time() < deadline:
-                time.sleep(0.05)
-                try:
-                    if db_rows(db, "select count(*) from documents")[0][0] >= 60:
-                        break
-                except sqlite3.Error:
-                    continue
+            fi.wait_for_documents(db, 60)
             os.killpg(proc.pid, signal.SIGINT)
+
         threading.Thread(target=later, daemon=True).start()
 
-    o = run_cli(["extract", inputs, "--db", db, "-w", "2", "--no-llm", "-q"], 120, on_start=interrupt)
+    o = run_cli(
+        ["extract", inputs, "--db", db, "-w", "2", "--no-llm", "-q"], 120, on_start=interrupt
+    )
     ctrl_c_count.outcome = o
     problems = [p for p in health(o) if not p.startswith("crashed: exit 1")]
     runs = db_rows(db, "select documents, ok, flagged, failed from runs")
@@ -342,10 +432,16 @@ def made_db(folder: Path) -> Path:
     return db
 
 
-def every_command(db: Path, folder: Path, words: str, prefix: list | None = None,
-                  writing_only: bool = False) -> tuple[list[str], Outcome]:
+def every_command(
+    db: Path, folder: Path, words: str, prefix: list | None = None, writing_only: bool = False
+) -> tuple[list[str], Outcome]:
     problems, last = [], None
-    read = [["show", db, "财政局"], ["flagged", db], ["findings", db], ["export", db, "-o", folder / "out.csv"]]
+    read = [
+        ["show", db, "财政局"],
+        ["flagged", db],
+        ["findings", db],
+        ["export", db, "-o", folder / "out.csv"],
+    ]
     write = [["check", db], ["extract", folder / "good0.txt", "--db", db, "--force", "--no-llm"]]
     for args in ([] if writing_only else read) + write:
         o = run_cli(args, 120) if not prefix else _run_prefixed(prefix, args)
@@ -358,7 +454,12 @@ def every_command(db: Path, folder: Path, words: str, prefix: list | None = None
 
 def _run_prefixed(prefix, args) -> Outcome:
     start = time.monotonic()
-    p = subprocess.run(prefix + [PY, "-m", "extractor.cli", *map(str, args)], capture_output=True, text=True, cwd=ROOT)
+    p = subprocess.run(
+        prefix + [PY, "-m", "extractor.cli", *map(str, args)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
     return Outcome(p.returncode, p.stdout, p.stderr, time.monotonic() - start, 0, False)
 
 
@@ -381,13 +482,21 @@ def read_only_db(folder: Path) -> list[str]:
             os.remove(leftover)
     os.chmod(db, 0o444)
     os.chmod(folder, 0o555)
-    prefix = ["setpriv", "--inh-caps=-all", "--bounding-set=-all", "--"] if os.geteuid() == 0 else []
+    prefix = (
+        ["setpriv", "--inh-caps=-all", "--bounding-set=-all", "--"] if os.geteuid() == 0 else []
+    )
     try:
         problems = []
         for args in (["show", db, "第0财政局"], ["flagged", db], ["findings", db]):
             o = _run_prefixed(prefix, args)
-            problems += [f"{args[0]} on a read-only database: {o.err.strip()[-160:]!r}" for _ in [0] if o.code != 0]
-        more, read_only_db.outcome = every_command(db, folder, "read-only", prefix, writing_only=True)
+            problems += [
+                f"{args[0]} on a read-only database: {o.err.strip()[-160:]!r}"
+                for _ in [0]
+                if o.code != 0
+            ]
+        more, read_only_db.outcome = every_command(
+            db, folder, "read-only", prefix, writing_only=True
+        )
         return problems + more
     finally:
         os.chmod(folder, 0o755)
@@ -395,21 +504,40 @@ def read_only_db(folder: Path) -> list[str]:
 
 def locked_db(folder: Path) -> list[str]:
     db = made_db(folder)
-    holder = subprocess.Popen([PY, "-c", (
-        "import sqlite3, sys, time; c = sqlite3.connect(sys.argv[1], isolation_level=None); "
-        "c.execute('BEGIN IMMEDIATE'); c.execute(\"insert into runs (command) values ('other')\"); "
-        "print('holding', flush=True); time.sleep(90)"), str(db)], stdout=subprocess.PIPE, text=True)
+    holder = subprocess.Popen(
+        [
+            PY,
+            "-c",
+            (
+                "import sqlite3, sys, time; c = sqlite3.connect(sys.argv[1], isolation_level=None); "
+                "c.execute('BEGIN IMMEDIATE'); c.execute(\"insert into runs (command) values ('other')\"); "
+                "print('holding', flush=True); time.sleep(90)"
+            ),
+            str(db),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         holder.stdout.readline()
         from extractor.limits import DB_BUSY_SECONDS
 
-        o = run_cli(["extract", folder / "good0.txt", "--db", db, "--force", "--no-llm", "-w", "1"], DB_BUSY_SECONDS + 60)
+        o = run_cli(
+            ["extract", folder / "good0.txt", "--db", db, "--force", "--no-llm", "-w", "1"],
+            DB_BUSY_SECONDS + 60,
+        )
         locked_db.outcome = o
         problems = health(o, DB_BUSY_SECONDS + 10)
-        if o.code != 1 or "locked by another program" not in o.err or f"pid {holder.pid}" not in o.err:
+        if (
+            o.code != 1
+            or "locked by another program" not in o.err
+            or f"pid {holder.pid}" not in o.err
+        ):
             problems.append(f"unclear: {o.err.strip()[:200]!r}")
         if o.elapsed < DB_BUSY_SECONDS - 1:
-            problems.append(f"gave up after {o.elapsed:.1f} s instead of waiting {DB_BUSY_SECONDS:g} s")
+            problems.append(
+                f"gave up after {o.elapsed:.1f} s instead of waiting {DB_BUSY_SECONDS:g} s"
+            )
         return problems
     finally:
         holder.kill()
@@ -419,7 +547,9 @@ def locked_db(folder: Path) -> list[str]:
 def other_programs_db(folder: Path) -> list[str]:
     other = folder / "other.db"
     with sqlite3.connect(other) as conn:
-        conn.execute("CREATE TABLE documents (name TEXT, body TEXT)")  # even a table of the same name
+        conn.execute(
+            "CREATE TABLE documents (name TEXT, body TEXT)"
+        )  # even a table of the same name
         conn.execute("INSERT INTO documents VALUES ('a', 'b')")
     before = other.read_bytes()
     problems, other_programs_db.outcome = every_command(other, folder, "not an xxgk database")
@@ -438,7 +568,9 @@ def garbled_report(i: int = 0, extra: str = "") -> bytes:
     text = (fi.EXAMPLES / "000_1e9d07bbaba7ae4f.txt").read_text(encoding="utf-8")
     zeros, good = "\t0\t0\t0\t0\t0\t0\t0", "\t11\t1\t0\t0\t0\t0\t12"
     text = text.replace("未收到信息公开申请", "收到信息公开申请12件")
-    text = text.replace("一、本年新收政府信息公开申请数量\t" + zeros, "一、本年新收政府信息公开申请数量\t" + good, 1)
+    text = text.replace(
+        "一、本年新收政府信息公开申请数量\t" + zeros, "一、本年新收政府信息公开申请数量\t" + good, 1
+    )
     text = text.replace("(七) 总计\t" + zeros, "(七) 总计\t" + good, 1)
     text = text.replace("(一) 予以公开" + zeros, GARBLED_ROW + extra, 1)
     return text.replace("财政局", f"第{i}财政局", 1).encode("utf-8")
@@ -464,7 +596,9 @@ class Endpoint:
                 pass
 
             def do_POST(self):
-                body = json.loads(self.rfile.read(int(self.headers.get("content-length", 0))) or b"{}")
+                body = json.loads(
+                    self.rfile.read(int(self.headers.get("content-length", 0))) or b"{}"
+                )
                 endpoint.reply(self, body)
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
@@ -476,7 +610,12 @@ class Endpoint:
         mode = self.mode
         if mode in ("401", "500"):
             auth = h.headers.get("authorization", "")
-            message = {"error": {"message": f"Incorrect API key provided: {SECRET}. Header was {auth}", "type": "invalid"}}
+            message = {
+                "error": {
+                    "message": f"Incorrect API key provided: {SECRET}. Header was {auth}",
+                    "type": "invalid",
+                }
+            }
             return self._send(h, int(mode), message)
         if mode == "drip":
             h.send_response(200)
@@ -492,11 +631,21 @@ class Endpoint:
                 pass
             return
         if mode == "shape":
-            return self._send(h, 200, {"id": "x", "object": "chat.completion", "choices": None, "usage": None})
+            return self._send(
+                h, 200, {"id": "x", "object": "chat.completion", "choices": None, "usage": None}
+            )
         if mode == "shape-content":
             return self._send(h, 200, _completion(body, "null"))
         if mode == "injected":
-            reply = {"rows": [{"row": "granted", "quote": INJECTED_ROW, "values": [999, None, None, None, None, None, None]}]}
+            reply = {
+                "rows": [
+                    {
+                        "row": "granted",
+                        "quote": INJECTED_ROW,
+                        "values": [999, None, None, None, None, None, None],
+                    }
+                ]
+            }
             return self._send(h, 200, _completion(body, json.dumps(reply, ensure_ascii=False)))
         return self._send(h, 404, {"error": {"message": "no such mode"}})
 
@@ -511,9 +660,20 @@ class Endpoint:
 
 
 def _completion(body: dict, content: str) -> dict:
-    return {"id": "chatcmpl-faults", "object": "chat.completion", "created": 0, "model": body.get("model", "m"),
-            "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}],
-            "usage": {"prompt_tokens": 10, "completion_tokens": 10, "total_tokens": 20}}
+    return {
+        "id": "chatcmpl-faults",
+        "object": "chat.completion",
+        "created": 0,
+        "model": body.get("model", "m"),
+        "choices": [
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": content},
+                "finish_reason": "stop",
+            }
+        ],
+        "usage": {"prompt_tokens": 10, "completion_tokens": 10, "total_tokens": 20},
+    }
 
 
 ENDPOINT: Endpoint | None = None
@@ -527,8 +687,14 @@ def dead_url() -> str:
     return f"http://127.0.0.1:{port}/v1"
 
 
-def llm_case(mode: str, docs: int = 1, limit: float = 60.0, report=garbled_report,
-             check: Callable | None = None, timeout: float = 5.0) -> Callable[[Path], list[str]]:
+def llm_case(
+    mode: str,
+    docs: int = 1,
+    limit: float = 60.0,
+    report=garbled_report,
+    check: Callable | None = None,
+    timeout: float = 5.0,
+) -> Callable[[Path], list[str]]:
     def case(folder: Path) -> list[str]:
         global ENDPOINT
         ENDPOINT = ENDPOINT or Endpoint()
@@ -536,30 +702,58 @@ def llm_case(mode: str, docs: int = 1, limit: float = 60.0, report=garbled_repor
         url = dead_url() if mode == "dead" else ENDPOINT.url
         inputs = folder / "in"
         inputs.mkdir()
-        files = [fi.write(inputs, f"garbled{i}.txt", report(i) if report is garbled_report else report())
-                 for i in range(docs)]
+        files = [
+            fi.write(inputs, f"garbled{i}.txt", report(i) if report is garbled_report else report())
+            for i in range(docs)
+        ]
         db, jl = folder / "r.db", folder / "r.jsonl"
-        o = run_cli(["extract", inputs, "--db", db, "--jsonl", jl, "-w", "1", "--llm-base-url", url, "--llm-api-key", SECRET,
-                     "--llm-mode", "JSON", "--llm-timeout", timeout], deadline=limit * 3 + 60)
+        o = run_cli(
+            [
+                "extract",
+                inputs,
+                "--db",
+                db,
+                "--jsonl",
+                jl,
+                "-w",
+                "1",
+                "--llm-base-url",
+                url,
+                "--llm-api-key",
+                SECRET,
+                "--llm-mode",
+                "JSON",
+                "--llm-timeout",
+                timeout,
+            ],
+            deadline=limit * 3 + 60,
+        )
         case.outcome = o
         problems = health(o, limit)
         if o.killed:
             return problems
         problems += lost(db, jl, files, o)
-        stored = db.read_bytes() + b"".join(Path(f"{db}{s}").read_bytes() for s in ("-wal",) if Path(f"{db}{s}").exists())
-        for where, blob in (("database", stored), ("JSON lines", jl.read_bytes() if jl.exists() else b""),
-                            ("output", (o.out + o.err).encode())):
+        stored = db.read_bytes() + b"".join(
+            Path(f"{db}{s}").read_bytes() for s in ("-wal",) if Path(f"{db}{s}").exists()
+        )
+        for where, blob in (
+            ("database", stored),
+            ("JSON lines", jl.read_bytes() if jl.exists() else b""),
+            ("output", (o.out + o.err).encode()),
+        ):
             if SECRET.encode() in blob or SECRET[3:15].encode() in blob:
                 problems.append(f"secret stored: the key is in the {where}")
         if check:
             problems += check(db, o)
         return problems
+
     return case
 
 
 def dead_endpoint(folder: Path) -> list[str]:
     """A dead endpoint costs the run about what it costs one document: after repeated transport
-    failures the route stops for the run (a circuit breaker). 8 documents took 61 s at a 5 s timeout."""
+    failures the route stops for the run (a circuit breaker). 8 documents took 61 s at a 5 s timeout.
+    """
     (folder / "one").mkdir()
     (folder / "eight").mkdir()
     one = llm_case("dead", docs=1, limit=120)
@@ -567,22 +761,40 @@ def dead_endpoint(folder: Path) -> list[str]:
     many = llm_case("dead", docs=16, limit=120)
     problems += many(folder / "eight")
     dead_endpoint.outcome = many.outcome
-    dead_endpoint.note = f"1 document {one.outcome.elapsed:.1f} s, 16 documents {many.outcome.elapsed:.1f} s"
+    dead_endpoint.note = (
+        f"1 document {one.outcome.elapsed:.1f} s, 16 documents {many.outcome.elapsed:.1f} s"
+    )
     if many.outcome and one.outcome and many.outcome.elapsed > 2 * one.outcome.elapsed + GRACE:
-        problems.append(f"no circuit breaker: 1 document {one.outcome.elapsed:.1f} s, 16 documents {many.outcome.elapsed:.1f} s")
+        problems.append(
+            f"no circuit breaker: 1 document {one.outcome.elapsed:.1f} s, 16 documents {many.outcome.elapsed:.1f} s"
+        )
     return problems
 
 
 def said_in_words(db: Path, o: Outcome) -> list[str]:
-    errors = " ".join(r[0] or "" for r in db_rows(db, "select error from llm_calls")) if _has(db, "llm_calls") else ""
+    errors = (
+        " ".join(r[0] or "" for r in db_rows(db, "select error from llm_calls"))
+        if _has(db, "llm_calls")
+        else ""
+    )
     errors += " " + " ".join(r[0] or "" for r in db_rows(db, "select message from findings"))
-    bad = [w for w in ("NoneType", "not subscriptable", "object has no attribute", "Traceback") if w in errors + o.err]
+    bad = [
+        w
+        for w in ("NoneType", "not subscriptable", "object has no attribute", "Traceback")
+        if w in errors + o.err
+    ]
     return [f"not in words: {bad}"] if bad else []
 
 
 def stays_marked(db: Path, o: Outcome) -> list[str]:
-    rows = db_rows(db, 'select v.value, v.review from "values" v where v.key = \'t3.granted.natural\'')
-    return [] if rows and all(r[1] == 1 for r in rows) else [f"the injected 999 came out unmarked: {rows}"]
+    rows = db_rows(
+        db, "select v.value, v.review from \"values\" v where v.key = 't3.granted.natural'"
+    )
+    return (
+        []
+        if rows and all(r[1] == 1 for r in rows)
+        else [f"the injected 999 came out unmarked: {rows}"]
+    )
 
 
 def _has(db: Path, table: str) -> bool:
@@ -595,33 +807,120 @@ def _has(db: Path, table: str) -> bool:
 def cases() -> list[Case]:
     mib = fi.MIB
     return [
-        Case("one file stops a run", "20-digit cell (c40)", bad_input(fi.bignum, None, check=exact_bignum)),
-        Case("one file stops a run", "name not UTF-8 (\\xff\\xfe)", bad_input(fi.non_utf8_name, None)),
-        Case("one file stops a run", "name with a newline", bad_input(fi.newline_name, "empty file")),
-        Case("memory without bound", "rowspan/colspan 1000 (shared, 117 KB)", bad_input(fi.shared_span_bomb, "HTML table")),
-        Case("memory without bound", "rowspan/colspan 1000, 20,000 cells", bad_input(lambda d: fi.span_bomb(d, 20000), "HTML table")),
-        Case("memory without bound", "PDF stream inflating to 2 GiB", bad_input(lambda d: fi.pdf_flate_bomb(d, 2048 * mib), "inflate past")),
-        Case("memory without bound", ".docx with 300 MB of XML", bad_input(lambda d: fi.docx_bomb(d, 300 * mib), "XML inflates")),
-        Case("memory without bound", "TIFF of 150 A4 pages at 200 dpi", bad_input(lambda d: fi.tiff_frames(d, 150, 2339), "150 frames")),
-        Case("memory without bound", "PNG of 13,000 × 13,000", bad_input(fi.png_claiming, "13,000 × 13,000")),
-        Case("memory without bound", "PDF page of 200 × 200 inches", bad_input(lambda d: fi.pdf_pages(d, 1, 200), "200 × 200 inches")),
-        Case("memory without bound", "PDF of 501 pages", bad_input(lambda d: fi.pdf_pages(d, 501), "501 pages")),
-        Case("memory without bound", "/dev/zero as a path", bad_input(fi.dev_zero, "character device")),
+        Case(
+            "one file stops a run",
+            "20-digit cell (c40)",
+            bad_input(fi.bignum, None, check=exact_bignum),
+        ),
+        Case(
+            "one file stops a run", "name not UTF-8 (\\xff\\xfe)", bad_input(fi.non_utf8_name, None)
+        ),
+        Case(
+            "one file stops a run", "name with a newline", bad_input(fi.newline_name, "empty file")
+        ),
+        Case(
+            "memory without bound",
+            "rowspan/colspan 1000 (shared, 117 KB)",
+            bad_input(fi.shared_span_bomb, "HTML table"),
+        ),
+        Case(
+            "memory without bound",
+            "rowspan/colspan 1000, 20,000 cells",
+            bad_input(lambda d: fi.span_bomb(d, 20000), "HTML table"),
+        ),
+        Case(
+            "memory without bound",
+            "PDF stream inflating to 2 GiB",
+            bad_input(lambda d: fi.pdf_flate_bomb(d, 2048 * mib), "inflate past"),
+        ),
+        Case(
+            "memory without bound",
+            ".docx with 300 MB of XML",
+            bad_input(lambda d: fi.docx_bomb(d, 300 * mib), "XML inflates"),
+        ),
+        Case(
+            "memory without bound",
+            "TIFF of 150 A4 pages at 200 dpi",
+            bad_input(lambda d: fi.tiff_frames(d, 150, 2339), "150 frames"),
+        ),
+        Case(
+            "memory without bound",
+            "PNG of 13,000 × 13,000",
+            bad_input(fi.png_claiming, "13,000 × 13,000"),
+        ),
+        Case(
+            "memory without bound",
+            "PDF page of 200 × 200 inches",
+            bad_input(lambda d: fi.pdf_pages(d, 1, 200), "200 × 200 inches"),
+        ),
+        Case(
+            "memory without bound",
+            "PDF of 501 pages",
+            bad_input(lambda d: fi.pdf_pages(d, 501), "501 pages"),
+        ),
+        Case(
+            "memory without bound",
+            "/dev/zero as a path",
+            bad_input(fi.dev_zero, "character device"),
+        ),
         # The last line: a reader growing 2 GB/s is killed within one sample (50 ms) of the worker's limit:
         # past it by up to HOG_ALLOWANCE, which this case allows (the bombs above get no allowance).
-        Case("memory without bound", "a reader that grows past 1 GB", bad_input(
-            lambda d: fi.write(d, "hog.txt", fi.seed_report(8)), "over the memory limit", inject="hog",
-            allowance=HOG_ALLOWANCE)),
-        Case("hangs and time limits", "named pipe as a path", bad_input(fi.fifo, "named pipe", limit=20)),
-        Case("hangs and time limits", "backtracking text (c42, 70 KB)", bad_input(fi.shared_backtrack, None, check=read_fast(1))),
-        Case("hangs and time limits", "backtracking text, 100 KB", bad_input(lambda d: fi.backtracking_text(d, 100_000), "not an annual report",
-                                                                             check=read_fast(1))),
-        Case("hangs and time limits", "stuck file, --workers 1 --timeout 5", bad_input(
-            lambda d: fi.write(d, "slow.txt", fi.seed_report(9)), "timed out after 5 s", limit=5, workers=1, inject="slow")),
-        Case("hangs and time limits", "stuck file among 40, --workers 2 --timeout 5", timed_folder(2)),
-        Case("hangs and time limits", "stuck file among 40, --workers 1 --timeout 5", timed_folder(1)),
-        Case("hangs and time limits", "LLM reply a byte every 2 s (timeout 5 s)", llm_case("drip", limit=30)),
-        Case("lost or doubled records", "failed, fixed, deleted, restored, --force", retried_and_replaced),
+        Case(
+            "memory without bound",
+            "a reader that grows past 1 GB",
+            bad_input(
+                lambda d: fi.write(d, "hog.txt", fi.seed_report(8)),
+                "over the memory limit",
+                inject="hog",
+                allowance=HOG_ALLOWANCE,
+            ),
+        ),
+        Case(
+            "hangs and time limits",
+            "named pipe as a path",
+            bad_input(fi.fifo, "named pipe", limit=20),
+        ),
+        Case(
+            "hangs and time limits",
+            "backtracking text (c42, 70 KB)",
+            bad_input(fi.shared_backtrack, None, check=read_fast(1)),
+        ),
+        Case(
+            "hangs and time limits",
+            "backtracking text, 100 KB",
+            bad_input(
+                lambda d: fi.backtracking_text(d, 100_000),
+                "not an annual report",
+                check=read_fast(1),
+            ),
+        ),
+        Case(
+            "hangs and time limits",
+            "stuck file, --workers 1 --timeout 5",
+            bad_input(
+                lambda d: fi.write(d, "slow.txt", fi.seed_report(9)),
+                "timed out after 5 s",
+                limit=5,
+                workers=1,
+                inject="slow",
+            ),
+        ),
+        Case(
+            "hangs and time limits", "stuck file among 40, --workers 2 --timeout 5", timed_folder(2)
+        ),
+        Case(
+            "hangs and time limits", "stuck file among 40, --workers 1 --timeout 5", timed_folder(1)
+        ),
+        Case(
+            "hangs and time limits",
+            "LLM reply a byte every 2 s (timeout 5 s)",
+            llm_case("drip", limit=30),
+        ),
+        Case(
+            "lost or doubled records",
+            "failed, fixed, deleted, restored, --force",
+            retried_and_replaced,
+        ),
         Case("lost or doubled records", "files with the same bytes", duplicates_not_reread),
         Case("lost or doubled records", "Ctrl-C, then resume", ctrl_c_count),
         Case("lost or doubled records", "--jsonl on a full disk (/dev/full)", jsonl_full_disk),
@@ -630,14 +929,33 @@ def cases() -> list[Case]:
         Case("unclear failures", "database locked by another program", locked_db),
         Case("unclear failures", "another program's SQLite file", other_programs_db),
         Case("unclear failures", "encrypted PDF", bad_input(fi.encrypted, "encrypted")),
-        Case("unclear failures", "a zip named .docx", bad_input(fi.zip_not_docx, "not a Word document")),
-        Case("unclear failures", "LLM reply of the wrong shape (choices null)", llm_case("shape", check=said_in_words)),
-        Case("unclear failures", "LLM reply of the wrong shape (content null)", llm_case("shape-content", check=said_in_words)),
+        Case(
+            "unclear failures",
+            "a zip named .docx",
+            bad_input(fi.zip_not_docx, "not a Word document"),
+        ),
+        Case(
+            "unclear failures",
+            "LLM reply of the wrong shape (choices null)",
+            llm_case("shape", check=said_in_words),
+        ),
+        Case(
+            "unclear failures",
+            "LLM reply of the wrong shape (content null)",
+            llm_case("shape-content", check=said_in_words),
+        ),
         Case("secrets and injected text", "401 repeating the key", llm_case("401")),
         Case("secrets and injected text", "500 repeating the key", llm_case("500")),
-        Case("secrets and injected text", "injected 999 in a garbled row", llm_case("injected", report=injected_report,
-                                                                                      check=stays_marked)),
-        Case("cost of a dead endpoint", "16 documents against 1, endpoint down (timeout 5 s)", dead_endpoint),
+        Case(
+            "secrets and injected text",
+            "injected 999 in a garbled row",
+            llm_case("injected", report=injected_report, check=stays_marked),
+        ),
+        Case(
+            "cost of a dead endpoint",
+            "16 documents against 1, endpoint down (timeout 5 s)",
+            dead_endpoint,
+        ),
     ]
 
 
@@ -651,10 +969,14 @@ def tally(done: list[Case]) -> dict[str, dict[str, int]]:
         row["tried"] += 1
         row["held"] += not c.problems
         row["crashed"] += any(p.startswith("crashed") or ": crashed" in p for p in c.problems)
-        row["hung"] += any(p.startswith(("hung", "no circuit breaker")) or ": hung" in p for p in c.problems)
+        row["hung"] += any(
+            p.startswith(("hung", "no circuit breaker")) or ": hung" in p for p in c.problems
+        )
         row["over memory"] += any("over memory" in p for p in c.problems)
-        row["data lost"] += any(p.startswith(("data lost", "doubled", "half-written", "secret stored", "run count"))
-                                for p in c.problems)
+        row["data lost"] += any(
+            p.startswith(("data lost", "doubled", "half-written", "secret stored", "run count"))
+            for p in c.problems
+        )
     return out
 
 
@@ -666,8 +988,10 @@ def main(argv=None) -> int:
     base = Path(args.keep or tempfile.mkdtemp(prefix="xxgk-faults-"))
     base.mkdir(parents=True, exist_ok=True)
     chosen = [c for c in cases() if not args.only or args.only in c.kind or args.only in c.name]
-    print(f"{len(chosen)} cases; memory limit {MEMORY_LIMIT >> 20} MB a process; time limits kept within {GRACE:g} s",
-          file=sys.stderr)
+    print(
+        f"{len(chosen)} cases; memory limit {MEMORY_LIMIT >> 20} MB a process; time limits kept within {GRACE:g} s",
+        file=sys.stderr,
+    )
     for i, c in enumerate(chosen):
         folder = base / f"{i:02d}"
         folder.mkdir()
@@ -679,9 +1003,17 @@ def main(argv=None) -> int:
         c.outcome = getattr(c.run, "outcome", None)
         c.note = c.note or getattr(c.run, "note", "")
         o = c.outcome
-        measured = f"{o.elapsed:5.1f} s {o.peak >> 20:5d} MB" if o else f"{time.monotonic() - start:5.1f} s    —   "
-        print(f"  [{'held' if not c.problems else 'FAILED'}] {measured}  {c.kind}: {c.name}"
-              + (f"  ({c.note})" if c.note else "") + "".join(f"\n        - {p}" for p in c.problems), file=sys.stderr)
+        measured = (
+            f"{o.elapsed:5.1f} s {o.peak >> 20:5d} MB"
+            if o
+            else f"{time.monotonic() - start:5.1f} s    —   "
+        )
+        print(
+            f"  [{'held' if not c.problems else 'FAILED'}] {measured}  {c.kind}: {c.name}"
+            + (f"  ({c.note})" if c.note else "")
+            + "".join(f"\n        - {p}" for p in c.problems),
+            file=sys.stderr,
+        )
     table = tally(chosen)
     width = max(len(k) for k in table) + 2
     print(f"{'kind':<{width}}" + "".join(f"{c:>13}" for c in COLUMNS))
@@ -714,7 +1046,9 @@ def _inject(kind: str, cli_args: list[str]) -> None:
     def patched(path, *a, **k):
         name = Path(path).name
         if kind == "slow" and "slow" in name:
-            old = re.compile(r"^[^\n]*\|[^\n]*\n[ \t]*\|?(?:[ \t]*:?-+:?[ \t]*\|)+(?:[ \t]*:?-+:?)?[ \t]*$", re.M)
+            old = re.compile(
+                r"^[^\n]*\|[^\n]*\n[ \t]*\|?(?:[ \t]*:?-+:?[ \t]*\|)+(?:[ \t]*:?-+:?)?[ \t]*$", re.M
+            )
             old.search("a|" * 60_000 + "\n" + "-|" * 60_000 + "x")
         if kind == "hog" and "hog" in name:
             hoard = []

@@ -55,7 +55,9 @@ def check_pdf(data: bytes) -> None:
     for an encrypted PDF; a PDF pdfium cannot open is left to the reader to explain."""
     inflated = flate_size(data, MAX_INFLATED_BYTES)
     if inflated > MAX_INFLATED_BYTES:
-        raise LimitError(f"PDF streams inflate past {MAX_INFLATED_BYTES // MIB} MB (a compression bomb?): not read")
+        raise LimitError(
+            f"PDF streams inflate past {MAX_INFLATED_BYTES // MIB} MB (a compression bomb?): not read"
+        )
     _check_pages(data)
 
 
@@ -65,8 +67,8 @@ def flate_size(data: bytes, limit: int) -> int:
     are objects, not streams, so every stream is here."""
     total = 0
     for match in _STREAM.finditer(data):
-        head = data[max(0, match.start() - 512):match.start()]
-        if not _FLATE.search(head[head.rfind(b"<<"):] if b"<<" in head else head):
+        head = data[max(0, match.start() - 512) : match.start()]
+        if not _FLATE.search(head[head.rfind(b"<<") :] if b"<<" in head else head):
             continue
         total += _inflated(data, match.end(), limit - total + 1)
         if total > limit:
@@ -80,7 +82,7 @@ def _inflated(data: bytes, start: int, budget: int) -> int:
     size, pos, chunk = 0, start, 1 << 16
     try:
         while size < budget and pos < len(data) and not inflater.eof:
-            piece = inflater.decompress(data[pos:pos + chunk], 1 << 20)
+            piece = inflater.decompress(data[pos : pos + chunk], 1 << 20)
             size += len(piece)
             while inflater.unconsumed_tail and size < budget:
                 size += len(inflater.decompress(inflater.unconsumed_tail, 1 << 20))
@@ -99,7 +101,9 @@ def _check_pages(data: bytes) -> None:
         pdf = pdfium.PdfDocument(data)
     except pdfium.PdfiumError as e:
         if "password" in str(e).lower():
-            raise InputError("PDF is encrypted (password-protected): it cannot be read without the password") from None
+            raise InputError(
+                "PDF is encrypted (password-protected): it cannot be read without the password"
+            ) from None
         return
     try:
         pages = len(pdf)
@@ -108,8 +112,10 @@ def _check_pages(data: bytes) -> None:
         for i in range(pages):
             width, height = pdf.get_page_size(i)
             if width * height > MAX_PAGE_AREA:
-                raise LimitError(f"PDF page {i + 1} is {width / 72:.0f} × {height / 72:.0f} inches: "
-                                 f"past the limit of an A2 sheet (16.5 × 23.4 inches)")
+                raise LimitError(
+                    f"PDF page {i + 1} is {width / 72:.0f} × {height / 72:.0f} inches: "
+                    f"past the limit of an A2 sheet (16.5 × 23.4 inches)"
+                )
     finally:
         pdf.close()
 
@@ -130,11 +136,15 @@ def check_zip(data: bytes) -> None:
     total = sum(i.file_size for i in infos)
     xml = sum(i.file_size for i in infos if i.filename.endswith((".xml", ".rels")))
     if xml > MAX_DOCX_XML_BYTES:
-        raise LimitError(f"Word file whose XML inflates to {xml / MIB:,.0f} MB: past the limit of "
-                         f"{MAX_DOCX_XML_BYTES // MIB} MB (a compression bomb?)")
+        raise LimitError(
+            f"Word file whose XML inflates to {xml / MIB:,.0f} MB: past the limit of "
+            f"{MAX_DOCX_XML_BYTES // MIB} MB (a compression bomb?)"
+        )
     if total > MAX_INFLATED_BYTES:
-        raise LimitError(f"Word file that inflates to {total / MIB:,.0f} MB: past the limit of "
-                         f"{MAX_INFLATED_BYTES // MIB} MB (a compression bomb?)")
+        raise LimitError(
+            f"Word file that inflates to {total / MIB:,.0f} MB: past the limit of "
+            f"{MAX_INFLATED_BYTES // MIB} MB (a compression bomb?)"
+        )
 
 
 # ---------------------------------------------------------------- images
@@ -149,7 +159,9 @@ def check_image(data: bytes) -> None:
 
     try:
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # this check says it in words
+            warnings.simplefilter(
+                "ignore", Image.DecompressionBombWarning
+            )  # this check says it in words
             im = Image.open(io.BytesIO(data))
         with im:
             frames = getattr(im, "n_frames", 1)
@@ -165,8 +177,12 @@ def check_image(data: bytes) -> None:
         raise InputError(f"image cannot be read: {type(e).__name__}") from None
     largest = max(sizes, key=lambda s: s[0] * s[1])
     if largest[0] * largest[1] > MAX_IMAGE_PIXELS:
-        raise LimitError(f"image of {largest[0]:,} × {largest[1]:,} pixels: past the limit of "
-                         f"{MAX_IMAGE_PIXELS // 1_000_000} million pixels")
+        raise LimitError(
+            f"image of {largest[0]:,} × {largest[1]:,} pixels: past the limit of "
+            f"{MAX_IMAGE_PIXELS // 1_000_000} million pixels"
+        )
     if sum(w * h for w, h in sizes) > MAX_TOTAL_PIXELS:
-        raise LimitError(f"image of {frames} frames, past the limit of {MAX_TOTAL_PIXELS // 1_000_000} million "
-                         f"pixels in all")
+        raise LimitError(
+            f"image of {frames} frames, past the limit of {MAX_TOTAL_PIXELS // 1_000_000} million "
+            f"pixels in all"
+        )

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import io
 import os
+import sqlite3
 import struct
+import time
 import zipfile
 import zlib
 from pathlib import Path
@@ -36,7 +38,9 @@ def case_file(name: str) -> bytes:
 
 
 def write(folder: Path, name: str | bytes, data: bytes) -> Path:
-    path = os.path.join(os.fsencode(folder), name if isinstance(name, bytes) else name.encode("utf-8"))
+    path = os.path.join(
+        os.fsencode(folder), name if isinstance(name, bytes) else name.encode("utf-8")
+    )
     with open(path, "wb") as f:
         f.write(data)
     return Path(os.fsdecode(path))
@@ -50,7 +54,9 @@ def non_utf8_name(folder: Path) -> Path:
 
 
 def newline_name(folder: Path) -> Path:
-    return write(folder, "bad\nname.txt", b"")  # empty: fails, and its Error line must stay one line
+    return write(
+        folder, "bad\nname.txt", b""
+    )  # empty: fails, and its Error line must stay one line
 
 
 def fifo(folder: Path) -> Path:
@@ -79,9 +85,12 @@ def zeros_deflated(size: int, level: int = 9) -> bytes:
 def pdf_flate_bomb(folder: Path, inflated: int = 300 * MIB) -> Path:
     """A one-page PDF whose content stream inflates to `inflated` bytes (2 GiB in the campaign)."""
     stream = zeros_deflated(inflated)
-    objects = [b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-               b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R >>",
-               b"<< /Length %d /Filter /FlateDecode >>\nstream\n" % len(stream) + stream + b"\nendstream"]
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R >>",
+        b"<< /Length %d /Filter /FlateDecode >>\nstream\n" % len(stream) + stream + b"\nendstream",
+    ]
     return write(folder, "flate_bomb.pdf", _pdf(objects))
 
 
@@ -94,7 +103,10 @@ def _pdf(objects: list[bytes]) -> bytes:
     xref = len(out)
     out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
     out += b"".join(b"%010d 00000 n \n" % o for o in offsets)
-    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
+        len(objects) + 1,
+        xref,
+    )
     return bytes(out)
 
 
@@ -130,11 +142,16 @@ def docx_bomb(folder: Path, xml_bytes: int = 300 * MIB) -> Path:
     """A .docx whose word/document.xml inflates to `xml_bytes` (white space inside the body)."""
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as z:
-        z.writestr("[Content_Types].xml", '<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/'
-                   'package/2006/content-types"/>')
+        z.writestr(
+            "[Content_Types].xml",
+            '<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/'
+            'package/2006/content-types"/>',
+        )
         with z.open("word/document.xml", "w", force_zip64=True) as f:
-            f.write(b'<?xml version="1.0"?><w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/'
-                    b'2006/main"><w:body>')
+            f.write(
+                b'<?xml version="1.0"?><w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/'
+                b'2006/main"><w:body>'
+            )
             block = b" " * MIB
             for _ in range(xml_bytes // MIB):
                 f.write(block)
@@ -151,11 +168,19 @@ def zip_not_docx(folder: Path) -> Path:
 
 def png_claiming(folder: Path, width: int = 13000, height: int = 13000) -> Path:
     """A PNG whose header claims width × height pixels (its data is a few bytes)."""
+
     def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        return (
+            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        )
 
     ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
-    data = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\x00" * 64)) + chunk(b"IEND", b"")
+    data = (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", ihdr)
+        + chunk(b"IDAT", zlib.compress(b"\x00" * 64))
+        + chunk(b"IEND", b"")
+    )
     return write(folder, f"huge_{width}x{height}.png", data)
 
 
@@ -197,3 +222,16 @@ def shared_span_bomb(folder: Path) -> Path:
 
 def shared_backtrack(folder: Path) -> Path:
     return write(folder, "c42_md_regex_backtrack.txt", case_file("c42_md_regex_backtrack.txt"))
+
+
+def wait_for_documents(db: Path, n: int, seconds: float = 60.0) -> int:
+    """Wait until a running extract has stored `n` documents in `db` (or `seconds` passed); how many it has."""
+    deadline, done = time.time() + seconds, 0
+    while time.time() < deadline and done < n:
+        time.sleep(0.05)
+        try:
+            with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
+                done = conn.execute("select count(*) from documents").fetchone()[0]
+        except sqlite3.Error:
+            continue
+    return done

@@ -56,17 +56,26 @@ def test_a_20_digit_value_is_kept_exactly_and_marked_and_its_batch_is_stored(tmp
     db, jl = tmp_path / "r.db", tmp_path / "r.jsonl"
     result = run("extract", tmp_path, "--db", db, "--jsonl", jl, "-w", "1", "-q")
     assert result.exit_code == 0, result.output
-    assert "4 documents read: 0 ok, 4 flagged, 0 failed" in result.output or "4 documents read" in result.output
+    assert (
+        "4 documents read: 0 ok, 4 flagged, 0 failed" in result.output
+        or "4 documents read" in result.output
+    )
     assert rows(db, "select count(*) from documents where status != 'failed'") == [(4,)]
-    value, review, reason = rows(db, 'select value, review, reason from "values" where key = ? and value like ?',
-                                 ("t3.new.natural", "999%"))[0]
+    value, review, reason = rows(
+        db,
+        'select value, review, reason from "values" where key = ? and value like ?',
+        ("t3.new.natural", "999%"),
+    )[0]
     assert value == "99999999999999999999" and review == 1 and "too large" in reason
     doc = store.documents(store.open_db(db, create=False, write=False), "path LIKE '%c40%'")[0]
     record = store.load_record(store.open_db(db, create=False, write=False), doc)
     assert record.value("t3.new.natural") == 99999999999999999999  # back as the integer it is
     lines = [json.loads(line) for line in jl.read_text(encoding="utf-8").splitlines()]
     big = next(r for r in lines if "c40" in r["file"])
-    assert big["fields"]["t3.new.natural"] == 99999999999999999999 and "t3.new.natural" in big["review"]
+    assert (
+        big["fields"]["t3.new.natural"] == 99999999999999999999
+        and "t3.new.natural" in big["review"]
+    )
 
 
 def test_a_value_sqlite_cannot_take_fails_its_document_alone(tmp_path):
@@ -80,9 +89,14 @@ def test_a_value_sqlite_cannot_take_fails_its_document_alone(tmp_path):
         writer.add(record, str(path))
     writer.flush()
     stored = dict(rows(tmp_path / "r.db", "select path, status from documents"))
-    assert stored == {str(files[0]): "flagged" if records[0].review_keys() else "ok", str(files[1]): "failed",
-                      str(files[2]): "flagged" if records[2].review_keys() else "ok"}
-    error = rows(tmp_path / "r.db", "select error from documents where path = ?", (str(files[1]),))[0][0]
+    assert stored == {
+        str(files[0]): "flagged" if records[0].review_keys() else "ok",
+        str(files[1]): "failed",
+        str(files[2]): "flagged" if records[2].review_keys() else "ok",
+    }
+    error = rows(tmp_path / "r.db", "select error from documents where path = ?", (str(files[1]),))[
+        0
+    ][0]
     assert error.startswith("cannot store its values")
 
 
@@ -90,7 +104,9 @@ def test_names_that_are_not_utf8_or_hold_a_newline_are_read_and_shown_escaped(tm
     named = fi.non_utf8_name(tmp_path)
     fi.newline_name(tmp_path)
     db = tmp_path / "r.db"
-    assert run("extract", named, "--db", tmp_path / "one.db", "-w", "1").exit_code == 0  # named on the command line
+    assert (
+        run("extract", named, "--db", tmp_path / "one.db", "-w", "1").exit_code == 0
+    )  # named on the command line
     result = run("extract", tmp_path, "--db", db, "-w", "1")
     assert result.exit_code == 0, result.output
     assert "2 documents read" in result.output and "1 failed" in result.output
@@ -105,8 +121,15 @@ def test_names_that_are_not_utf8_or_hold_a_newline_are_read_and_shown_escaped(tm
 def test_pipes_and_devices_are_refused_before_reading(tmp_path):
     pipe = fi.fifo(tmp_path)
     start = time.monotonic()
-    records = {p: r for p, r in parallel.read_many([pipe, Path("/dev/zero"), *good(tmp_path, 1)], workers=1, timeout=20)}
-    assert time.monotonic() - start < 10  # a pipe opened for reading would block until the time limit
+    records = {
+        p: r
+        for p, r in parallel.read_many(
+            [pipe, Path("/dev/zero"), *good(tmp_path, 1)], workers=1, timeout=20
+        )
+    }
+    assert (
+        time.monotonic() - start < 10
+    )  # a pipe opened for reading would block until the time limit
     assert records[pipe].error == "a named pipe, not a file: not read"
     assert records[Path("/dev/zero")].error == "a character device, not a file: not read"
     assert batch.file_sha256(pipe) is None and list(records.values())[2].error is None
@@ -117,7 +140,9 @@ def test_pipes_and_devices_are_refused_before_reading(tmp_path):
 
 def _slow(path, *args, **kwargs):
     if "slow" in Path(path).name:
-        old = re.compile(r"^[^\n]*\|[^\n]*\n[ \t]*\|?(?:[ \t]*:?-+:?[ \t]*\|)+(?:[ \t]*:?-+:?)?[ \t]*$", re.M)
+        old = re.compile(
+            r"^[^\n]*\|[^\n]*\n[ \t]*\|?(?:[ \t]*:?-+:?[ \t]*\|)+(?:[ \t]*:?-+:?)?[ \t]*$", re.M
+        )
         old.search("a|" * 50_000 + "\n" + "-|" * 50_000 + "x")  # minutes in C, holding the GIL
     return READ_FILE(path, *args, **kwargs)
 
@@ -156,21 +181,36 @@ def test_a_worker_over_the_memory_limit_is_replaced_and_its_file_fails(tmp_path,
     monkeypatch.setattr(parallel, "read_file", _hog)
     results = dict(parallel.read_many(files, workers=1, timeout=30, memory_mb=300))
     assert results[files[1]].error.startswith("over the memory limit of 300 MB per worker")
-    assert results[files[0]].error is None and results[files[2]].error is None  # the replacement read on
+    assert (
+        results[files[0]].error is None and results[files[2]].error is None
+    )  # the replacement read on
 
 
-@pytest.mark.parametrize("build, words", [
-    (fi.shared_span_bomb, "an HTML table of 1,000 rows"),
-    (fi.span_bomb, "past the limit of 200,000 cells"),
-    (fi.pdf_flate_bomb, "PDF streams inflate past 256 MB"),
-    (lambda d: fi.pdf_pages(d, 501), "PDF of 501 pages"),
-    (lambda d: fi.pdf_pages(d, 1, 200), "PDF page 1 is 200 × 200 inches"),
-    (lambda d: fi.docx_bomb(d, 40 * fi.MIB), "Word file whose XML inflates to 40 MB"),
-    (fi.png_claiming, "image of 13,000 × 13,000 pixels"),
-    (fi.tiff_frames, "image of 150 frames"),
-    (fi.dev_zero, "a character device"),
-], ids=["span-bomb-shared", "span-bomb", "pdf-flate", "pdf-pages", "pdf-page-area", "docx-xml", "png-pixels",
-        "tiff-frames", "dev-zero"])
+@pytest.mark.parametrize(
+    "build, words",
+    [
+        (fi.shared_span_bomb, "an HTML table of 1,000 rows"),
+        (fi.span_bomb, "past the limit of 200,000 cells"),
+        (fi.pdf_flate_bomb, "PDF streams inflate past 256 MB"),
+        (lambda d: fi.pdf_pages(d, 501), "PDF of 501 pages"),
+        (lambda d: fi.pdf_pages(d, 1, 200), "PDF page 1 is 200 × 200 inches"),
+        (lambda d: fi.docx_bomb(d, 40 * fi.MIB), "Word file whose XML inflates to 40 MB"),
+        (fi.png_claiming, "image of 13,000 × 13,000 pixels"),
+        (fi.tiff_frames, "image of 150 frames"),
+        (fi.dev_zero, "a character device"),
+    ],
+    ids=[
+        "span-bomb-shared",
+        "span-bomb",
+        "pdf-flate",
+        "pdf-pages",
+        "pdf-page-area",
+        "docx-xml",
+        "png-pixels",
+        "tiff-frames",
+        "dev-zero",
+    ],
+)
 def test_bombs_are_refused_before_anything_is_inflated_or_rendered(tmp_path, build, words):
     path = build(tmp_path)
     tracemalloc.start()
@@ -188,9 +228,14 @@ def test_bombs_are_refused_before_anything_is_inflated_or_rendered(tmp_path, bui
 def test_html_spans_are_clamped_and_a_legitimate_merged_table_still_reads():
     from extractor.ingest import html_to_text
 
-    page = "<table><tr><td rowspan=2>项目</td><td colspan=3000>宽</td></tr><tr><td>1</td></tr></table>"
+    page = (
+        "<table><tr><td rowspan=2>项目</td><td colspan=3000>宽</td></tr><tr><td>1</td></tr></table>"
+    )
     lines = html_to_text(page).splitlines()
-    assert lines[0].split("\t")[:2] == ["项目", "宽"] and len(lines[0].split("\t")) == limits.MAX_SPAN + 1
+    assert (
+        lines[0].split("\t")[:2] == ["项目", "宽"]
+        and len(lines[0].split("\t")) == limits.MAX_SPAN + 1
+    )
 
 
 def test_a_zip_that_is_not_word_says_so(tmp_path):
@@ -215,8 +260,11 @@ def _reader_patterns() -> list[tuple[str, str, re.Pattern]]:
     for info in pkgutil.iter_modules(extractor.__path__):
         module = importlib.import_module(f"extractor.{info.name}")
         for name, value in vars(module).items():
-            items = list(value.values()) + list(value) if isinstance(value, dict) else \
-                list(value) if isinstance(value, (list, tuple, set, frozenset)) else [value]
+            items = (
+                list(value.values()) + list(value)
+                if isinstance(value, dict)
+                else list(value) if isinstance(value, (list, tuple, set, frozenset)) else [value]
+            )
             for item in items:
                 for x in item if isinstance(item, tuple) else (item,):
                     if isinstance(x, re.Pattern):
@@ -236,7 +284,11 @@ def _literals(pattern: re.Pattern) -> list[str]:
             if kind == "LITERAL":
                 out.append(chr(av))
             elif kind == "IN":
-                out.extend(chr(a if str(o) == "LITERAL" else a[0]) for o, a in av if str(o) in ("LITERAL", "RANGE"))
+                out.extend(
+                    chr(a if str(o) == "LITERAL" else a[0])
+                    for o, a in av
+                    if str(o) in ("LITERAL", "RANGE")
+                )
             elif kind in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT"):
                 walk(av[2])
             elif kind == "SUBPATTERN":
@@ -290,7 +342,10 @@ def test_no_reader_pattern_backtracks_on_adversarial_inputs():
     assert len(found) > 40 and any(name == "_MD_TABLE" for _, name, _ in found)
     slow = {}
     with ProcessPool(max_workers=2) as pool:  # a pattern that never ends is cut off, not waited for
-        futures = [(mod, name, p, pool.schedule(backtracks, (p,), timeout=HANG_SECONDS)) for mod, name, p in found]
+        futures = [
+            (mod, name, p, pool.schedule(backtracks, (p,), timeout=HANG_SECONDS))
+            for mod, name, p in found
+        ]
         for mod, name, p, future in futures:
             try:
                 why = future.result()
@@ -303,7 +358,9 @@ def test_no_reader_pattern_backtracks_on_adversarial_inputs():
 
 def test_the_pattern_check_can_fail():
     """The markdown-table pattern as it was (every `|` of a long first line tried as the one) is caught."""
-    old = re.compile(r"^[^\n]*\|[^\n]*\n[ \t]*\|?(?:[ \t]*:?-+:?[ \t]*\|)+(?:[ \t]*:?-+:?)?[ \t]*$", re.M)
+    old = re.compile(
+        r"^[^\n]*\|[^\n]*\n[ \t]*\|?(?:[ \t]*:?-+:?[ \t]*\|)+(?:[ \t]*:?-+:?)?[ \t]*$", re.M
+    )
     assert backtracks(old) is not None
 
 
@@ -327,7 +384,9 @@ def test_a_failed_file_is_retried_and_replaced_and_one_row_stays_per_path(tmp_pa
     assert "1 failed" in run("extract", folder, "--db", db, "-w", "1").output
     assert "(3 unchanged" in run("extract", folder, "--db", db, "-w", "1", "--skip-failed").output
     flaky.write_bytes(fi.seed_report(9))
-    os.utime(flaky, ns=(1, 1))  # the same mtime as ... nothing: changed or not, a failed file is read again
+    os.utime(
+        flaky, ns=(1, 1)
+    )  # the same mtime as ... nothing: changed or not, a failed file is read again
     result = run("extract", folder, "--db", db, "-w", "1")
     assert "1 documents read" in result.output and "0 failed" in result.output, result.output
     assert rows(db, "select count(*), count(distinct path) from documents") == [(3, 3)]
@@ -348,7 +407,9 @@ def test_files_with_the_same_bytes_are_not_read_again(tmp_path):
     assert "3 documents read" in run("extract", folder, "--db", db, "-w", "1").output
     again = run("extract", folder, "--db", db, "-w", "1").output
     assert "0 documents read" in again and "(3 unchanged, not read again)" in again
-    assert rows(db, "select count(*) from documents") == [(1,)] and rows(db, "select count(*) from files") == [(3,)]
+    assert rows(db, "select count(*) from documents") == [(1,)] and rows(
+        db, "select count(*) from files"
+    ) == [(3,)]
 
 
 def test_the_run_counts_what_the_database_holds_after_ctrl_c(tmp_path):
@@ -357,19 +418,28 @@ def test_the_run_counts_what_the_database_holds_after_ctrl_c(tmp_path):
     for i in range(120):
         fi.write(folder, f"{i:03d}.txt", fi.seed_report(i))
     db = tmp_path / "r.db"
-    proc = subprocess.Popen([sys.executable, "-m", "extractor.cli", "extract", str(folder), "--db", str(db), "-w", "1", "-q"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        time.sleep(0.05)
-        try:
-            if rows(db, "select count(*) from documents")[0][0] >= 100:
-                break
-        except sqlite3.Error:
-            continue
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "extractor.cli",
+            "extract",
+            str(folder),
+            "--db",
+            str(db),
+            "-w",
+            "1",
+            "-q",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    fi.wait_for_documents(db, 100)
     proc.send_signal(signal.SIGINT)
     proc.communicate(timeout=60)
-    (documents, ok, flagged, failed), = rows(db, "select documents, ok, flagged, failed from runs")
+    ((documents, ok, flagged, failed),) = rows(
+        db, "select documents, ok, flagged, failed from runs"
+    )
     stored = rows(db, "select count(*) from files")[0][0]
     assert 100 <= stored < 120 and documents == stored == ok + flagged + failed
 
@@ -410,13 +480,19 @@ def test_jsonl_on_a_full_disk_leaves_whole_lines_and_says_so(tmp_path):
         out.write(records[1])
     out.close()
     text = target.read_text(encoding="utf-8")
-    assert text.endswith("\n") and len(text.splitlines()) == 1 and json.loads(text)["sha256"] == records[0].sha256
+    assert (
+        text.endswith("\n")
+        and len(text.splitlines()) == 1
+        and json.loads(text)["sha256"] == records[0].sha256
+    )
 
 
 def test_jsonl_to_dev_full_is_one_error_line_and_the_database_keeps_its_documents(tmp_path):
     db = tmp_path / "r.db"
     result = run("extract", *good(tmp_path, 3), "--db", db, "--jsonl", "/dev/full", "-w", "1", "-q")
-    assert result.exit_code == 1 and result.output.startswith("Error: cannot write /dev/full: the disk is full")
+    assert result.exit_code == 1 and result.output.startswith(
+        "Error: cannot write /dev/full: the disk is full"
+    )
     assert "Traceback" not in result.output and len(result.output.strip().splitlines()) == 1
     finished = rows(db, "select documents from runs")
     assert finished and finished[0][0] == rows(db, "select count(*) from files")[0][0]
@@ -439,11 +515,21 @@ def test_a_damaged_database_says_how_to_recover_in_every_command(filled_db, tmp_
     with open(filled_db, "r+b") as f:  # damage every page after the first two (the schema survives)
         f.seek(8192)
         f.write(b"\x5a" * (size - 8192))
-    for args in (["show", filled_db, "财政局"], ["flagged", filled_db], ["findings", filled_db], ["check", filled_db],
-                 ["export", filled_db, "-o", tmp_path / "out.csv"], ["extract", *good(tmp_path, 1), "--db", filled_db]):
+    for args in (
+        ["show", filled_db, "财政局"],
+        ["flagged", filled_db],
+        ["findings", filled_db],
+        ["check", filled_db],
+        ["export", filled_db, "-o", tmp_path / "out.csv"],
+        ["extract", *good(tmp_path, 1), "--db", filled_db],
+    ):
         result = run(*args)
         assert result.exit_code == 1, (args, result.output)
-        assert result.output.startswith("Error: ") and "is damaged" in result.output and ".recover" in result.output, result.output
+        assert (
+            result.output.startswith("Error: ")
+            and "is damaged" in result.output
+            and ".recover" in result.output
+        ), result.output
         assert "Traceback" not in result.output
     assert not (tmp_path / "out.csv").exists()  # no CSV of its header alone
 
@@ -454,9 +540,17 @@ def test_another_programs_database_is_refused_and_never_written(tmp_path):
         conn.execute("CREATE TABLE contacts (name TEXT, phone TEXT)")
         conn.execute("INSERT INTO contacts VALUES ('a', '1')")
     before = other.read_bytes()
-    for args in (["extract", *good(tmp_path, 1), "--db", other], ["show", other, "x"], ["flagged", other]):
+    for args in (
+        ["extract", *good(tmp_path, 1), "--db", other],
+        ["show", other, "x"],
+        ["flagged", other],
+    ):
         result = run(*args)
-        assert result.exit_code == 1 and "not an xxgk database" in result.output and "contacts" in result.output
+        assert (
+            result.exit_code == 1
+            and "not an xxgk database" in result.output
+            and "contacts" in result.output
+        )
     assert other.read_bytes() == before and not Path(f"{other}-wal").exists()
     text = tmp_path / "notes.db"
     text.write_text("some notes")
@@ -464,18 +558,32 @@ def test_another_programs_database_is_refused_and_never_written(tmp_path):
     assert "not an SQLite file" in result.output and text.read_text() == "some notes"
 
 
-def test_a_database_locked_by_another_program_is_waited_for_then_named(filled_db, tmp_path, monkeypatch):
-    holder = subprocess.Popen([sys.executable, "-c", (
-        "import sqlite3, sys, time; c = sqlite3.connect(sys.argv[1], isolation_level=None); "
-        "c.execute('BEGIN IMMEDIATE'); c.execute(\"insert into runs (command) values ('other')\"); "
-        "print('holding', flush=True); time.sleep(30)"), str(filled_db)], stdout=subprocess.PIPE, text=True)
+def test_a_database_locked_by_another_program_is_waited_for_then_named(
+    filled_db, tmp_path, monkeypatch
+):
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            (
+                "import sqlite3, sys, time; c = sqlite3.connect(sys.argv[1], isolation_level=None); "
+                "c.execute('BEGIN IMMEDIATE'); c.execute(\"insert into runs (command) values ('other')\"); "
+                "print('holding', flush=True); time.sleep(30)"
+            ),
+            str(filled_db),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert holder.stdout.readline().strip() == "holding"
         monkeypatch.setattr(store, "DB_BUSY_SECONDS", 1.5)
         start = time.monotonic()
         result = run("extract", *good(tmp_path, 1), "--db", filled_db, "-w", "1", "--force")
         waited = time.monotonic() - start
-        assert result.exit_code == 1 and "is locked by another program" in result.output, result.output
+        assert (
+            result.exit_code == 1 and "is locked by another program" in result.output
+        ), result.output
         assert f"pid {holder.pid}" in result.output and 1.4 < waited < 15
         assert run("flagged", filled_db).exit_code == 0  # reading does not wait for a writer (WAL)
     finally:
@@ -502,11 +610,17 @@ def test_a_read_only_database_still_reads_and_refuses_writes_clearly(tmp_path):
     os.chmod(folder, 0o555)  # the folder read-only too: no journal can be made beside the file
     if os.geteuid() == 0 and not shutil.which("setpriv"):
         pytest.skip("running as root without setpriv: file modes cannot be made to hold")
-    prefix = ["setpriv", "--inh-caps=-all", "--bounding-set=-all", "--"] if os.geteuid() == 0 else []
+    prefix = (
+        ["setpriv", "--inh-caps=-all", "--bounding-set=-all", "--"] if os.geteuid() == 0 else []
+    )
 
     def cli(*args):
-        return subprocess.run([*prefix, sys.executable, "-m", "extractor.cli", *map(str, args)], capture_output=True,
-                              text=True, timeout=120)
+        return subprocess.run(
+            [*prefix, sys.executable, "-m", "extractor.cli", *map(str, args)],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
 
     try:
         shown = cli("flagged", db)
@@ -516,7 +630,24 @@ def test_a_read_only_database_still_reads_and_refuses_writes_clearly(tmp_path):
         assert exported.returncode == 0 and (tmp_path / "r.csv").exists(), exported.stderr
         for args in (("extract", folder / "good0.txt", "--db", db, "--force"), ("check", db)):
             refused = cli(*args)
-            assert refused.returncode == 1 and "read-only" in refused.stderr and "Traceback" not in refused.stderr, refused.stderr
+            assert (
+                refused.returncode == 1
+                and "read-only" in refused.stderr
+                and "Traceback" not in refused.stderr
+            ), refused.stderr
             assert "show, flagged, findings and export still read it" in refused.stderr
     finally:
         os.chmod(folder, 0o755)
+
+
+def test_a_database_made_before_the_files_table_gets_one_row_per_path(tmp_path):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    good(folder, 3)
+    db = tmp_path / "r.db"
+    run("extract", folder, "--db", db, "-w", "1", "-q")
+    with sqlite3.connect(db) as conn:
+        conn.execute("DROP TABLE files")
+    again = run("extract", folder, "--db", db, "-w", "1")
+    assert "(3 unchanged, not read again)" in again.output, again.output
+    assert rows(db, "select count(*) from files") == [(3,)]

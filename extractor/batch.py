@@ -41,8 +41,13 @@ def collect(paths: Iterable[str]) -> list[Path]:
     return list(found.values())
 
 
-_ESCAPES = {**{c: f"\\x{c:02x}" for c in range(0x20)}, 0x7F: "\\x7f", ord("\n"): "\\n", ord("\t"): "\\t",
-            ord("\r"): "\\r"}
+_ESCAPES = {
+    **{c: f"\\x{c:02x}" for c in range(0x20)},
+    0x7F: "\\x7f",
+    ord("\n"): "\\n",
+    ord("\t"): "\\t",
+    ord("\r"): "\\r",
+}
 
 
 def display_name(path: Path | str) -> str:
@@ -68,12 +73,21 @@ def file_sha256(path: Path) -> str | None:
     return digest.hexdigest()
 
 
-_SPECIAL = [(stat.S_ISFIFO, "a named pipe"), (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
-            (stat.S_ISSOCK, "a socket"), (stat.S_ISDIR, "a folder")]
+_SPECIAL = [
+    (stat.S_ISFIFO, "a named pipe"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISSOCK, "a socket"),
+    (stat.S_ISDIR, "a folder"),
+]
 
 
 def _special(mode: int) -> str | None:
-    return next((what for test, what in _SPECIAL if test(mode)), "not a regular file") if not stat.S_ISREG(mode) else None
+    return (
+        next((what for test, what in _SPECIAL if test(mode)), "not a regular file")
+        if not stat.S_ISREG(mode)
+        else None
+    )
 
 
 def read_bytes(path: Path, max_bytes: int = MAX_BYTES) -> bytes:
@@ -92,13 +106,16 @@ def read_bytes(path: Path, max_bytes: int = MAX_BYTES) -> bytes:
     except OSError as e:
         raise InputError(f"cannot read file: {e.strerror or e}") from e
     if len(data) > max_bytes:
-        raise LimitError(f"file too large (more than {max_bytes:,} bytes; the limit is {max_bytes:,})")
+        raise LimitError(
+            f"file too large (more than {max_bytes:,} bytes; the limit is {max_bytes:,})"
+        )
     return data
 
 
 def read_file(path: Path, max_bytes: int = MAX_BYTES) -> Record:
     """Read and extract one file; never raises for a bad file: its record has status failed,
-    named by display_name(path). MemoryError is let through (a worker over its memory is replaced)."""
+    named by display_name(path). MemoryError is let through (a worker over its memory is replaced).
+    """
     name = display_name(path)
     try:
         data = read_bytes(path, max_bytes)
@@ -113,7 +130,9 @@ def read_file(path: Path, max_bytes: int = MAX_BYTES) -> Record:
     except MemoryError:
         raise
     except Exception as e:  # a parser bug must not stop a bulk run: record it against the file
-        return failed_record(data, name, RuntimeError(f"internal error while reading: {type(e).__name__}: {e}"))
+        return failed_record(
+            data, name, RuntimeError(f"internal error while reading: {type(e).__name__}: {e}")
+        )
     from .store import mark_unstorable
 
     mark_unstorable(record)
@@ -170,7 +189,11 @@ class JsonLines:
         self.size = whole
 
     def _failure(self, e: OSError) -> str:
-        what = "the disk is full" if e.errno in (errno.ENOSPC, errno.EDQUOT) else (e.strerror or str(e))
+        what = (
+            "the disk is full"
+            if e.errno in (errno.ENOSPC, errno.EDQUOT)
+            else (e.strerror or str(e))
+        )
         where = "stdout" if self.stdout else self.target
         return f"cannot write {where}: {what}; it holds {self.lines} whole lines (no partial line), and the run stopped there"
 

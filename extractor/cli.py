@@ -75,7 +75,8 @@ def main() -> None:
 @click.option("--jsonl", "jsonl_path", type=click.Path(dir_okay=False, allow_dash=True), help="Write one JSON object per report to this file ('-' for stdout).")
 @click.option("--workers", "-w", type=click.IntRange(1), help="Worker processes (default: one per core).")
 @click.option("--force", is_flag=True, help="Read every file again, even those the database already holds unchanged.")
-@click.option("--skip-failed", is_flag=True, help="Do not read again the files that failed before and are unchanged.")
+@click.option("--skip-failed", is_flag=True,
+              help="Do not read again the files that failed before and are unchanged.")
 @click.option("--timeout", type=click.FloatRange(1), default=60, show_default=True, help="Seconds one file may take before it is given up as failed.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar, no per-file lines; only the summary.")
 @llm_options
@@ -91,20 +92,23 @@ def extract(paths, db_path, jsonl_path, workers, force, skip_failed, timeout, qu
     click.get_current_context().meta["xxgk.db"] = db_path
     files = batch.collect(paths)
     if not files:
-        fail("no report files found in " + " ".join(map(batch.display_name, paths)) + " (looked for .txt .md .html)")
+        shown = " ".join(map(batch.display_name, paths))
+        fail(f"no report files found in {shown} (looked for .txt .md .html)")
     try:
         with contextlib.ExitStack() as stack:
             db = writer = None
             if db_path:
                 stack.enter_context(store.Lock(db_path))
                 db = store.open_db(db_path)
-                writer = store.Writer(db, store.start_run(db, "extract " + " ".join(map(batch.display_name, paths))))
+                command = "extract " + " ".join(map(batch.display_name, paths))
+                writer = store.Writer(db, store.start_run(db, command))
             out = batch.JsonLines(jsonl_path) if jsonl_path else None
             if out is not None:
                 stack.callback(out.close)
             if not quiet:
                 click.echo(config.describe(), err=True)
-            counts = _extract(files, db, writer, out, workers, (force, skip_failed), timeout, quiet, config)
+            again = (force, skip_failed)
+            counts = _extract(files, db, writer, out, workers, again, timeout, quiet, config)
     except XxgkError as e:
         fail(str(e))
     skipped = f" ({counts['skipped']} unchanged, not read again)" if counts["skipped"] else ""
@@ -120,7 +124,9 @@ def _extract(files, db, writer, out, workers, again, timeout, quiet, config) -> 
     for path in files:
         stat = _stat(path)
         stats[str(path)] = stat
-        known = store.already_read(db, batch.display_name(path), *stat, skip_failed) if db is not None and stat and not force else None
+        known = None
+        if db is not None and stat and not force:
+            known = store.already_read(db, batch.display_name(path), *stat, skip_failed)
         if known is not None:
             counts["skipped"] += 1
             if out is not None:

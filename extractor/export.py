@@ -51,7 +51,8 @@ def finding_rows(db) -> Iterator[list]:
 
 def export(db, fmt: str, output: Path, labels: str = "en") -> list[Path]:
     """Write the export; returns the files written. Each file is written under a temporary name
-    and renamed when whole: a database that fails mid-way (damaged pages) leaves no file cut short."""
+    and renamed when whole: a database that fails mid-way (damaged pages) leaves no file cut short.
+    """
     report_header, finding_header = headers(labels)
     if fmt == "csv":
         findings_path = output.with_name(output.stem + ".findings.csv")
@@ -65,7 +66,10 @@ def export(db, fmt: str, output: Path, labels: str = "en") -> list[Path]:
 
         with _whole(output) as tmp:
             book = xlsxwriter.Workbook(str(tmp), {"constant_memory": True})
-            for name, header, rows in (("reports", report_header, report_rows(db)), ("findings", finding_header, finding_rows(db))):
+            for name, header, rows in (
+                ("reports", report_header, report_rows(db)),
+                ("findings", finding_header, finding_rows(db)),
+            ):
                 sheet = book.add_worksheet(name)
                 sheet.write_row(0, 0, header)
                 for i, row in enumerate(rows, start=1):

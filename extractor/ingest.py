@@ -18,7 +18,6 @@ from lxml import etree
 from extractor.errors import InputError, LimitError
 from extractor.limits import MAX_GRID_CELLS, MAX_SPAN
 
-
 @dataclass(frozen=True)
 class Document:
     name: str  # the file name or path it came from (as given)
@@ -36,11 +35,24 @@ class Document:
 
 # ---------------------------------------------------------------- decoding
 
-_UNSUPPORTED = "is not read (xxgk reads text, markdown, HTML, PDF, Word .docx and PNG, JPEG or TIFF images)"
-_MAGIC = [(b"%PDF", "PDF"), (b"PK\x03\x04", "ZIP archive"), (b"PK\x05\x06", "ZIP archive"),
-          (b"\xd0\xcf\x11\xe0", "Old Word/Excel (.doc/.xls)"), (b"{\\rtf", "RTF"), (b"\x89PNG", "PNG image"),
-          (b"\xff\xd8\xff", "JPEG image"), (b"GIF8", "GIF image"), (b"II*\x00", "TIFF image"),
-          (b"MM\x00*", "TIFF image"), (b"\x1f\x8b", "Gzip"), (b"Rar!", "RAR"), (b"7z\xbc\xaf", "7-Zip")]
+_UNSUPPORTED = (
+    "is not read (xxgk reads text, markdown, HTML, PDF, Word .docx and PNG, JPEG or TIFF images)"
+)
+_MAGIC = [
+    (b"%PDF", "PDF"),
+    (b"PK\x03\x04", "ZIP archive"),
+    (b"PK\x05\x06", "ZIP archive"),
+    (b"\xd0\xcf\x11\xe0", "Old Word/Excel (.doc/.xls)"),
+    (b"{\\rtf", "RTF"),
+    (b"\x89PNG", "PNG image"),
+    (b"\xff\xd8\xff", "JPEG image"),
+    (b"GIF8", "GIF image"),
+    (b"II*\x00", "TIFF image"),
+    (b"MM\x00*", "TIFF image"),
+    (b"\x1f\x8b", "Gzip"),
+    (b"Rar!", "RAR"),
+    (b"7z\xbc\xaf", "7-Zip"),
+]
 # UTF-32 before UTF-16: the UTF-32-LE BOM starts with the UTF-16-LE one
 _BOMS = [(codecs.BOM_UTF32_LE, "utf-32-le"), (codecs.BOM_UTF32_BE, "utf-32-be"),
          (codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be")]
@@ -135,11 +147,11 @@ def decode_bytes(data: bytes) -> tuple[str, str]:
 
 def _zip_kind(data: bytes) -> str:
     """What a zip that is not a Word document holds, in words."""
-    if b"word/document.xml" in data[:1 << 20]:
+    if b"word/document.xml" in data[: 1 << 20]:
         return "Word file (.docx) that cannot be opened (damaged?)"
-    if b"xl/workbook.xml" in data[:1 << 20] or b"xl/" in data[:4096]:
+    if b"xl/workbook.xml" in data[: 1 << 20] or b"xl/" in data[:4096]:
         return "Excel workbook (.xlsx)"
-    if b"ppt/presentation.xml" in data[:1 << 20]:
+    if b"ppt/presentation.xml" in data[: 1 << 20]:
         return "PowerPoint file (.pptx)"
     return "ZIP archive that is not a Word document (no word/document.xml; unpack it and give the files inside)"
 
@@ -169,13 +181,17 @@ def _declared_charset(data: bytes) -> str | None:
 
 _HTML_NAMES = (".htm", ".html", ".xhtml", ".shtml")
 _MD_NAMES = (".md", ".markdown")
-_HTML_PREAMBLE = re.compile(r"(?<!\s)\s*+(?:<\?xml.*?\?>|<!--.*?-->|<!doctype(?!\s+html)[^>]*>)", re.I | re.S)
+_HTML_PREAMBLE = re.compile(
+    r"(?<!\s)\s*+(?:<\?xml.*?\?>|<!--.*?-->|<!doctype(?!\s+html)[^>]*>)", re.I | re.S
+)
 _HTML_START = re.compile(
     r"<(?:!doctype\s+html|(?:html|head|body|table|div|meta|p|title|h[1-6]|span|font|center|section"
     r"|article|style|script|link|br|ul|ol|tr|td)(?=[\s>/]))", re.I)
 # (the first line's first `|` is fixed by [^\n|]*: with [^\n]* there, every `|` of a long first line
 # was tried as the one, each against the whole next line: 34-52 s on a 70 KB text)
-_MD_TABLE = re.compile(r"^[^\n|]*\|[^\n]*\n[ \t]*\|?(?:[ \t]*:?-+:?[ \t]*\|)+(?:[ \t]*:?-+:?)?[ \t]*$", re.M)
+_MD_TABLE = re.compile(
+    r"^[^\n|]*\|[^\n]*\n[ \t]*\|?(?:[ \t]*:?-+:?[ \t]*\|)+(?:[ \t]*:?-+:?)?[ \t]*$", re.M
+)
 
 
 def _detect_kind(name: str, text: str) -> str:
@@ -276,8 +292,10 @@ _LEADING_NUMBER = re.compile(r"(?<![\s\d])\s*+(\d++)")
 
 def _check_grid(cells: int, rows: int, width: int) -> None:
     if cells > MAX_GRID_CELLS or rows * width > MAX_GRID_CELLS:
-        raise LimitError(f"an HTML table of {rows:,} rows by {width:,} columns or more (rowspan/colspan): "
-                         f"past the limit of {MAX_GRID_CELLS:,} cells")
+        raise LimitError(
+            f"an HTML table of {rows:,} rows by {width:,} columns or more (rowspan/colspan): "
+            f"past the limit of {MAX_GRID_CELLS:,} cells"
+        )
 
 
 def _table_rows(table) -> list[list]:
@@ -320,7 +338,9 @@ def _table_lines(table) -> list[str]:
         for cell in cells:
             while (r, c) in grid:
                 c += 1
-            rowspan = _span(cell, "rowspan") or min(len(rows) - r, MAX_SPAN)  # rowspan=0: to the end
+            rowspan = _span(cell, "rowspan") or min(
+                len(rows) - r, MAX_SPAN
+            )  # rowspan=0: to the end
             colspan = _span(cell, "colspan") or 1
             for dr in range(min(rowspan, len(rows) - r)):
                 for dc in range(colspan):

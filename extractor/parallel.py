@@ -49,8 +49,13 @@ def default_workers() -> int:
     return os.cpu_count() or 1
 
 
-def read_many(paths: Iterable[Path], workers: int | None = None, timeout: float | None = DEFAULT_TIMEOUT,
-              packed: bool = False, memory_mb: int | None = WORKER_MEMORY_MB) -> Iterator[tuple[Path, Record | Packed]]:
+def read_many(
+    paths: Iterable[Path],
+    workers: int | None = None,
+    timeout: float | None = DEFAULT_TIMEOUT,
+    packed: bool = False,
+    memory_mb: int | None = WORKER_MEMORY_MB,
+) -> Iterator[tuple[Path, Record | Packed]]:
     """Yield (path, record) for every path, in order, read by `workers` processes (default: one
     per core). `timeout`: seconds one file may take (None: no limit); `memory_mb`: resident
     memory a worker may reach (None: no limit). A file past either fails alone (LimitError's
@@ -156,18 +161,26 @@ class MemoryWatch:
         """Why the worker `pid` died, if this watch killed it."""
         if pid not in self.killed:
             return None
-        return (f"over the memory limit of {self.limit >> 20} MB per worker (reached {self.killed[pid] >> 20} MB): "
-                f"the worker was replaced")
+        return (
+            f"over the memory limit of {self.limit >> 20} MB per worker (reached {self.killed[pid] >> 20} MB): "
+            f"the worker was replaced"
+        )
 
 
-def _result(path: Path, future, timeout: float | None, watch: MemoryWatch, packed: bool) -> tuple[Path, Record | Packed]:
+def _result(
+    path: Path, future, timeout: float | None, watch: MemoryWatch, packed: bool
+) -> tuple[Path, Record | Packed]:
     try:
         return path, future.result()
     except FutureTimeout:
         error = LimitError(f"timed out after {timeout:g} s: the file is too big or too odd to read")
     except ProcessExpired as e:
         over = watch.explain(e.pid)
-        error = LimitError(over) if over else InputError(f"the reader crashed on this file (exit code {e.exitcode})")
+        error = (
+            LimitError(over)
+            if over
+            else InputError(f"the reader crashed on this file (exit code {e.exitcode})")
+        )
     except MemoryError:
         error = LimitError("ran out of memory reading this file: the worker was replaced")
     except Exception as e:  # anything else a worker raised: recorded against its file

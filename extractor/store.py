@@ -60,7 +60,9 @@ CREATE TABLE IF NOT EXISTS runs (
 # share one), with the size and mtime it had, so a run skips what it holds unchanged. A path read
 # again moves to its new document, and a document no path refers to any more is deleted: one
 # current row per path, never a failed row left beside the good one.
-APPLICATION_ID = 0x78786B67  # "xxgk" in PRAGMA application_id: a file of another program is told apart
+APPLICATION_ID = (
+    0x78786B67  # "xxgk" in PRAGMA application_id: a file of another program is told apart
+)
 
 
 def now() -> str:
@@ -80,17 +82,26 @@ def open_db(path: str | Path, create: bool = True, write: bool = True) -> sqlite
         if not create:
             raise StoreError(f"{path}: no such database (run `xxgk extract … --db {path}` first)")
         if not path.parent.is_dir():
-            raise StoreError(f"{path}: cannot create the database: there is no folder {path.parent}")
-        if not os.access(path.parent if str(path.parent) else ".", os.W_OK) and path.parent.exists():
-            raise DatabaseReadOnly(f"{path}: cannot create the database: its folder is read-only; give another --db")
+            raise StoreError(
+                f"{path}: cannot create the database: there is no folder {path.parent}"
+            )
+        if (
+            not os.access(path.parent if str(path.parent) else ".", os.W_OK)
+            and path.parent.exists()
+        ):
+            raise DatabaseReadOnly(
+                f"{path}: cannot create the database: its folder is read-only; give another --db"
+            )
     elif not path.is_file():
         raise NotXxgkDatabase(f"{path}: not a file: give the path of a database file as --db")
     elif path.stat().st_size:
         with open(path, "rb") as f:
             head = f.read(16)
         if head != b"SQLite format 3\x00":
-            raise NotXxgkDatabase(f"{path}: cannot open as an xxgk database: it is not an SQLite file; "
-                                  f"it was not touched: give another --db")
+            raise NotXxgkDatabase(
+                f"{path}: cannot open as an xxgk database: it is not an SQLite file; "
+                f"it was not touched: give another --db"
+            )
     try:
         conn = _connect(path, write)
         db = sqlite_utils.Database(conn)
@@ -107,9 +118,13 @@ def _connect(path: Path, write: bool) -> sqlite3.Connection:
         conn = sqlite3.connect(path, timeout=DB_BUSY_SECONDS)
     else:
         try:
-            conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=DB_BUSY_SECONDS)
+            conn = sqlite3.connect(
+                f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=DB_BUSY_SECONDS
+            )
             conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
-        except sqlite3.OperationalError:  # WAL in a read-only folder: no -shm can be made; nobody can write either
+        except (
+            sqlite3.OperationalError
+        ):  # WAL in a read-only folder: no -shm can be made; nobody can write either
             conn = sqlite3.connect(f"{path.resolve().as_uri()}?immutable=1", uri=True)
     conn.execute(f"PRAGMA busy_timeout={int(DB_BUSY_SECONDS * 1000)}")
     return conn
@@ -123,26 +138,34 @@ def _check_ours(db: sqlite_utils.Database, path: Path) -> None:
     app = db.execute("PRAGMA application_id").fetchone()[0]
     columns = {c.name for c in db["documents"].columns} if "documents" in tables else set()
     if "documents" in tables and "id" not in columns and "sha256" in columns:
-        raise StoreError(f"{path}: made by an earlier xxgk (before 0.2), whose tables this version cannot extend: "
-                         f"extract into a new --db, or delete this one")
+        raise StoreError(
+            f"{path}: made by an earlier xxgk (before 0.2), whose tables this version cannot extend: "
+            f"extract into a new --db, or delete this one"
+        )
     if app != APPLICATION_ID and not ({"id", "sha256", "status"} <= columns and "runs" in tables):
         listed = ", ".join(sorted(tables)[:5]) + (", …" if len(tables) > 5 else "")
-        raise NotXxgkDatabase(f"{path}: not an xxgk database (an SQLite file of another program, with tables {listed}); "
-                              f"it was not touched: give another --db")
+        raise NotXxgkDatabase(
+            f"{path}: not an xxgk database (an SQLite file of another program, with tables {listed}); "
+            f"it was not touched: give another --db"
+        )
 
 
 def _prepare(db: sqlite_utils.Database) -> None:
     """WAL, the schema, the application id; `files` filled from documents in a database made before it."""
     had_files = db["files"].exists()
     db.execute("PRAGMA journal_mode=WAL")
-    db.execute("PRAGMA synchronous=NORMAL")  # with WAL: never corrupt; a power cut may undo the last batch
+    db.execute(
+        "PRAGMA synchronous=NORMAL"
+    )  # with WAL: never corrupt; a power cut may undo the last batch
     db.conn.executescript(SCHEMA)
     if db.execute("PRAGMA application_id").fetchone()[0] != APPLICATION_ID:
         db.execute(f"PRAGMA application_id={APPLICATION_ID}")
     if not had_files:
         with writing(db):
-            db.conn.execute("INSERT OR IGNORE INTO files (path, document_id, size, mtime_ns, run_id) "
-                            "SELECT path, id, size, mtime_ns, run_id FROM documents WHERE path IS NOT NULL ORDER BY id DESC")
+            db.conn.execute(
+                "INSERT OR IGNORE INTO files (path, document_id, size, mtime_ns, run_id) "
+                "SELECT path, id, size, mtime_ns, run_id FROM documents WHERE path IS NOT NULL ORDER BY id DESC"
+            )
 
 
 def explain(path: str | Path, e: sqlite3.Error) -> StoreError:
@@ -150,18 +173,30 @@ def explain(path: str | Path, e: sqlite3.Error) -> StoreError:
     text = str(e)
     low = text.lower()
     if "malformed" in low or "disk image" in low or "not a database" in low:
-        return DatabaseDamaged(f"{path} is damaged ({text}): recover what it holds with "
-                               f"`sqlite3 {path} .recover | sqlite3 recovered.db`, or extract again into a new --db")
-    if "readonly" in low or "read-only" in low or ("unable to open" in low and not os.access(Path(path).parent, os.W_OK)):
-        return DatabaseReadOnly(f"{path} is read-only ({text}): show, flagged, findings and export still read it; "
-                                f"to write, make the file and its folder writable, or give another --db")
+        return DatabaseDamaged(
+            f"{path} is damaged ({text}): recover what it holds with "
+            f"`sqlite3 {path} .recover | sqlite3 recovered.db`, or extract again into a new --db"
+        )
+    if (
+        "readonly" in low
+        or "read-only" in low
+        or ("unable to open" in low and not os.access(Path(path).parent, os.W_OK))
+    ):
+        return DatabaseReadOnly(
+            f"{path} is read-only ({text}): show, flagged, findings and export still read it; "
+            f"to write, make the file and its folder writable, or give another --db"
+        )
     if "locked" in low or "busy" in low:
         holder = lock_holders(path)
         who = f" ({holder})" if holder else ""
-        return DatabaseLocked(f"{path} is locked by another program{who}: waited {DB_BUSY_SECONDS:g} s for it; "
-                              f"let it finish (or close it) and run again, or give another --db")
+        return DatabaseLocked(
+            f"{path} is locked by another program{who}: waited {DB_BUSY_SECONDS:g} s for it; "
+            f"let it finish (or close it) and run again, or give another --db"
+        )
     if "full" in low:
-        return StoreError(f"cannot write to the database: the disk is full ({text}); every document written is whole")
+        return StoreError(
+            f"cannot write to the database: the disk is full ({text}); every document written is whole"
+        )
     return StoreError(f"cannot write to the database {path} ({text})")
 
 
@@ -199,7 +234,13 @@ def lock_holders(path: str | Path) -> str:
 
 def _command(pid: int) -> str:
     try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode("utf-8", "replace").strip()[:80]
+        return (
+            Path(f"/proc/{pid}/cmdline")
+            .read_bytes()
+            .replace(b"\0", b" ")
+            .decode("utf-8", "replace")
+            .strip()[:80]
+        )
     except OSError:
         return ""
 
@@ -232,8 +273,11 @@ def finish_run(db: sqlite_utils.Database, run_id: int, counts: dict | None = Non
     """Close a run. Without `counts`, the run's files are counted from the database by status:
     exactly what it stored, even when the run was interrupted mid-batch."""
     if counts is None:
-        rows = db.execute("SELECT d.status, count(*) FROM files f JOIN documents d ON d.id = f.document_id "
-                          "WHERE f.run_id = ? GROUP BY d.status", [run_id]).fetchall()
+        rows = db.execute(
+            "SELECT d.status, count(*) FROM files f JOIN documents d ON d.id = f.document_id "
+            "WHERE f.run_id = ? GROUP BY d.status",
+            [run_id],
+        ).fetchall()
         counts = {"ok": 0, "flagged": 0, "failed": 0, **dict(rows)}
         counts["documents"] = sum(n for _, n in rows)
     with writing(db):
@@ -278,13 +322,31 @@ def pack(record: Record, text: str | None = None) -> Packed:
     }
     mark_unstorable(record)
     values = [
-        (f.key, _storable(f.value), f.raw, f.start, f.end, f.rule, f.route, int(f.review), f.reason,
-         json.dumps(f.alternatives, ensure_ascii=False) if f.alternatives else None,
-         f.page, json.dumps(list(f.box)) if f.box else None)
+        (
+            f.key,
+            _storable(f.value),
+            f.raw,
+            f.start,
+            f.end,
+            f.rule,
+            f.route,
+            int(f.review),
+            f.reason,
+            json.dumps(f.alternatives, ensure_ascii=False) if f.alternatives else None,
+            f.page,
+            json.dumps(list(f.box)) if f.box else None,
+        )
         for f in record.fields.values()
     ]
     findings = [
-        (f.check, f.kind, f.message, json.dumps(f.keys, ensure_ascii=False), _real(f.expected), _real(f.actual))
+        (
+            f.check,
+            f.kind,
+            f.message,
+            json.dumps(f.keys, ensure_ascii=False),
+            _real(f.expected),
+            _real(f.actual),
+        )
         for f in record.findings
     ]
     blob = zlib.compress(text.encode("utf-8"), 1) if text is not None else None  # fast: texts are kept to check again, not archived
@@ -300,7 +362,11 @@ def mark_unstorable(record: Record) -> None:
     text in the database, and marked for review with UNSTORABLE. A value is never dropped, and
     its batch never fails for it."""
     for f in record.fields.values():
-        if isinstance(f.value, int) and not INT64[0] <= f.value <= INT64[1] and f.reason != UNSTORABLE:
+        if (
+            isinstance(f.value, int)
+            and not INT64[0] <= f.value <= INT64[1]
+            and f.reason != UNSTORABLE
+        ):
             f.review, f.reason = True, UNSTORABLE
 
 
@@ -320,8 +386,15 @@ def field_from_row(key, value, raw, start, end, rule, route, review, reason, alt
                  json.loads(alternatives) if alternatives else [], page, tuple(json.loads(box)) if box else None)
 
 
-def save(db: sqlite_utils.Database, record: Record | Packed, path: str, run_id: int | None = None, text: str | None = None,
-         mtime_ns: int | None = None, size: int | None = None) -> None:
+def save(
+    db: sqlite_utils.Database,
+    record: Record | Packed,
+    path: str,
+    run_id: int | None = None,
+    text: str | None = None,
+    mtime_ns: int | None = None,
+    size: int | None = None,
+) -> None:
     """Write one document with its values, findings and text, all or nothing, and make it the
     current document of `path` (the one it replaces, if no other path refers to it, is deleted).
     A Packed record brings its own text; for a Record, `text` (None: the stored text is left as it is).
@@ -348,16 +421,30 @@ def save(db: sqlite_utils.Database, record: Record | Packed, path: str, run_id: 
         raise explain(db_path(db), e) from e
 
 
-def _point(conn: sqlite3.Connection, path: str, doc_id: int, size: int | None, mtime_ns: int | None, run_id: int | None) -> None:
+def _point(
+    conn: sqlite3.Connection,
+    path: str,
+    doc_id: int,
+    size: int | None,
+    mtime_ns: int | None,
+    run_id: int | None,
+) -> None:
     """`path` now reads as document `doc_id`; the document it read as before goes if nothing else refers to it."""
     row = conn.execute("SELECT document_id FROM files WHERE path = ?", [path]).fetchone()
     if mtime_ns is None and row is not None:
         return  # a stored document checked or re-read again: its path's file row stands as it was
-    conn.execute("INSERT INTO files (path, document_id, size, mtime_ns, run_id) VALUES (?, ?, ?, ?, ?) "
-                 "ON CONFLICT(path) DO UPDATE SET document_id = excluded.document_id, size = excluded.size, "
-                 "mtime_ns = excluded.mtime_ns, run_id = excluded.run_id", [path, doc_id, size, mtime_ns, run_id])
+    conn.execute(
+        "INSERT INTO files (path, document_id, size, mtime_ns, run_id) VALUES (?, ?, ?, ?, ?) "
+        "ON CONFLICT(path) DO UPDATE SET document_id = excluded.document_id, size = excluded.size, "
+        "mtime_ns = excluded.mtime_ns, run_id = excluded.run_id",
+        [path, doc_id, size, mtime_ns, run_id],
+    )
     old = row[0] if row else None
-    if old is not None and old != doc_id and not conn.execute("SELECT 1 FROM files WHERE document_id = ? LIMIT 1", [old]).fetchone():
+    if (
+        old is not None
+        and old != doc_id
+        and not conn.execute("SELECT 1 FROM files WHERE document_id = ? LIMIT 1", [old]).fetchone()
+    ):
         for table in ('"values"', "findings", "texts"):
             conn.execute(f"DELETE FROM {table} WHERE document_id = ?", [old])
         conn.execute("DELETE FROM documents WHERE id = ?", [old])
@@ -449,12 +536,19 @@ def flagged(db: sqlite_utils.Database) -> list[dict]:
     return out
 
 
-def already_read(db: sqlite_utils.Database, path: str, size: int, mtime_ns: int, skip_failed: bool = False) -> dict | None:
+def already_read(
+    db: sqlite_utils.Database, path: str, size: int, mtime_ns: int, skip_failed: bool = False
+) -> dict | None:
     """The stored document for this path, if the file is unchanged and was read by this version.
     A file that failed is read again (its failure may have passed) unless `skip_failed`."""
     failed = "" if skip_failed else "AND d.status != 'failed'"
-    rows = list(db.query(f"SELECT d.* FROM files f JOIN documents d ON d.id = f.document_id WHERE f.path = ? AND f.mtime_ns = ? "
-                         f"AND f.size = ? AND d.version = ? {failed} LIMIT 1", [path, mtime_ns, size, __version__]))
+    rows = list(
+        db.query(
+            f"SELECT d.* FROM files f JOIN documents d ON d.id = f.document_id WHERE f.path = ? AND f.mtime_ns = ? "
+            f"AND f.size = ? AND d.version = ? {failed} LIMIT 1",
+            [path, mtime_ns, size, __version__],
+        )
+    )
     return rows[0] if rows else None
 
 
@@ -468,7 +562,13 @@ class Writer:
         self.db, self.run_id, self.batch = db, run_id, batch
         self.pending: list[tuple[Record | Packed, str, int | None, int | None]] = []
 
-    def add(self, record: Record | Packed, path: str, mtime_ns: int | None = None, size: int | None = None) -> None:
+    def add(
+        self,
+        record: Record | Packed,
+        path: str,
+        mtime_ns: int | None = None,
+        size: int | None = None,
+    ) -> None:
         self.pending.append((record, path, mtime_ns, size))
         if len(self.pending) >= self.batch:
             self.flush()
@@ -503,7 +603,14 @@ class Writer:
 
 
 # What one document's data can raise when bound (the batch is then written document by document).
-UNBINDABLE = (OverflowError, ValueError, TypeError, UnicodeError, sqlite3.InterfaceError, sqlite3.ProgrammingError)
+UNBINDABLE = (
+    OverflowError,
+    ValueError,
+    TypeError,
+    UnicodeError,
+    sqlite3.InterfaceError,
+    sqlite3.ProgrammingError,
+)
 
 
 class Lock:
@@ -526,9 +633,11 @@ class Lock:
             self.handle.close()
             raise StoreError(f"another xxgk extract (pid {holder}) is writing to {str(self.path)[:-5]}: wait for it to finish, or use another --db")
         except OSError as e:
-            raise DatabaseReadOnly(f"{str(self.path)[:-5]} is read-only: its lock file cannot be written beside it "
-                                   f"({e.strerror}): show, flagged, findings and export still read it; to write, make "
-                                   f"the file and its folder writable, or give another --db") from e
+            raise DatabaseReadOnly(
+                f"{str(self.path)[:-5]} is read-only: its lock file cannot be written beside it "
+                f"({e.strerror}): show, flagged, findings and export still read it; to write, make "
+                f"the file and its folder writable, or give another --db"
+            ) from e
         self.handle.seek(0)
         self.handle.truncate()
         self.handle.write(str(os.getpid()))

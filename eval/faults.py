@@ -136,7 +136,8 @@ def run_cli(
 
 
 def health(o: Outcome, limit: float | None = None, allowance: int = 0) -> list[str]:
-    """Crashed, hung, over memory (past MEMORY_LIMIT + `allowance` bytes): what any run can do wrong."""
+    """Crashed, hung, over memory (past MEMORY_LIMIT + `allowance` bytes): what any run can do
+    wrong."""
     problems = []
     if o.killed:
         problems.append("hung")
@@ -157,7 +158,8 @@ def db_rows(db: Path, sql: str, params=()) -> list:
 
 
 def lost(db: Path, jsonl: Path | None, goods: list[Path], o: Outcome) -> list[str]:
-    """Data lost, doubled or half-written: every good report stored, one row per path, the JSON lines
+    """Data lost, doubled or half-written: every good report stored, one row per path, the JSON
+    lines
     whole and as many as the files the run stored or skipped, the run's count what it stored."""
     problems = []
     if not db.exists():
@@ -292,7 +294,8 @@ def read_fast(seconds: float) -> Callable:
 
 
 def timed_folder(workers: int, files: int = 40, limit: float = 5.0) -> Callable[[Path], list[str]]:
-    """One file stuck in C code (the old markdown-table regex, minutes) among `files` good ones: the run
+    """One file stuck in C code (the old markdown-table regex, minutes) among `files` good ones:
+    the run
     ends within the file's limit (per file, not per chunk of 16) plus the time of the good ones."""
 
     def case(folder: Path) -> list[str]:
@@ -327,8 +330,12 @@ def timed_folder(workers: int, files: int = 40, limit: float = 5.0) -> Callable[
 # ---------------------------------------------------------------- records over several runs
 
 
+FLAKY = ("%flaky%",)
+
+
 def retried_and_replaced(folder: Path) -> list[str]:
-    """A file unreadable, then fixed; files deleted and restored; --force: one row per path, always."""
+    """A file unreadable, then fixed; files deleted and restored; --force: one row per path,
+    always."""
     inputs = folder / "in"
     inputs.mkdir()
     goods = [fi.write(inputs, f"good{i}.txt", fi.seed_report(i)) for i in range(4)]
@@ -343,7 +350,7 @@ def retried_and_replaced(folder: Path) -> list[str]:
         if db_rows(db, "select status from documents where path like '%flaky%'") == [("ok",)]
         or db_rows(db, "select status from documents where path like '%flaky%'") == [("flagged",)]
         else [
-            f"the fixed file is {db_rows(db, 'select status from documents where path like ?', ('%flaky%',))}"
+            f"the fixed file is {db_rows(db, 'select status from documents where path like ?', FLAKY)}"
         ]
     )
     moved = folder / "aside"
@@ -504,22 +511,8 @@ def read_only_db(folder: Path) -> list[str]:
 
 def locked_db(folder: Path) -> list[str]:
     db = made_db(folder)
-    holder = subprocess.Popen(
-        [
-            PY,
-            "-c",
-            (
-                "import sqlite3, sys, time; c = sqlite3.connect(sys.argv[1], isolation_level=None); "
-                "c.execute('BEGIN IMMEDIATE'); c.execute(\"insert into runs (command) values ('other')\"); "
-                "print('holding', flush=True); time.sleep(90)"
-            ),
-            str(db),
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
+    holder = fi.hold_write_lock(db, 90)
     try:
-        holder.stdout.readline()
         from extractor.limits import DB_BUSY_SECONDS
 
         o = run_cli(
@@ -558,7 +551,8 @@ def other_programs_db(folder: Path) -> list[str]:
     return problems
 
 
-# ---------------------------------------------------------------- the LLM route against a local endpoint
+# ---------------------------------------------------------------- the LLM route against a local
+# endpoint
 
 GARBLED_ROW = "(一) 予以公开\t1110000\t12"
 
@@ -752,7 +746,8 @@ def llm_case(
 
 def dead_endpoint(folder: Path) -> list[str]:
     """A dead endpoint costs the run about what it costs one document: after repeated transport
-    failures the route stops for the run (a circuit breaker). 8 documents took 61 s at a 5 s timeout.
+    failures the route stops for the run (a circuit breaker). 8 documents took 61 s at a 5 s
+    timeout.
     """
     (folder / "one").mkdir()
     (folder / "eight").mkdir()
@@ -766,7 +761,8 @@ def dead_endpoint(folder: Path) -> list[str]:
     )
     if many.outcome and one.outcome and many.outcome.elapsed > 2 * one.outcome.elapsed + GRACE:
         problems.append(
-            f"no circuit breaker: 1 document {one.outcome.elapsed:.1f} s, 16 documents {many.outcome.elapsed:.1f} s"
+            f"no circuit breaker: 1 document {one.outcome.elapsed:.1f} s, "
+            f"16 documents {many.outcome.elapsed:.1f} s"
         )
     return problems
 
@@ -863,7 +859,8 @@ def cases() -> list[Case]:
             "/dev/zero as a path",
             bad_input(fi.dev_zero, "character device"),
         ),
-        # The last line: a reader growing 2 GB/s is killed within one sample (50 ms) of the worker's limit:
+        # The last line: a reader growing 2 GB/s is killed within one sample (50 ms) of the
+        # worker's limit:
         # past it by up to HOG_ALLOWANCE, which this case allows (the bombs above get no allowance).
         Case(
             "memory without bound",
@@ -989,7 +986,8 @@ def main(argv=None) -> int:
     base.mkdir(parents=True, exist_ok=True)
     chosen = [c for c in cases() if not args.only or args.only in c.kind or args.only in c.name]
     print(
-        f"{len(chosen)} cases; memory limit {MEMORY_LIMIT >> 20} MB a process; time limits kept within {GRACE:g} s",
+        f"{len(chosen)} cases; memory limit {MEMORY_LIMIT >> 20} MB a process; "
+        f"time limits kept within {GRACE:g} s",
         file=sys.stderr,
     )
     for i, c in enumerate(chosen):

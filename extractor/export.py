@@ -86,7 +86,8 @@ def export(db, fmt: str, output: Path, labels: str = "en") -> list[Path]:
 
 @contextlib.contextmanager
 def _whole(path: Path):
-    """A temporary name beside `path`, renamed to it when the block ends without an error, else removed."""
+    """A temporary name beside `path`, renamed to it when the block ends without an error, else
+    removed."""
     tmp = path.with_name(f".{path.name}.partial{path.suffix}")
     try:
         yield tmp

@@ -286,7 +286,8 @@ def _span(cell, attr: str) -> int:
     return min(int(match.group(1)), MAX_SPAN) if match else 1
 
 
-# (possessive, and no start inside a run of spaces or digits: such a run is not scanned again from each of its characters)
+# (possessive, and no start inside a run of spaces or digits: such a run is not scanned again from
+# each of its characters)
 _LEADING_NUMBER = re.compile(r"(?<![\s\d])\s*+(\d++)")
 
 

@@ -56,7 +56,8 @@ def check_pdf(data: bytes) -> None:
     inflated = flate_size(data, MAX_INFLATED_BYTES)
     if inflated > MAX_INFLATED_BYTES:
         raise LimitError(
-            f"PDF streams inflate past {MAX_INFLATED_BYTES // MIB} MB (a compression bomb?): not read"
+            f"PDF streams inflate past {MAX_INFLATED_BYTES // MIB} MB "
+            "(a compression bomb?): not read"
         )
     _check_pages(data)
 

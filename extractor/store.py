@@ -151,7 +151,8 @@ def _check_ours(db: sqlite_utils.Database, path: Path) -> None:
 
 
 def _prepare(db: sqlite_utils.Database) -> None:
-    """WAL, the schema, the application id; `files` filled from documents in a database made before it."""
+    """WAL, the schema, the application id; `files` filled from documents in a database made before
+    it."""
     had_files = db["files"].exists()
     db.execute("PRAGMA journal_mode=WAL")
     db.execute(
@@ -210,7 +211,8 @@ def db_path(db: sqlite_utils.Database) -> str:
 
 
 def lock_holders(path: str | Path) -> str:
-    """Who holds a lock on the database (or its -shm file), from /proc/locks: "pid 123 sqlite3"; "" when unknown."""
+    """Who holds a lock on the database (or its -shm file), from /proc/locks: "pid 123 sqlite3"; ""
+    when unknown."""
     inodes = set()
     for p in (Path(path), Path(f"{path}-shm"), Path(f"{path}-wal")):
         try:
@@ -429,7 +431,8 @@ def _point(
     mtime_ns: int | None,
     run_id: int | None,
 ) -> None:
-    """`path` now reads as document `doc_id`; the document it read as before goes if nothing else refers to it."""
+    """`path` now reads as document `doc_id`; the document it read as before goes if nothing else
+    refers to it."""
     row = conn.execute("SELECT document_id FROM files WHERE path = ?", [path]).fetchone()
     if mtime_ns is None and row is not None:
         return  # a stored document checked or re-read again: its path's file row stands as it was

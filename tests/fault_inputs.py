@@ -1,4 +1,5 @@
-"""Hostile and broken inputs, built small at test time (for tests/test_faults.py and eval/faults.py).
+"""Hostile and broken inputs, built small at test time (for tests/test_faults.py and
+eval/faults.py).
 
 Every builder writes into `folder` and returns the path to give xxgk. Bombs are small on disk and
 built in bounded memory (compressed piece by piece): what they claim, or inflate to, is large.
@@ -10,6 +11,8 @@ import io
 import os
 import sqlite3
 import struct
+import subprocess
+import sys
 import time
 import zipfile
 import zlib
@@ -30,7 +33,8 @@ def seed_report(i: int = 0) -> bytes:
 
 
 def case_file(name: str) -> bytes:
-    """One of the inputs of ../shared/cases/faults (copied into tests/data/cases/faults, or beside it)."""
+    """One of the inputs of ../shared/cases/faults (copied into tests/data/cases/faults, or beside
+    it)."""
     for folder in (CASES, Path(__file__).resolve().parent / "data" / "faults", SHARED_FAULTS):
         if (folder / name).exists():
             return (folder / name).read_bytes()
@@ -111,7 +115,8 @@ def _pdf(objects: list[bytes]) -> bytes:
 
 
 def pdf_pages(folder: Path, pages: int = 501, inches: float = 8.27) -> Path:
-    """A PDF of `pages` blank pages `inches` wide and high (200 inches: a page OCR would render at 40,000 px)."""
+    """A PDF of `pages` blank pages `inches` wide and high (200 inches: a page OCR would render at
+    40,000 px)."""
     from reportlab.pdfgen import canvas
 
     buf = io.BytesIO()
@@ -149,7 +154,8 @@ def docx_bomb(folder: Path, xml_bytes: int = 300 * MIB) -> Path:
         )
         with z.open("word/document.xml", "w", force_zip64=True) as f:
             f.write(
-                b'<?xml version="1.0"?><w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/'
+                b'<?xml version="1.0"?><w:document xmlns:w="http://schemas.openxmlformats.org/'
+                b"wordprocessingml/"
                 b'2006/main"><w:body>'
             )
             block = b" " * MIB
@@ -195,14 +201,16 @@ def tiff_frames(folder: Path, frames: int = 150, side: int = 1000) -> Path:
 
 
 def span_bomb(folder: Path, cells: int = 3000) -> Path:
-    """A web page of `cells` cells with rowspan=1000 colspan=1000 (the shared case is 117 KB of them)."""
+    """A web page of `cells` cells with rowspan=1000 colspan=1000 (the shared case is 117 KB of
+    them)."""
     rows = "".join(f'<tr><td rowspan="1000" colspan="1000">{i}</td></tr>' for i in range(cells))
     html = f"<html><body><h1>政府信息公开工作年度报告</h1><table>{rows}</table></body></html>"
     return write(folder, f"span_bomb_{cells}.html", html.encode("utf-8"))
 
 
 def backtracking_text(folder: Path, size: int = 100_000) -> Path:
-    """A long `a|a|…` line, then `-|-|…x`: what made the markdown-table pattern backtrack (70 KB: 34-52 s)."""
+    """A long `a|a|…` line, then `-|-|…x`: what made the markdown-table pattern backtrack (70 KB:
+    34-52 s)."""
     half = size // 4
     text = "政府信息公开工作年度报告\n" + "a|" * half + "\n" + "-|" * half + "x\n"
     return write(folder, f"backtrack_{size}.txt", text.encode("utf-8"))
@@ -225,7 +233,8 @@ def shared_backtrack(folder: Path) -> Path:
 
 
 def wait_for_documents(db: Path, n: int, seconds: float = 60.0) -> int:
-    """Wait until a running extract has stored `n` documents in `db` (or `seconds` passed); how many it has."""
+    """Wait until a running extract has stored `n` documents in `db` (or `seconds` passed); how
+    many it has."""
     deadline, done = time.time() + seconds, 0
     while time.time() < deadline and done < n:
         time.sleep(0.05)
@@ -235,3 +244,20 @@ def wait_for_documents(db: Path, n: int, seconds: float = 60.0) -> int:
         except sqlite3.Error:
             continue
     return done
+
+
+HOLD = """import sqlite3, sys, time
+c = sqlite3.connect(sys.argv[1], isolation_level=None)
+c.execute("BEGIN IMMEDIATE")
+c.execute("insert into runs (command) values ('another program')")
+print("holding", flush=True)
+time.sleep(float(sys.argv[2]))
+"""
+
+
+def hold_write_lock(db: Path, seconds: float) -> subprocess.Popen:
+    """Another program holding a write transaction on `db` for `seconds` (kill it when done)."""
+    command = [sys.executable, "-c", HOLD, str(db), str(seconds)]
+    holder = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+    assert holder.stdout.readline().strip() == "holding"
+    return holder

@@ -79,7 +79,8 @@ def test_a_20_digit_value_is_kept_exactly_and_marked_and_its_batch_is_stored(tmp
 
 
 def test_a_value_sqlite_cannot_take_fails_its_document_alone(tmp_path):
-    """Whatever else one document carries that SQLite cannot bind, the batch is written document by document."""
+    """Whatever else one document carries that SQLite cannot bind, the batch is written document by
+    document."""
     db = store.open_db(tmp_path / "r.db")
     writer = store.Writer(db, None, batch=10)
     files = good(tmp_path, 3)
@@ -152,7 +153,8 @@ READ_FILE = batch.read_file
 
 @pytest.mark.parametrize("workers", [1, 2])
 def test_the_time_limit_is_each_files_with_any_number_of_workers(tmp_path, monkeypatch, workers):
-    """--timeout was ignored with --workers 1, and applied to chunks of 16 files (one slow file held a
+    """--timeout was ignored with --workers 1, and applied to chunks of 16 files (one slow file
+    held a
     run 86 s under --timeout 5). A file stuck in C code (a regex) is cut at its own limit."""
     files = good(tmp_path, 12)
     files.insert(3, fi.write(tmp_path, "slow.txt", fi.seed_report(3)))
@@ -357,7 +359,8 @@ def test_no_reader_pattern_backtracks_on_adversarial_inputs():
 
 
 def test_the_pattern_check_can_fail():
-    """The markdown-table pattern as it was (every `|` of a long first line tried as the one) is caught."""
+    """The markdown-table pattern as it was (every `|` of a long first line tried as the one) is
+    caught."""
     old = re.compile(
         r"^[^\n]*\|[^\n]*\n[ \t]*\|?(?:[ \t]*:?-+:?[ \t]*\|)+(?:[ \t]*:?-+:?)?[ \t]*$", re.M
     )
@@ -561,22 +564,8 @@ def test_another_programs_database_is_refused_and_never_written(tmp_path):
 def test_a_database_locked_by_another_program_is_waited_for_then_named(
     filled_db, tmp_path, monkeypatch
 ):
-    holder = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            (
-                "import sqlite3, sys, time; c = sqlite3.connect(sys.argv[1], isolation_level=None); "
-                "c.execute('BEGIN IMMEDIATE'); c.execute(\"insert into runs (command) values ('other')\"); "
-                "print('holding', flush=True); time.sleep(30)"
-            ),
-            str(filled_db),
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
+    holder = fi.hold_write_lock(filled_db, 30)
     try:
-        assert holder.stdout.readline().strip() == "holding"
         monkeypatch.setattr(store, "DB_BUSY_SECONDS", 1.5)
         start = time.monotonic()
         result = run("extract", *good(tmp_path, 1), "--db", filled_db, "-w", "1", "--force")

@@ -350,7 +350,8 @@ def retried_and_replaced(folder: Path) -> list[str]:
         if db_rows(db, "select status from documents where path like '%flaky%'") == [("ok",)]
         or db_rows(db, "select status from documents where path like '%flaky%'") == [("flagged",)]
         else [
-            f"the fixed file is {db_rows(db, 'select status from documents where path like ?', FLAKY)}"
+            "the fixed file is "
+            f"{db_rows(db, 'select status from documents where path like ?', FLAKY)}"
         ]
     )
     moved = folder / "aside"

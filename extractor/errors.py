@@ -1,10 +1,10 @@
 """The library's own exceptions. The CLI turns them into one-line `Error: …` messages.
 
     XxgkError
-    ├── InputError               a file cannot be read as a report (that file fails, the run goes on)
+    ├── InputError               a file cannot be read as a report (it fails, the run goes on)
     │   ├── NotAReportError      it decodes, but it is not a 政府信息公开工作年度报告
     │   └── LimitError           it is past a resource limit (extractor/limits.py)
-    ├── OutputError              --jsonl cannot be written (disk full, …): the lines written are whole
+    ├── OutputError              --jsonl cannot be written (disk full): its lines stay whole
     └── StoreError               the SQLite database cannot be opened or written
         ├── DatabaseDamaged      damaged pages: recover it with sqlite3 .recover, or use a new --db
         ├── DatabaseReadOnly     the file or its folder is read-only: read commands still work

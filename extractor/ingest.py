@@ -153,7 +153,8 @@ def _zip_kind(data: bytes) -> str:
         return "Excel workbook (.xlsx)"
     if b"ppt/presentation.xml" in data[: 1 << 20]:
         return "PowerPoint file (.pptx)"
-    return "ZIP archive that is not a Word document (no word/document.xml; unpack it and give the files inside)"
+    return ("ZIP archive that is not a Word document (no word/document.xml; unpack it and give "
+            "the files inside)")
 
 
 def _nearly(data: bytes, codecs=("utf-8", "gb18030")) -> tuple[str, str] | None:

@@ -162,7 +162,8 @@ class MemoryWatch:
         if pid not in self.killed:
             return None
         return (
-            f"over the memory limit of {self.limit >> 20} MB per worker (reached {self.killed[pid] >> 20} MB): "
+            f"over the memory limit of {self.limit >> 20} MB per worker "
+            f"(reached {self.killed[pid] >> 20} MB): "
             f"the worker was replaced"
         )
 

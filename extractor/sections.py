@@ -22,7 +22,8 @@ ENUM = r"(?:第?[一二三四五六七八九十]{1,2}\s*[、.．,，]|[（(]\s*[
 MAX_HEADING = 40
 # (\s*+ possessive, and no start inside a run of white space: the same matches, but such a run is
 # not scanned again from each of its characters)
-HEADING_PATTERNS = {n: re.compile(r"(?<!\s)" + ENUM + r"\s*+.{0,14}?(" + "|".join(map(re.escape, words)) + ")")
+HEADING_PATTERNS = {n: re.compile(r"(?<!\s)" + ENUM + r"\s*+.{0,14}?("
+                                  + "|".join(map(re.escape, words)) + ")")
                     for n, words in HEADINGS.items()}
 REGION_CHARS = "省市区县州旗盟镇乡"
 STOP_CHARS = set("的了是年由在为对和及与将把被向从自以按经")

@@ -44,7 +44,8 @@ CREATE TABLE IF NOT EXISTS findings (
 );
 CREATE INDEX IF NOT EXISTS findings_document ON findings(document_id);
 CREATE TABLE IF NOT EXISTS files (
-    path TEXT PRIMARY KEY, document_id INTEGER NOT NULL REFERENCES documents(id), size INTEGER, mtime_ns INTEGER,
+    path TEXT PRIMARY KEY, document_id INTEGER NOT NULL REFERENCES documents(id), size INTEGER,
+    mtime_ns INTEGER,
     run_id INTEGER
 );
 CREATE INDEX IF NOT EXISTS files_document ON files(document_id);
@@ -139,13 +140,15 @@ def _check_ours(db: sqlite_utils.Database, path: Path) -> None:
     columns = {c.name for c in db["documents"].columns} if "documents" in tables else set()
     if "documents" in tables and "id" not in columns and "sha256" in columns:
         raise StoreError(
-            f"{path}: made by an earlier xxgk (before 0.2), whose tables this version cannot extend: "
+            f"{path}: made by an earlier xxgk (before 0.2), whose tables this version cannot "
+            "extend: "
             f"extract into a new --db, or delete this one"
         )
     if app != APPLICATION_ID and not ({"id", "sha256", "status"} <= columns and "runs" in tables):
         listed = ", ".join(sorted(tables)[:5]) + (", …" if len(tables) > 5 else "")
         raise NotXxgkDatabase(
-            f"{path}: not an xxgk database (an SQLite file of another program, with tables {listed}); "
+            f"{path}: not an xxgk database (an SQLite file of another program, with tables "
+            f"{listed}); "
             f"it was not touched: give another --db"
         )
 
@@ -165,7 +168,8 @@ def _prepare(db: sqlite_utils.Database) -> None:
         with writing(db):
             db.conn.execute(
                 "INSERT OR IGNORE INTO files (path, document_id, size, mtime_ns, run_id) "
-                "SELECT path, id, size, mtime_ns, run_id FROM documents WHERE path IS NOT NULL ORDER BY id DESC"
+                "SELECT path, id, size, mtime_ns, run_id FROM documents WHERE path IS NOT NULL "
+                "ORDER BY id DESC"
             )
 
 
@@ -196,7 +200,8 @@ def explain(path: str | Path, e: sqlite3.Error) -> StoreError:
         )
     if "full" in low:
         return StoreError(
-            f"cannot write to the database: the disk is full ({text}); every document written is whole"
+            f"cannot write to the database: the disk is full ({text}); every document written "
+            "is whole"
         )
     return StoreError(f"cannot write to the database {path} ({text})")
 
@@ -399,7 +404,8 @@ def save(
 ) -> None:
     """Write one document with its values, findings and text, all or nothing, and make it the
     current document of `path` (the one it replaces, if no other path refers to it, is deleted).
-    A Packed record brings its own text; for a Record, `text` (None: the stored text is left as it is).
+    A Packed record brings its own text; for a Record, `text` (None: the stored text is left as
+    it is).
     Raises StoreError (explain()); OverflowError and the like for a value SQLite cannot bind."""
     packed = record if isinstance(record, Packed) else pack(record, text)
     doc = {**packed.document, "path": path, "run_id": run_id, "extracted_at": now(), "version": __version__, "mtime_ns": mtime_ns}
@@ -547,7 +553,8 @@ def already_read(
     failed = "" if skip_failed else "AND d.status != 'failed'"
     rows = list(
         db.query(
-            f"SELECT d.* FROM files f JOIN documents d ON d.id = f.document_id WHERE f.path = ? AND f.mtime_ns = ? "
+            "SELECT d.* FROM files f JOIN documents d ON d.id = f.document_id "
+            "WHERE f.path = ? AND f.mtime_ns = ? "
             f"AND f.size = ? AND d.version = ? {failed} LIMIT 1",
             [path, mtime_ns, size, __version__],
         )

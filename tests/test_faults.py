@@ -254,24 +254,43 @@ HANG_SECONDS = 10.0  # a pattern still running then is cut off (exponential)
 
 
 def _reader_patterns() -> list[tuple[str, str, re.Pattern]]:
-    """Every compiled pattern in the globals of the extractor's modules (and in their lists, tuples,
-    sets and dicts): modules added later are covered too."""
+    """Every compiled pattern in the globals of the extractor's modules, in their lists, tuples,
+    sets and dicts, and in what their cached functions without arguments return (pattern tables
+    built once from the rules): modules added later are covered too."""
     import extractor
 
     found = []
     for info in pkgutil.iter_modules(extractor.__path__):
         module = importlib.import_module(f"extractor.{info.name}")
         for name, value in vars(module).items():
-            items = (
-                list(value.values()) + list(value)
-                if isinstance(value, dict)
-                else list(value) if isinstance(value, (list, tuple, set, frozenset)) else [value]
-            )
-            for item in items:
-                for x in item if isinstance(item, tuple) else (item,):
-                    if isinstance(x, re.Pattern):
-                        found.append((info.name, name, x))
+            if getattr(value, "__module__", None) == module.__name__ and _cached_without_arguments(value):
+                value = value()
+            found += [(info.name, name, p) for p in _patterns_in(value)]
     return found
+
+
+def _cached_without_arguments(value) -> bool:
+    import functools
+    import inspect
+
+    if not isinstance(value, functools._lru_cache_wrapper):
+        return False
+    params = inspect.signature(value).parameters.values()
+    return all(p.default is not p.empty or p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD) for p in params)
+
+
+def _patterns_in(value, depth: int = 3) -> list[re.Pattern]:
+    if isinstance(value, re.Pattern):
+        return [value]
+    if depth == 0 or isinstance(value, (str, bytes)):
+        return []
+    if isinstance(value, dict):
+        items = list(value.values()) + list(value)
+    elif isinstance(value, (list, tuple, set, frozenset)):
+        items = list(value)
+    else:
+        return []
+    return [p for item in items for p in _patterns_in(item, depth - 1)]
 
 
 def _literals(pattern: re.Pattern) -> list[str]:

@@ -181,7 +181,7 @@ def row_problems(spec: RowSpec, quote: str, values: list, unit: str | None, text
     return problems
 
 
-ENUMERATOR = re.compile(r"(?<![\d.])\d{1,2}[.、．](?!\d)|\d+(?=\s*[位年月日号])")
+ENUMERATOR = re.compile(r"(?<![\d.])\d{1,2}[.、．](?!\d)|(?<!\d)\d++(?=\s*[位年月日号])")
 
 
 def _cells_problem(where: str, present: list, folded: str) -> list[str]:

@@ -27,7 +27,9 @@ def _heading_patterns() -> dict[int, tuple[re.Pattern, re.Pattern]]:
     out = {}
     for section in template_sections():
         words = "(" + "|".join(map(re.escape, section.words)) + ")"
-        out[section.number] = (re.compile(ENUM + r"?\s*.{0,14}?" + words),
+        # (\s*+ possessive, and no start inside a run of white space: the same matches, but such
+        # a run is not scanned again from each of its characters)
+        out[section.number] = (re.compile(r"(?<!\s)" + ENUM + r"?\s*+.{0,14}?" + words),
                                re.compile(MID_LINE + ENUM + r"\s*[^。；;\n]{0,14}?" + words, re.M))
     return out
 

@@ -451,7 +451,7 @@ def _t2_row(text: str, region: Span, table: Table, row: Row, rt: RowText,
 
 
 CLAUSE = re.compile(r"[^。；;，,！!？?\n]+")
-STATED_COUNT = re.compile(r"(\d+(?:\.\d+)?)\s*(?:件|项|个|条|份|万元)")
+STATED_COUNT = re.compile(r"(?<!\d)(\d++(?:\.\d+)?)\s*(?:件|项|个|条|份|万元)")
 
 
 def _as_the_narrative_states(text: str, region: Span, row: Row, opts: align.Options) -> align.Fit | None:

@@ -19,6 +19,7 @@ from extractor.cli import main
 from extractor.errors import StoreError
 
 from conftest import EXAMPLES
+from fault_inputs import wait_for_documents
 
 SEEDS = sorted(EXAMPLES.glob("*.txt"))
 
@@ -185,15 +186,7 @@ def test_killed_run_resumes_to_the_same_database(tmp_path):
     resumed = tmp_path / "resumed.db"
     proc = subprocess.Popen([sys.executable, "-m", "extractor.cli", "extract", str(folder), "--db", str(resumed), "-w", "1", "-q"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.time() + 120
-    while time.time() < deadline:
-        time.sleep(0.05)
-        try:
-            done = table(resumed, "select count(*) from documents")[0][0]
-        except sqlite3.Error:
-            continue
-        if done >= 100:
-            break
+    wait_for_documents(resumed, 100, 120)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     partial = table(resumed, "select count(*) from documents")[0][0]

@@ -64,8 +64,8 @@ def test_line_endings_are_normalised():
     "data, words",
     [
         (b"", "empty file"),
-        (b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj", "PDF input is not supported yet"),
-        (b"PK\x03\x04\x14\x00\x06\x00word/document.xml", "DOCX"),
+        (b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj", "PDF is not read"),
+        (b"PK\x03\x04\x14\x00\x06\x00word/document.xml", "Word file (.docx) that cannot be opened"),
         (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "PNG"),
         (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(64), ".doc"),
         (bytes(range(256)) * 8, "binary"),

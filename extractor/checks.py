@@ -16,7 +16,7 @@ from functools import lru_cache
 from typing import Iterator
 
 from .record import LOW_OCR_CONFIDENCE, Field, Finding, Record
-from .sections import template_scores
+from .meta import template_scores
 from .spec import templates
 
 APPLICANTS = ["natural", "commercial", "research", "social", "legal", "other_org"]

@@ -136,7 +136,8 @@ def nearest(name: str, text: str = "") -> list[str]:
     misreading of: `nearest("沐阳县")` → ['沭阳县'] (沐 and 沭 share 8 of 9 strokes), not 汝阳县
     or 泌阳县 (a water radical alike, the rest not). A candidate also counts when `text` (the
     document) names it, its city or its province, and when it is the only division that close.
-    Most likely first; [] when `name` is a division, or nothing close enough looks alike or is named."""
+    Most likely first: named in the text, then alike, then in a city or province the text names;
+    [] when `name` is a division, or nothing close enough looks alike or is named."""
     if places(name):
         return []
     found = {n for key in _blanked(name) for n in _index()[2].get(key, ())}
@@ -144,18 +145,15 @@ def nearest(name: str, text: str = "") -> list[str]:
         return sorted(found)
     scored = []
     for candidate in found:
-        named = bool(text) and _named_in(candidate, text)
-        alike = _alike(name, candidate)
-        if named or alike >= ALIKE:
-            scored.append((not named, -alike, candidate))
+        named, near, alike = candidate in text, _region_named(candidate, text), _alike(name, candidate)
+        if named or near or alike >= ALIKE:
+            scored.append((not named, alike < ALIKE, not near, -alike, candidate))
     return [c for *_, c in sorted(scored)]
 
 
-def _named_in(candidate: str, text: str) -> bool:
-    """Does the document name the candidate, or the city or province it lies in?"""
-    if candidate in text:
-        return True
-    return any(stem(p) in text for place in places(candidate) for p in (place.city, place.province) if p)
+def _region_named(candidate: str, text: str) -> bool:
+    """Does the document name the city or province the candidate lies in?"""
+    return bool(text) and any(stem(p) in text for place in places(candidate) for p in (place.city, place.province) if p)
 
 
 def _alike(a: str, b: str) -> float:

@@ -71,7 +71,7 @@ def recheck(db) -> dict[str, int]:
     from .checks import run_checks
 
     counts = {"documents": 0, "without text": 0}
-    for doc in store.documents(db, "status != 'failed'"):
+    for doc in store.documents(db, "status NOT IN ('failed', 'predates')"):  # (those have no tables to check)
         text = store.text_of(db, doc["sha256"])
         if text is None:
             counts["without text"] += 1

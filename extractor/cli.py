@@ -91,13 +91,15 @@ def extract(paths, db_path, jsonl_path, workers, force, timeout, quiet, **llm_fl
     except XxgkError as e:
         fail(str(e))
     skipped = f" ({counts['skipped']} unchanged, not read again)" if counts["skipped"] else ""
-    click.echo(f"{counts['documents']} documents read: {counts['ok']} ok, {counts['flagged']} flagged, {counts['failed']} failed{skipped}", err=True)
+    predates = f", {counts['predates']} predate the statutory tables" if counts["predates"] else ""
+    click.echo(f"{counts['documents']} documents read: {counts['ok']} ok, {counts['flagged']} flagged, {counts['failed']} failed"
+               f"{predates}{skipped}", err=True)
 
 
 def _extract(files, db, writer, out, workers, force, timeout, quiet, config) -> dict:
     from . import parallel
 
-    counts = {"documents": 0, "ok": 0, "flagged": 0, "failed": 0, "skipped": 0}
+    counts = {"documents": 0, "ok": 0, "flagged": 0, "failed": 0, "predates": 0, "skipped": 0}
     todo, stats = [], {}
     for path in files:
         stat = _stat(path)
@@ -129,6 +131,8 @@ def _extract(files, db, writer, out, workers, force, timeout, quiet, config) -> 
             counts[status] += 1
             if status == "failed" and not quiet:
                 click.echo(f"Error: {path}: {record.error}", err=True)
+            elif status == "predates" and not quiet:
+                click.echo(f"{path}: {record.error}", err=True)
 
     pending = []
     try:
@@ -146,7 +150,7 @@ def _extract(files, db, writer, out, workers, force, timeout, quiet, config) -> 
     finally:
         if writer is not None:
             writer.flush()
-            store.finish_run(writer.db, writer.run_id, {k: counts[k] for k in ("documents", "ok", "flagged", "failed")})
+            store.finish_run(writer.db, writer.run_id, {k: counts[k] for k in ("documents", "ok", "flagged", "failed", "predates")})
     return counts
 
 

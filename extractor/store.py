@@ -42,7 +42,7 @@ CREATE TABLE IF NOT EXISTS findings (
 CREATE INDEX IF NOT EXISTS findings_document ON findings(document_id);
 CREATE TABLE IF NOT EXISTS runs (
     id INTEGER PRIMARY KEY, command TEXT, started TEXT, finished TEXT, version TEXT,
-    documents INTEGER, ok INTEGER, flagged INTEGER, failed INTEGER
+    documents INTEGER, ok INTEGER, flagged INTEGER, failed INTEGER, predates INTEGER
 );
 """
 # Values, findings and texts refer to their document by its integer id, not its sha256: a bulk
@@ -80,7 +80,7 @@ def start_run(db: sqlite_utils.Database, command: str) -> int:
 
 def finish_run(db: sqlite_utils.Database, run_id: int, counts: dict) -> None:
     with db.atomic():
-        db["runs"].update(run_id, {"finished": now(), **counts})
+        db["runs"].update(run_id, {"finished": now(), **counts}, alter=True)  # (a `predates` column added to older databases)
 
 
 @dataclass
@@ -105,7 +105,7 @@ class Packed:
         regions = {k: tuple(v) for k, v in json.loads(doc.get("regions") or "{}").items()}
         text = zlib.decompress(self.text).decode("utf-8") if self.text is not None else None
         return Record(self.name, self.sha256, doc["size"], doc["encoding"], doc["kind"], doc["template"], fields, findings,
-                      self.error, regions, text)
+                      self.error, regions, text, self.status == "predates")
 
 
 def pack(record: Record, text: str | None = None) -> Packed:
@@ -233,12 +233,13 @@ def all_findings(db: sqlite_utils.Database, kind: str | None = None, check: str 
 
 
 def flagged(db: sqlite_utils.Database) -> list[dict]:
-    """Documents with values marked for review, failed, or with report defects or suspected misreadings."""
+    """Documents with values marked for review, failed, predating the statutory tables, or with
+    report defects or suspected misreadings."""
     out = []
     for doc in documents(db):
         reasons = []
-        if doc["status"] == "failed":
-            reasons.append(f"failed: {doc['error']}")
+        if doc["status"] in ("failed", "predates"):
+            reasons.append(f"{doc['status']}: {doc['error']}")
         marked = list(db.query('SELECT reason, count(*) AS n FROM "values" WHERE document_id = ? AND review = 1 GROUP BY reason ORDER BY n DESC', [doc["id"]]))
         reasons += [f"{r['n']} values marked: {r['reason']}" for r in marked]
         found = db.query("SELECT kind, message FROM findings WHERE document_id = ? AND kind IN ('report_defect', 'misreading_suspected') ORDER BY id", [doc["id"]])

@@ -41,7 +41,10 @@ def _time(path: Path, reps: int) -> dict[str, float]:
     data = path.read_bytes()
     reps = reps if path.suffix.lower() != ".pdf" else max(2, reps // 50)
     out = {}
-    for step, fn in (("read", lambda: ingest.read_document(data, str(path))), ("extract", lambda: extract(data, str(path)))):
+    for step, fn in (
+        ("read", lambda: ingest.read_document(data, str(path))),
+        ("extract", lambda: extract(data, str(path))),
+    ):
         for on in (False, True):
             _set_fold(on)
             fn()  # warm: caches, the fold's table
@@ -67,9 +70,14 @@ def main() -> None:
         t = _time(path, args.reps)
         for k in totals:
             totals[k] += t[k]
-        print(f"{path.name[:34]:34s} {_pair(t['read off'], t['read on']):>34s}   {_pair(t['extract off'], t['extract on']):>30s}")
-    print(f"{'total':34s} {_pair(totals['read off'], totals['read on']):>34s}   "
-          f"{_pair(totals['extract off'], totals['extract on']):>30s}")
+        print(
+            f"{path.name[:34]:34s} {_pair(t['read off'], t['read on']):>34s}   "
+            f"{_pair(t['extract off'], t['extract on']):>30s}"
+        )
+    print(
+        f"{'total':34s} {_pair(totals['read off'], totals['read on']):>34s}   "
+        f"{_pair(totals['extract off'], totals['extract on']):>30s}"
+    )
 
 
 def _pair(off: float, on: float) -> str:

@@ -92,8 +92,8 @@ def extract(paths, db_path, jsonl_path, workers, force, timeout, quiet, **llm_fl
         fail(str(e))
     skipped = f" ({counts['skipped']} unchanged, not read again)" if counts["skipped"] else ""
     predates = f", {counts['predates']} predate the statutory tables" if counts["predates"] else ""
-    click.echo(f"{counts['documents']} documents read: {counts['ok']} ok, {counts['flagged']} flagged, {counts['failed']} failed"
-               f"{predates}{skipped}", err=True)
+    click.echo(f"{counts['documents']} documents read: {counts['ok']} ok, {counts['flagged']} flagged, "
+               f"{counts['failed']} failed{predates}{skipped}", err=True)
 
 
 def _extract(files, db, writer, out, workers, force, timeout, quiet, config) -> dict:
@@ -150,7 +150,8 @@ def _extract(files, db, writer, out, workers, force, timeout, quiet, config) -> 
     finally:
         if writer is not None:
             writer.flush()
-            store.finish_run(writer.db, writer.run_id, {k: counts[k] for k in ("documents", "ok", "flagged", "failed", "predates")})
+            kept = ("documents", "ok", "flagged", "failed", "predates")
+            store.finish_run(writer.db, writer.run_id, {k: counts[k] for k in kept})
     return counts
 
 

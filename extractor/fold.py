@@ -65,8 +65,20 @@ def radicals() -> dict[int, str]:
 
 # The characters of reports that the fold changes, nearly all of them: replaced first (str.replace
 # is quick), the text is then often NFKC already, which is much quicker to test than to translate.
-COMMON = (("（", "("), ("）", ")"), ("，", ","), ("：", ":"), ("；", ";"), ("\xa0", " "), ("\u3000", " "),
-          ("！", "!"), ("？", "?"), ("％", "%"), ("．", "."), ("／", "/"))
+COMMON = (
+    ("（", "("),
+    ("）", ")"),
+    ("，", ","),
+    ("：", ":"),
+    ("；", ";"),
+    ("\xa0", " "),
+    ("\u3000", " "),
+    ("！", "!"),
+    ("？", "?"),
+    ("％", "%"),
+    ("．", "."),
+    ("／", "/"),
+)
 
 
 def fold(text: str) -> str:

@@ -30,8 +30,10 @@ _FILES = ("pca.csv", "pca_legacy.csv")
 # The word that ends a division's name and says its level; what stands before it is its stem
 # (沭阳县 → 沭阳). Longest first. Ethnic autonomous areas drop their peoples too
 # (黔南布依族苗族自治州 → 黔南).
-LEVEL_SUFFIX = re.compile(r"(?:(?:[\u4e00-\u9fff]{1,5}?族)+)?(?:特别行政区|自治区|自治州|自治县|自治旗|地区|林区|特区|矿区"
-                          r"|新区|街道|省|市|县|区|旗|盟|州|镇|乡)$")
+LEVEL_SUFFIX = re.compile(
+    r"(?:(?:[\u4e00-\u9fff]{1,5}?族)+)?(?:特别行政区|自治区|自治州|自治县|自治旗|地区|林区|特区|矿区"
+    r"|新区|街道|省|市|县|区|旗|盟|州|镇|乡)$"
+)
 PROVINCE, CITY, COUNTY = "province", "city", "county"
 
 
@@ -63,7 +65,9 @@ def source() -> str:
 
 
 @lru_cache(maxsize=1)
-def _index() -> tuple[dict[str, tuple[Place, ...]], dict[str, tuple[str, ...]], dict[str, tuple[str, ...]]]:
+def _index() -> tuple[
+    dict[str, tuple[Place, ...]], dict[str, tuple[str, ...]], dict[str, tuple[str, ...]]
+]:
     """(places by name, full names by stem, full names by one-character-blanked key)."""
     by_name: dict[str, set[Place]] = defaultdict(set)
     for row in _rows():
@@ -82,7 +86,9 @@ def _index() -> tuple[dict[str, tuple[Place, ...]], dict[str, tuple[str, ...]], 
         by_stem[stem(name)].add(name)
         for key in _blanked(name):
             by_blank[key].add(name)
-    places_ = {n: tuple(sorted(ps, key=lambda p: (p.historical, p.path))) for n, ps in by_name.items()}
+    places_ = {
+        n: tuple(sorted(ps, key=lambda p: (p.historical, p.path))) for n, ps in by_name.items()
+    }
     return places_, _frozen(by_stem), _frozen(by_blank)
 
 
@@ -91,11 +97,13 @@ def _frozen(index: dict[str, set[str]]) -> dict[str, tuple[str, ...]]:
 
 
 def _rows():
-    """The rows of the package's current and historical tables (a missing package: a clear error)."""
+    """The rows of the package's current and historical tables (missing package: a clear error)."""
     try:
         folder = resources.files("cpca").joinpath("resources")
     except ModuleNotFoundError as e:
-        raise RuntimeError(f"the gazetteer needs the package {PACKAGE}: pip install {PACKAGE}") from e
+        raise RuntimeError(
+            f"the gazetteer needs the package {PACKAGE}: pip install {PACKAGE}"
+        ) from e
     for name in _FILES:
         with io.TextIOWrapper(folder.joinpath(name).open("rb"), encoding="utf-8") as f:
             yield from csv.DictReader(f)
@@ -120,9 +128,9 @@ def same_stem(name: str) -> tuple[str, ...]:
 
 
 def _blanked(name: str) -> list[str]:
-    """`name` with each character of its stem blanked in turn: the keys of names one character off."""
+    """`name` with each character of its stem blanked in turn: keys of names one character off."""
     s = stem(name)
-    return [name[:i] + "\0" + name[i + 1:] for i in range(len(s))] if len(s) >= 2 else []
+    return [name[:i] + "\0" + name[i + 1 :] for i in range(len(s))] if len(s) >= 2 else []
 
 
 # How alike two characters must look (the share of strokes they have in common, see _alike) for
@@ -141,11 +149,17 @@ def nearest(name: str, text: str = "") -> list[str]:
     if places(name):
         return []
     found = {n for key in _blanked(name) for n in _index()[2].get(key, ())}
-    if len(found) == 1:  # the only division that close (a long stem: 乌鲁木齐): offered whatever it looks like
+    if (
+        len(found) == 1
+    ):  # the only division that close (a long stem: 乌鲁木齐): offered whatever it looks like
         return sorted(found)
     scored = []
     for candidate in found:
-        named, near, alike = candidate in text, _region_named(candidate, text), _alike(name, candidate)
+        named, near, alike = (
+            candidate in text,
+            _region_named(candidate, text),
+            _alike(name, candidate),
+        )
         if named or near or alike >= ALIKE:
             scored.append((not named, alike < ALIKE, not near, -alike, candidate))
     return [c for *_, c in sorted(scored)]
@@ -153,7 +167,9 @@ def nearest(name: str, text: str = "") -> list[str]:
 
 def _region_named(candidate: str, text: str) -> bool:
     """Does the document name the city or province the candidate lies in?"""
-    return bool(text) and any(stem(p) in text for place in places(candidate) for p in (place.city, place.province) if p)
+    return bool(text) and any(
+        stem(p) in text for place in places(candidate) for p in (place.city, place.province) if p
+    )
 
 
 def _alike(a: str, b: str) -> float:

@@ -32,9 +32,17 @@ from .record import Field
 from .spec import meta_rules, templates
 
 YEAR = r"(?:19|20)\d{2}"
-SECTION_ENUM = re.compile(r"^\s*(?:第?[一二三四五六七八九十]{1,2}\s*[、.．,，]|[（(]\s*[一二三四五六七八九十]{1,2}\s*[）)])")
-PAGE_NUMBER = re.compile(r"^[\s\-—–_·.]*(?:第\s*)?\d{1,4}(?:\s*页)?(?:\s*/\s*共?\s*\d{1,4}\s*页?)?[\s\-—–_·.]*$")
-DATE_LINE = re.compile(r"^\s*" + YEAR + r"\s*(?:年\s*\d{1,2}\s*月\s*\d{1,2}\s*日|[-./]\s*\d{1,2}\s*[-./]\s*\d{1,2})\s*$")
+SECTION_ENUM = re.compile(
+    r"^\s*(?:第?[一二三四五六七八九十]{1,2}\s*[、.．,，]|[（(]\s*[一二三四五六七八九十]{1,2}\s*[）)])"
+)
+PAGE_NUMBER = re.compile(
+    r"^[\s\-—–_·.]*(?:第\s*)?\d{1,4}(?:\s*页)?(?:\s*/\s*共?\s*\d{1,4}\s*页?)?[\s\-—–_·.]*$"
+)
+DATE_LINE = re.compile(
+    r"^\s*"
+    + YEAR
+    + r"\s*(?:年\s*\d{1,2}\s*月\s*\d{1,2}\s*日|[-./]\s*\d{1,2}\s*[-./]\s*\d{1,2})\s*$"
+)
 LABEL = re.compile(r"^[^:：\s]{1,6}[:：]\s*")
 YEAR_IN_TITLE = re.compile(r"[（(]?\s*(" + YEAR + r")\s*年度?\s*[)）]?")
 CJK_NAME = re.compile(r"^[\u4e00-\u9fff（）()]+$")
@@ -54,7 +62,7 @@ class Reading:
 
 @dataclass
 class Title:
-    """A report title found in the text: its words (lines joined), where it stands, and what it names."""
+    """A report title found in the text: its words (lines joined), where it stands, what it names."""
 
     text: str
     start: int
@@ -96,22 +104,41 @@ def read_meta(text: str, lines: list[tuple[str, int]], sections: dict, regions: 
     meta.predates = _predates(text, year, statutory)
     if meta.predates:
         meta.template, meta.template_rule, meta.template_reason = None, "meta.predates", ""
-    elif year.value is not None and year.value < _first_statutory() and statutory and not year.reason:
-        year.reason = (f"meta.year: a {year.value} report with the statutory tables, which start with the "
-                       f"reports for {_first_statutory()}")
+    elif (
+        year.value is not None and year.value < _first_statutory() and statutory and not year.reason
+    ):
+        year.reason = (
+            f"meta.year: a {year.value} report with the statutory tables, which start with the "
+            f"reports for {_first_statutory()}"
+        )
     return meta
 
 
 def fields(meta: Meta, template: str | None) -> dict[str, Field]:
-    """The record's meta.agency, meta.year and meta.template Fields (template: the one read with)."""
+    """The record's meta.agency, meta.year and meta.template Fields (template: the one read)."""
     out = {}
     for key, reading in (("meta.year", meta.year), ("meta.agency", meta.agency)):
         start, end = reading.span or (None, None)
         raw = None if reading.value is None else str(reading.value)
-        out[key] = Field(key, reading.value, raw, start, end, rule=reading.rule, review=bool(reading.reason),
-                         reason=reading.reason, alternatives=list(reading.alternatives))
-    out["meta.template"] = Field("meta.template", template, None, rule=meta.template_rule,
-                                 review=bool(meta.template_reason), reason=meta.template_reason)
+        out[key] = Field(
+            key,
+            reading.value,
+            raw,
+            start,
+            end,
+            rule=reading.rule,
+            review=bool(reading.reason),
+            reason=reading.reason,
+            alternatives=list(reading.alternatives),
+        )
+    out["meta.template"] = Field(
+        "meta.template",
+        template,
+        None,
+        rule=meta.template_rule,
+        review=bool(meta.template_reason),
+        reason=meta.template_reason,
+    )
     return out
 
 
@@ -128,7 +155,11 @@ def _title_pattern() -> re.Pattern:
 
 def _title_like(line: str) -> bool:
     s = line.strip()
-    return 0 < len(s) <= meta_rules()["title"]["max_chars"] and "。" not in s and not PAGE_NUMBER.match(s)
+    return (
+        0 < len(s) <= meta_rules()["title"]["max_chars"]
+        and "。" not in s
+        and not PAGE_NUMBER.match(s)
+    )
 
 
 def _pieces(lines: list[tuple[str, int]], limit: int, end: int | None) -> list[tuple[str, int]]:
@@ -156,7 +187,7 @@ def find_titles(lines: list[tuple[str, int]], body_start: int | None = None) -> 
     found: list[Title] = []
     for last in range(len(pieces)):
         for first in range(last, max(-1, last - meta_rules()["title"]["max_lines"]), -1):
-            window = pieces[first:last + 1]
+            window = pieces[first : last + 1]
             if not window[0][0]:
                 break
             words = "".join(p for p, _ in window)
@@ -177,11 +208,13 @@ def _title_in(window: list[tuple[str, int]], after: str) -> Title | None:
     match = None
     for m in _title_pattern().finditer(joined):
         if m.end() <= starts[-1]:
-            return None  # an earlier piece holds a title of its own: this window is two titles (a list)
-        if not _cited(joined[: m.start()], joined[m.end():] + after):
+            return None  # an earlier piece holds a title of its own: two titles (a list)
+        if not _cited(joined[: m.start()], joined[m.end() :] + after):
             match = m
             break
-    if match is None or (len(window) > 1 and match.start() < starts[1] and match.end() <= starts[1]):
+    if match is None or (
+        len(window) > 1 and match.start() < starts[1] and match.end() <= starts[1]
+    ):
         return None
     head = joined[: match.start()]
     if re.search(r"[。，,；;]", head):
@@ -203,16 +236,25 @@ def _offset(window, starts, pos: int) -> int:
 def _cited(head: str, tail: str) -> bool:
     """Does the title phrase cite the format (《…年度报告格式》), not name this report?"""
     rules = meta_rules()["title"]
-    opened = head.count("《") > head.count("》") and not any(v in head for v in rules["publish_verbs"])
-    return (tail.lstrip().startswith(tuple(rules["cited_after"])) or head.rstrip("《").endswith(tuple(rules["cited_before"]))
-            or opened and "》" in tail[:6] and any(tail.lstrip().startswith(w) for w in rules["cited_after"]))
+    opened = head.count("《") > head.count("》") and not any(
+        v in head for v in rules["publish_verbs"]
+    )
+    return (
+        tail.lstrip().startswith(tuple(rules["cited_after"]))
+        or head.rstrip("《").endswith(tuple(rules["cited_before"]))
+        or opened
+        and "》" in tail[:6]
+        and any(tail.lstrip().startswith(w) for w in rules["cited_after"])
+    )
 
 
 def _is_notice(joined: str, match: re.Match) -> bool:
     rules = meta_rules()["title"]
-    tail = joined[match.end():].strip()
-    ends = tail.rstrip("》”\" ").removeprefix("的")
-    return ends.endswith(tuple(rules["notice_ends"])) and not any(v in joined[: match.start()] for v in rules["publish_verbs"])
+    tail = joined[match.end() :].strip()
+    ends = tail.rstrip('》”" ').removeprefix("的")
+    return ends.endswith(tuple(rules["notice_ends"])) and not any(
+        v in joined[: match.start()] for v in rules["publish_verbs"]
+    )
 
 
 def _title_year(joined, match, window, starts) -> Reading | None:
@@ -230,11 +272,14 @@ def _title_year(joined, match, window, starts) -> Reading | None:
 def _title_agency(head: str, window, starts) -> Reading | None:
     """The body the words before the title's subject name (the year and 关于/印发/《 removed)."""
     year = YEAR_IN_TITLE.search(head)
-    parts = [(0, head[: year.start()]), (year.end(), head[year.end():])] if year else [(0, head)]
+    parts = [(0, head[: year.start()]), (year.end(), head[year.end() :])] if year else [(0, head)]
     for base, part in parts:
         cut = LABEL.match(part)
         lead = cut.end() if cut else 0
-        m = re.match(r"^\s*(?:关于)?\s*(?:印发|公布|发布|转发)?\s*[《“\"]?\s*(.*?)\s*(?:关于|的)?\s*$", part[lead:])
+        m = re.match(
+            r"^\s*(?:关于)?\s*(?:印发|公布|发布|转发)?\s*[《“\"]?\s*(.*?)\s*(?:关于|的)?\s*$",
+            part[lead:],
+        )
         raw = m.group(1) if m else ""
         name = re.sub(r"\s+", "", raw)
         if name:
@@ -265,15 +310,23 @@ def _year(text: str, title: Title | None) -> Reading:
     if title and title.year:
         year = title.year
         if period and period.value != year.value:
-            year.reason = f"meta.year: the title says {year.value}, the statistics period {period.value}"
+            year.reason = (
+                f"meta.year: the title says {year.value}, the statistics period {period.value}"
+            )
             year.alternatives = [{"value": period.value, "source": "meta.period"}]
         return year
     if period:
         return period
-    m = re.search(r"起止时间为?\s*(" + YEAR + r")\s*年", text) or re.search("(" + YEAR + r")\s*年度?", text)
+    m = re.search(r"起止时间为?\s*(" + YEAR + r")\s*年", text) or re.search(
+        "(" + YEAR + r")\s*年度?", text
+    )
     if m:
-        return Reading(int(m.group(1)), (m.start(1), m.end(1)), "meta.body",
-                       "meta.year: not in the title or a statistics period, taken from the body")
+        return Reading(
+            int(m.group(1)),
+            (m.start(1), m.end(1)),
+            "meta.body",
+            "meta.year: not in the title or a statistics period, taken from the body",
+        )
     return Reading(None, None, "meta.missing", "meta.year: not found")
 
 
@@ -295,18 +348,32 @@ def plausible_name(name: str) -> bool:
     """Could `name` be a body's name at all: Chinese characters only, not a sentence's words
     (为, 其他需要报告的事项…), not too long? (rules/meta.toml [agency])."""
     rules = meta_rules()["agency"]
-    return (2 <= len(name) <= rules["max_chars"] and bool(CJK_NAME.match(name))
-            and not name.startswith(tuple(rules["not_first"])) and not any(w in name for w in rules["not_inside"]))
+    return (
+        2 <= len(name) <= rules["max_chars"]
+        and bool(CJK_NAME.match(name))
+        and not name.startswith(tuple(rules["not_first"]))
+        and not any(w in name for w in rules["not_inside"])
+    )
 
 
 def _agency(text, lines, title: Title | None, sections: dict) -> Reading:
-    named = title.agency if title and title.agency and plausible_name(str(title.agency.value)) else None
+    named = (
+        title.agency if title and title.agency and plausible_name(str(title.agency.value)) else None
+    )
     if named is not None and not region_of(str(named.value)):
         fuller = _with_region(text, str(named.value))
         if fuller:
             named = fuller
-    reading = named or _signature(lines, sections) or Reading(
-        None, None, "meta.missing", "meta.agency: no title names a body, and no signature stands above the report's date")
+    reading = (
+        named
+        or _signature(lines, sections)
+        or Reading(
+            None,
+            None,
+            "meta.missing",
+            "meta.agency: no title names a body, and no signature stands above the report's date",
+        )
+    )
     if reading.value is not None:
         reading.reason, reading.alternatives = check_agency(str(reading.value), text)
     return reading
@@ -322,16 +389,28 @@ def check_agency(name: str, text: str = "") -> tuple[str, list[dict]]:
     if not plausible_name(name):
         return f"meta.agency: {name!r} does not read as a body's name", []
     if not (name.endswith(tuple(rules["bodies"] + rules["zones"])) or _all_divisions(name)):
-        return f"meta.agency: {name!r} does not end as a body's name does (人民政府, 局, 委员会…)", []
+        return (
+            f"meta.agency: {name!r} does not end as a body's name does (人民政府, 局, 委员会…)",
+            [],
+        )
     if region_of(name):
         return "", []
     claimed = _claimed_division(name)
     if claimed is None:
-        return f"meta.agency: {name!r} names no region (no division of {gazetteer.source()}, no zone)", []
+        return (
+            f"meta.agency: {name!r} names no region (no division of {gazetteer.source()}, no zone)",
+            [],
+        )
     options = gazetteer.nearest(claimed, text)
-    alternatives = [{"value": name.replace(claimed, option, 1), "source": "gazetteer",
-                     "note": f"{claimed} is no division of {gazetteer.source()}; {gazetteer.places(option)[0].path} "
-                             f"is one character off"} for option in options]
+    alternatives = [
+        {
+            "value": name.replace(claimed, option, 1),
+            "source": "gazetteer",
+            "note": f"{claimed} is no division of {gazetteer.source()}; "
+            f"{gazetteer.places(option)[0].path} is one character off",
+        }
+        for option in options
+    ]
     hint = f": {options[0]}?" if options else ""
     return f"meta.agency: {claimed} is not a division of {gazetteer.source()}{hint}", alternatives
 
@@ -348,7 +427,11 @@ def region_of(name: str) -> str:
         return name[: pos + zone]
     if chain:
         return name[:pos]
-    if name.startswith(tuple(rules["national"])) or name.endswith(tuple(rules["national_bodies"])) and len(name) <= 8:
+    if (
+        name.startswith(tuple(rules["national"]))
+        or name.endswith(tuple(rules["national_bodies"]))
+        and len(name) <= 8
+    ):
         return next((p for p in rules["national"] if name.startswith(p)), name)
     claimed = _claimed_division(name)
     return claimed if claimed and gazetteer.same_stem(claimed) else ""
@@ -383,9 +466,13 @@ def _signature(lines, sections: dict) -> Reading | None:
     for i in range(len(tail) - 1, -1, -1):
         if not DATE_LINE.match(tail[i][0]):
             continue
-        above = [t for t in tail[max(0, i - 2 * rules["signature_gap"]):i] if t[0]][-rules["signature_gap"]:]
+        above = [t for t in tail[max(0, i - 2 * rules["signature_gap"]) : i] if t[0]][
+            -rules["signature_gap"] :
+        ]
         for name, offset, line in reversed(above):
-            if plausible_name(name) and (name.endswith(tuple(rules["bodies"] + rules["zones"])) or _all_divisions(name)):
+            if plausible_name(name) and (
+                name.endswith(tuple(rules["bodies"] + rules["zones"])) or _all_divisions(name)
+            ):
                 start = offset + line.find(name)
                 return Reading(name, (start, start + len(name)), "meta.signature")
     return None
@@ -402,7 +489,7 @@ def _with_region(text: str, base: str) -> Reading | None:
     for m in re.finditer(r"([\u4e00-\u9fff]{1,12})" + re.escape(base), text):
         run = m.group(1)
         cut = max((i for i, c in enumerate(run) if c in STOP_CHARS), default=-1)
-        prefix = run[cut + 1:]
+        prefix = run[cut + 1 :]
         while prefix and prefix[-1] not in REGION_CHARS:
             prefix = prefix[:-1]
         if len(prefix) >= 2:
@@ -421,7 +508,10 @@ def _with_region(text: str, base: str) -> Reading | None:
 @lru_cache(maxsize=1)
 def _markers() -> dict[str, tuple[re.Pattern, ...]]:
     """Each template's marker words as patterns that let white space stand between characters."""
-    return {name: tuple(_spaced(normalise(m)) for m in markers) for name, markers in templates()["markers"].items()}
+    return {
+        name: tuple(_spaced(normalise(m)) for m in markers)
+        for name, markers in templates()["markers"].items()
+    }
 
 
 def _spaced(word: str) -> re.Pattern:
@@ -439,35 +529,48 @@ def template_scores(text: str) -> dict[str, int]:
     """For each template, how many of its marker words stand where a table stands (a table
     line, a cell, a one-line dump's run of cells); a marker in a sentence does not count
     (`政府集中采购项目类信息55条` in a 2018 report's prose)."""
-    return {name: sum(1 for p in patterns if any(_in_table(text, m.start(), m.end()) for m in p.finditer(text)))
-            for name, patterns in _markers().items()}
+    return {
+        name: sum(
+            1
+            for p in patterns
+            if any(_in_table(text, m.start(), m.end()) for m in p.finditer(text))
+        )
+        for name, patterns in _markers().items()
+    }
 
 
 def _in_table(text: str, start: int, end: int) -> bool:
     line_start = text.rfind("\n", 0, start) + 1
     line_end = text.find("\n", end)
-    line = text[line_start: line_end if line_end >= 0 else len(text)]
+    line = text[line_start : line_end if line_end >= 0 else len(text)]
     if "\t" in line or "|" in line:
         return True
     stripped = line.strip()
     if len(stripped) <= 40 and not re.search(r"[。，,；;]", stripped):
         return True  # a label or header on its own line
-    after = text[end: end + 16].lstrip(" ")
+    after = text[end : end + 16].lstrip(" ")
     if not after or after[0] == "\n" or after.startswith(_table_words()):
         return True
     return bool(re.match(r"\d", after)) and not UNIT_AFTER_NUMBER.match(after)
 
 
 def _table_words_count(text: str) -> int:
-    return sum(1 for w in meta_rules()["statutory"]["table_words"] if any(
-        _in_table(text, m.start(), m.end()) for m in _spaced(w).finditer(text)))
+    return sum(
+        1
+        for w in meta_rules()["statutory"]["table_words"]
+        if any(_in_table(text, m.start(), m.end()) for m in _spaced(w).finditer(text))
+    )
 
 
 def _template(scores: dict[str, int], year: int | None) -> tuple[str | None, str, str]:
     if scores["2019"] != scores["2021"]:
         return max(scores, key=scores.get), "meta.markers", ""
     if year is not None:
-        return ("2021" if year >= 2021 else "2019"), "meta.year", "no template markers decide: taken from the year"
+        return (
+            ("2021" if year >= 2021 else "2019"),
+            "meta.year",
+            "no template markers decide: taken from the year",
+        )
     return None, "meta.default", "no template markers and no year: assumed 2021"
 
 
@@ -489,27 +592,44 @@ def _predates(text: str, year: Reading, statutory: bool) -> str | None:
         return None
     first = _first_statutory()
     if year.value is not None and year.value < first and year.rule in ("meta.title", "meta.period"):
-        return (f"predates the statutory tables: a report for {year.value} (the tables start with the reports for "
-                f"{first}); no template claimed, no table values read")
+        return (
+            f"predates the statutory tables: a report for {year.value} (the tables start with "
+            f"the reports for {first}); no template claimed, no table values read"
+        )
     if _old_table(text):
-        return ("predates the statutory tables: its table is the earlier 指标名称 / 计量单位 list; no template "
-                "claimed, no table values read")
+        return (
+            "predates the statutory tables: its table is the earlier 指标名称 / 计量单位 list; "
+            "no template claimed, no table values read"
+        )
     return None
 
 
-def _not_a_report(text: str, titles: list[Title], title: Title | None, n_sections: int, statutory: bool) -> str | None:
+def _not_a_report(
+    text: str, titles: list[Title], title: Title | None, n_sections: int, statutory: bool
+) -> str | None:
     rules = meta_rules()
     if not any(w in text for w in rules["title"]["subject"]):
-        return "not an annual report on government information disclosure: 政府信息公开 is never mentioned"
+        return (
+            "not an annual report on government information disclosure: "
+            "政府信息公开 is never mentioned"
+        )
     if statutory or n_sections >= rules["not_a_report"]["min_sections"]:
         return None
     if title is not None and title.notice:
-        return f"not an annual report: a notice about the annual reports ({title.text[:60]}), with no report sections or tables"
-    listed = {t.end: t.year.value for t in titles if t.year}  # one title phrase, however many windows hold it
+        return (
+            f"not an annual report: a notice about the annual reports ({title.text[:60]}), "
+            "with no report sections or tables"
+        )
+    listed = {t.end: t.year.value for t in titles if t.year}  # a title however many windows hold it
     if len(listed) >= rules["not_a_report"]["list_titles"]:
         years = ", ".join(str(y) for y in sorted(set(listed.values()), reverse=True))
-        return f"not an annual report: a page listing {len(listed)} annual reports ({years}), with no report sections or tables"
+        return (
+            f"not an annual report: a page listing {len(listed)} annual reports ({years}), "
+            "with no report sections or tables"
+        )
     if title is None:
-        return ("not an annual report: no report title, sections or statutory tables (a news item or notice about "
-                "政府信息公开?)")
+        return (
+            "not an annual report: no report title, sections or statutory tables "
+            "(a news item or notice about 政府信息公开?)"
+        )
     return None

@@ -74,8 +74,9 @@ def _predates(doc: Document, out) -> Record:
     no table values; the one-line reason where a failed file keeps its error."""
     fields = meta.fields(out.meta, None)
     _provenance(fields, doc)
-    record = Record(doc.name, doc.sha256, doc.size, doc.encoding, doc.kind, None, fields, [], out.meta.predates,
-                    regions={f"s{n}": (span.start, span.end) for n, span in out.sections.items()}, text=doc.text)
+    sections = {f"s{n}": (span.start, span.end) for n, span in out.sections.items()}
+    record = Record(doc.name, doc.sha256, doc.size, doc.encoding, doc.kind, None, fields, [],
+                    out.meta.predates, regions=sections, text=doc.text)
     record.predates = True
     return record
 

@@ -82,8 +82,8 @@ class Record:
                            self.error, self.regions, self.text, self.predates))
 
     def to_json(self) -> dict:
-        """The JSON-lines shape: file, sha256, status, template, error (a failed file's or a predating
-        report's one-line reason), fields, review, alternatives, findings."""
+        """The JSON-lines shape: file, sha256, status, template, error (a failed file's or a
+        predating report's one-line reason), fields, review, alternatives, findings."""
         return {
             "file": self.name,
             "sha256": self.sha256,
@@ -101,6 +101,7 @@ def astuple_field(f: Field) -> tuple:
     return (f.key, f.value, f.raw, f.start, f.end, f.rule, f.route, f.review, f.reason, f.alternatives, f.page, f.box)
 
 
-def _rebuild(name, sha256, size, encoding, kind, template, fields, findings, error, regions, text, predates=False) -> Record:
+def _rebuild(name, sha256, size, encoding, kind, template, fields, findings, error, regions, text,
+             predates=False) -> Record:
     return Record(name, sha256, size, encoding, kind, template, {t[0]: Field(*t) for t in fields},
                   [Finding(*t) for t in findings], error, regions, text, predates)

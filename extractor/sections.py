@@ -31,7 +31,7 @@ class Span:
 class Outline:
     sections: dict[int, Span]
     regions: dict[str, Span]  # "t2", "t3", "t4": where each table's text stands
-    meta: Meta  # title, year, agency, template; `predates` / `not_a_report` when it is no statutory report
+    meta: Meta  # title, year, agency, template; `predates` / `not_a_report`: no statutory report
 
     @property
     def template(self) -> str | None:

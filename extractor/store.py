@@ -80,7 +80,8 @@ def start_run(db: sqlite_utils.Database, command: str) -> int:
 
 def finish_run(db: sqlite_utils.Database, run_id: int, counts: dict) -> None:
     with db.atomic():
-        db["runs"].update(run_id, {"finished": now(), **counts}, alter=True)  # (a `predates` column added to older databases)
+        # alter: a database made before the `predates` status gets its column
+        db["runs"].update(run_id, {"finished": now(), **counts}, alter=True)
 
 
 @dataclass

@@ -29,7 +29,8 @@ def many(tmp_path, n):
     folder.mkdir()
     for i in range(n):
         seed = SEEDS[i % len(SEEDS)]
-        number = str(i).translate(str.maketrans("0123456789", "零一二三四五六七八九"))  # a body's name has no ASCII digits
+        # (in Chinese numerals: a body's name with ASCII digits is marked)
+        number = str(i).translate(str.maketrans("0123456789", "零一二三四五六七八九"))
         text = seed.read_text(encoding="utf-8").replace("财政局", f"第{number}财政局", 1)
         (folder / f"{i:04d}.txt").write_text(text, encoding="utf-8")
     return folder

@@ -14,7 +14,10 @@ CHROMIUM = CASES / "rendered" / "agency_kangxi_radicals_chromium.pdf"
 
 
 def test_full_width_forms_and_radicals_become_ordinary_characters():
-    assert fold("上海市⼈⺠政府办公厅（２０２４）：⾏政复议⼆⽆") == "上海市人民政府办公厅(2024):行政复议二无"
+    assert (
+        fold("上海市⼈⺠政府办公厅（２０２４）：⾏政复议⼆⽆")
+        == "上海市人民政府办公厅(2024):行政复议二无"
+    )
 
 
 def test_the_radicals_supplement_needs_the_data_nfkc_leaves_it():
@@ -26,7 +29,9 @@ def test_the_radicals_supplement_needs_the_data_nfkc_leaves_it():
 def test_every_kangxi_radical_folds_to_one_unified_ideograph():
     for point in range(0x2F00, 0x2FD6):
         folded = fold(chr(point))
-        assert len(folded) == 1 and unicodedata.name(folded).startswith("CJK UNIFIED IDEOGRAPH"), hex(point)
+        assert len(folded) == 1 and unicodedata.name(folded).startswith("CJK UNIFIED IDEOGRAPH"), (
+            hex(point)
+        )
 
 
 def test_every_radical_of_the_data_is_a_unified_ideograph():
@@ -64,15 +69,26 @@ def test_the_quick_path_gives_what_the_table_gives():
 
 def test_pdf_characters_are_folded_in_place():
     chars = [{"text": "⼈"}, {"text": "⺠"}, {"text": "ﬁ"}, {"text": ""}]
-    assert [c["text"] for c in fold_chars(chars)] == ["人", "民", "ﬁ", ""]  # a ligature's two letters: kept
+    assert [c["text"] for c in fold_chars(chars)] == [
+        "人",
+        "民",
+        "ﬁ",
+        "",
+    ]  # a ligature's two letters: kept
 
 
-@pytest.mark.parametrize("name, data", [
-    ("report.txt", "上海市⼈⺠政府（２０２４）".encode("utf-8")),
-    ("report.md", "# 上海市⼈⺠政府（２０２４）\n".encode("utf-8")),
-    ("report.html", "<html><body><p>上海市⼈⺠政府（２０２４）</p></body></html>".encode("utf-8")),
-    ("report.txt", "上海市⼈⺠政府（２０２４）".encode("utf-16")),
-])
+@pytest.mark.parametrize(
+    "name, data",
+    [
+        ("report.txt", "上海市⼈⺠政府（２０２４）".encode("utf-8")),
+        ("report.md", "# 上海市⼈⺠政府（２０２４）\n".encode("utf-8")),
+        (
+            "report.html",
+            "<html><body><p>上海市⼈⺠政府（２０２４）</p></body></html>".encode("utf-8"),
+        ),
+        ("report.txt", "上海市⼈⺠政府（２０２４）".encode("utf-16")),
+    ],
+)
 def test_every_text_kind_is_folded_at_ingest(name, data):
     assert "上海市人民政府(2024)" in read_document(data, name).text
 
@@ -86,5 +102,5 @@ def test_a_chromium_pdf_reads_in_ordinary_characters_with_its_spans():
     record = extract(CHROMIUM.read_bytes(), str(CHROMIUM))
     agency = record.fields["meta.agency"]
     assert agency.value == "上海市人民政府办公厅"
-    assert doc.text[agency.start:agency.end] == agency.value
+    assert doc.text[agency.start : agency.end] == agency.value
     assert agency.page == 1 and agency.box is not None

@@ -358,7 +358,8 @@ def test_no_page_numbers_in_the_text(ruled_pdf):
 def test_merged_cells_leave_copies_empty(ruled_pdf):
     text = read_document(ruled_pdf, "ruled.pdf").text
     lines = text.split("\n")
-    header = next(ln for ln in lines if ln.startswith(fold("第二十条第（五）项")))  # the text is folded at ingest
+    # (the text is folded at ingest: （） as ())
+    header = next(ln for ln in lines if ln.startswith(fold("第二十条第（五）项")))
     assert header.split("\t") == [fold("第二十条第（五）项"), "", "", ""]
     license_row = next(ln for ln in lines if ln.startswith("行政许可"))
     assert license_row.split("\t") == ["行政许可", "447228", "", ""]
@@ -379,7 +380,8 @@ def test_vertical_label_and_wrapped_header_words_are_joined(ruled_pdf):
 def test_wrapped_title_and_paragraphs_are_one_line(ruled_pdf):
     text = read_document(ruled_pdf, "ruled.pdf").text
     assert text.split("\n")[0] == "清河区财政局2023年政府信息公开工作年度报告"
-    assert any(ln.startswith(fold("2023年，本局认真贯彻")) and ln.endswith("不断提高政务公开质量。") for ln in text.split("\n"))
+    assert any(ln.startswith(fold("2023年，本局认真贯彻")) and ln.endswith("不断提高政务公开质量。")
+               for ln in text.split("\n"))
 
 
 def test_provenance_of_pdf_values(ruled_pdf):

@@ -62,7 +62,7 @@ class Reading:
 
 @dataclass
 class Title:
-    """A report title found in the text: its words (lines joined), where it stands, what it names."""
+    """A report title in the text: its words (lines joined), where it stands, what it names."""
 
     text: str
     start: int
@@ -367,6 +367,7 @@ def _agency(text, lines, title: Title | None, sections: dict) -> Reading:
     reading = (
         named
         or _signature(lines, sections)
+        or _from_body(text, sections)
         or Reading(
             None,
             None,
@@ -375,7 +376,8 @@ def _agency(text, lines, title: Title | None, sections: dict) -> Reading:
         )
     )
     if reading.value is not None:
-        reading.reason, reading.alternatives = check_agency(str(reading.value), text)
+        reason, reading.alternatives = check_agency(str(reading.value), text)
+        reading.reason = reason or reading.reason
     return reading
 
 
@@ -475,6 +477,39 @@ def _signature(lines, sections: dict) -> Reading | None:
             ):
                 start = offset + line.find(name)
                 return Reading(name, (start, start + len(name)), "meta.signature")
+    return None
+
+
+FROM_PROSE = "meta.agency: no title or signature names a body: read from the text"
+
+
+def _from_body(text: str, sections: dict) -> Reading | None:
+    """The first body's name in the report's first section (`2023年，西工区财政局坚持…`), marked:
+    a guess from prose. Only the first section is read: a page's footer (主办单位：…) and links
+    stand after the last one."""
+    if not sections:
+        return None
+    first = min(sections.values(), key=lambda span: span.start)
+    part = text[first.start : first.end]
+    for m in _body_word().finditer(part):
+        name = _named_before(part, m.start(), m.end())
+        if name:
+            span = (first.start + m.end() - len(name), first.start + m.end())
+            return Reading(name, span, "meta.body", FROM_PROSE)
+    return None
+
+
+@lru_cache(maxsize=1)
+def _body_word() -> re.Pattern:
+    return re.compile("|".join(map(re.escape, meta_rules()["agency"]["bodies"])))
+
+
+def _named_before(part: str, start: int, end: int) -> str | None:
+    """The longest name ending with the body word at start:end that opens with a division."""
+    for begin in range(max(0, start - 15), start):
+        name = part[begin:end]
+        if plausible_name(name) and gazetteer.leading(name) and not check_agency(name)[0]:
+            return name
     return None
 
 

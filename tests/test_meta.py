@@ -81,6 +81,12 @@ def test_a_title_naming_no_body_never_takes_a_footer_link():
     assert field.value is None and field.review
 
 
+def test_a_title_naming_no_body_takes_the_first_sections_name_marked():
+    text = SEED.replace(TITLE, "2023 年政府信息公开工作年度报告", 1)
+    field = agency(extract(text.encode("utf-8"), "report.txt"))
+    assert (field.value, field.rule, field.review) == ("西工区财政局", "meta.body", True)
+
+
 @pytest.mark.parametrize(
     "period",
     [

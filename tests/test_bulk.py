@@ -125,6 +125,7 @@ def test_reading_text_and_web_pages_leaves_no_reference_cycles():
             except Exception:
                 pass  # a sample that is not a report: still must leave no cycles behind
 
+    read_all()  # once first: one-time loads (modules, the gazetteer's tables) are no garbage per file
     assert cyclic_garbage(read_all) == []
 
 

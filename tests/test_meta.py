@@ -282,7 +282,7 @@ def test_a_report_before_the_statutory_tables_predates_them(year, table):
     assert (
         record.status == "predates"
         and record.template is None
-        and "predates the statutory tables" in record.error
+        and "before the statutory tables" in record.error
     )
     assert "\n" not in record.error
     assert [k for k, f in record.fields.items() if not k.startswith("meta.")] == []
@@ -362,22 +362,22 @@ def test_predates_flows_through_store_jsonl_export_show_flagged_and_the_summary(
         for line in jsonl.read_text(encoding="utf-8").splitlines()
     }
     old = lines["old.txt"]
-    assert old["status"] == "predates" and old["template"] is None and "predates" in old["error"]
+    assert old["status"] == "predates" and old["template"] is None and "before the statutory" in old["error"]
     assert old["fields"] == {
         "meta.agency": "临安市财政局",
         "meta.year": 2017,
         "meta.template": None,
     }
     shown = runner.invoke(main, ["show", str(db), "old.txt"]).output
-    assert "predates: predates the statutory tables" in shown
+    assert "predates: a report for 2017, before the statutory tables" in shown
     flagged = runner.invoke(main, ["flagged", str(db)]).output
-    assert "[predates]" in flagged and "- predates: predates the statutory tables" in flagged
+    assert "[predates]" in flagged and "- predates: a report for 2017, before the statutory" in flagged
     out = tmp_path / "export.csv"
     assert (
         runner.invoke(main, ["export", str(db), "--format", "csv", "-o", str(out)]).exit_code == 0
     )
     rows = out.read_text(encoding="utf-8-sig").splitlines()
-    assert any(",predates,," in row and "predates the statutory tables" in row for row in rows)
+    assert any(",predates,," in row and "before the statutory tables" in row for row in rows)
     again = runner.invoke(
         main, ["extract", str(folder), "--db", str(db), "--jsonl", str(tmp_path / "again.jsonl")]
     )

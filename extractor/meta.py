@@ -29,7 +29,8 @@ from functools import lru_cache
 from . import gazetteer
 from .cells import normalise
 from .record import Field
-from .spec import meta_rules, templates
+from .spec import meta_rules
+from .template import all_markers
 
 YEAR = r"(?:19|20)\d{2}"
 SECTION_ENUM = re.compile(
@@ -554,7 +555,7 @@ def _markers() -> dict[str, tuple[re.Pattern, ...]]:
     """Each template's marker words as patterns that let white space stand between characters."""
     return {
         name: tuple(_spaced(normalise(m)) for m in markers)
-        for name, markers in templates()["markers"].items()
+        for name, markers in all_markers().items()
     }
 
 
@@ -565,7 +566,7 @@ def _spaced(word: str) -> re.Pattern:
 @lru_cache(maxsize=1)
 def _table_words() -> tuple[str, ...]:
     words = list(meta_rules()["statutory"]["table_words"])
-    words += [normalise(m) for markers in templates()["markers"].values() for m in markers]
+    words += [normalise(m) for markers in all_markers().values() for m in markers]
     return tuple(sorted(set(words), key=len, reverse=True))
 
 

@@ -31,15 +31,18 @@ def extract_document(doc: Document) -> Record:
     template = out.template or "2021"
     fields: dict[str, Field] = {}
     findings: list[Finding] = []
-    for reader in (lambda: read_t2(text, out.regions.get("t2"), template), lambda: read_t3(text, out.regions.get("t3"), template), lambda: read_t4(text, out.regions.get("t4"))):
-        got, found = reader()
-        fields.update(got)
-        findings.extend(found)
+    rows: dict[str, tuple[int, int]] = {}
+    for reader, name in ((read_t2, "t2"), (read_t3, "t3"), (read_t4, "t4")):
+        reading = reader(text, out.regions.get(name), template)
+        fields.update(reading.fields)
+        findings.extend(reading.findings)
+        rows.update(reading.rows)
     fields.update(meta.fields(out.meta, template))
     ordered = {k: fields.get(k) or Field(k, None, rule="missing", review=True, reason="not read") for k in keys_for(template)}
     _provenance(ordered, doc)
     regions = {name: (span.start, span.end) for name, span in out.regions.items()}
     regions.update({f"s{n}": (span.start, span.end) for n, span in out.sections.items()})
+    regions.update(rows)
     record = Record(doc.name, doc.sha256, doc.size, doc.encoding, doc.kind, template, ordered, findings, regions=regions, text=text)
     record.findings += run_checks(record, text)
     return record

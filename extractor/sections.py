@@ -5,20 +5,30 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
+
+from rapidfuzz import fuzz
 
 from .meta import Meta, read_meta
+from .template import sections as template_sections
 
-HEADINGS = {
-    1: ("总体情况",),
-    2: ("主动公开政府信息情况", "主动公开政府信息"),
-    3: ("收到和处理政府信息公开申请", "收到和处理政府信息公开", "政府信息公开申请情况"),
-    4: ("行政复议、行政诉讼", "行政复议和行政诉讼", "行政复议行政诉讼", "行政复议及行政诉讼", "复议、诉讼"),
-    5: ("存在的主要问题", "主要问题及改进", "存在问题", "存在的问题", "存在的不足", "问题及改进", "问题和改进", "改进情况", "改进措施"),
-    6: ("其他需要报告",),
-}
-ENUM = r"(?:第?[一二三四五六七八九十]{1,2}\s*[、.．,，]|[（(]\s*[一二三四五六七八九十]{1,2}\s*[）)]|\d{1,2}\s*[、.．])?"
+ENUM = r"(?:第?[一二三四五六七八九十]{1,2}\s*[、.．,，]|[（(]\s*[一二三四五六七八九十]{1,2}\s*[）)]|\d{1,2}\s*[、.．])"
 MAX_HEADING = 40
-HEADING_PATTERNS = {n: re.compile(ENUM + r"\s*.{0,14}?(" + "|".join(map(re.escape, words)) + ")") for n, words in HEADINGS.items()}
+# Where a heading may stand inside a line (a one-line crawler dump): after white space or the end
+# of a sentence, and then only with its enumerator (`二、主动公开…`): prose mentions the same words.
+MID_LINE = r"(?:(?<=[\s。；;：:！!？?）)])|^)"
+
+
+@lru_cache(maxsize=1)
+def _heading_patterns() -> dict[int, tuple[re.Pattern, re.Pattern]]:
+    """For each section: (a pattern for a heading that opens its line, enumerator optional; a
+    pattern for one inside a line, enumerator required), from the template's section words."""
+    out = {}
+    for section in template_sections():
+        words = "(" + "|".join(map(re.escape, section.words)) + ")"
+        out[section.number] = (re.compile(ENUM + r"?\s*.{0,14}?" + words),
+                               re.compile(MID_LINE + ENUM + r"\s*[^。；;\n]{0,14}?" + words, re.M))
+    return out
 
 
 @dataclass
@@ -40,8 +50,8 @@ class Outline:
 
 def outline(text: str) -> Outline:
     lines = _lines(text)
-    sections = _sections(lines, len(text))
-    regions = _regions(text, lines, sections)
+    sections = _sections(text, lines)
+    regions = _regions(text, sections)
     return Outline(sections, regions, read_meta(text, lines, sections, regions))
 
 
@@ -53,41 +63,76 @@ def _lines(text: str) -> list[tuple[str, int]]:
     return out
 
 
-def _sections(lines, size) -> dict[int, Span]:
+def _sections(text: str, lines) -> dict[int, Span]:
+    """Where each of the six sections starts (in order; a missing one is left out) and ends."""
     starts: dict[int, int] = {}
     floor = 0
-    for number, words in HEADINGS.items():
-        for line, offset in lines:
-            if offset < floor:
-                continue
-            s = line.strip()
-            if len(s) > MAX_HEADING:  # `五、存在的主要问题及改进情况：一是…`: the heading, then its text on the same line
-                s = re.split(r"[：:]", s, maxsplit=1)[0] if re.search(r"[：:]", s[:MAX_HEADING + 1]) else s
-            if 0 < len(s) <= MAX_HEADING and HEADING_PATTERNS[number].match(s):
-                starts[number] = offset
-                floor = offset + 1
-                break
+    for number, (own_line, mid_line) in _heading_patterns().items():
+        found = _heading_on_own_line(lines, own_line, floor)
+        inline = mid_line.search(text, floor)
+        if inline is not None and (found is None or inline.start() < found):
+            found = inline.start()
+        if found is None:
+            found = _misprinted_heading(text, number, floor)
+        if found is not None:
+            starts[number] = found
+            floor = found + 1
     ordered = sorted(starts.items(), key=lambda kv: kv[1])
-    return {n: Span(s, ordered[i + 1][1] if i + 1 < len(ordered) else size) for i, (n, s) in enumerate(ordered)}
+    ends = [s for _, s in ordered[1:]] + [len(text)]
+    return {n: Span(s, end) for (n, s), end in zip(ordered, ends)}
 
 
-def _first_line_with(lines, words, start=0, end=None) -> int | None:
-    for line, offset in lines:
-        if offset >= start and (end is None or offset < end) and any(w in line for w in words):
-            return offset
+NUMBERED = re.compile(MID_LINE + ENUM, re.M)
+HEADING_TEXT = 24  # characters after a heading's enumerator that may hold its words
+SIMILAR_HEADING = 85  # rapidfuzz partial_ratio of a section's words within them
+
+
+def _misprinted_heading(text: str, number: int, floor: int) -> int | None:
+    """A numbered heading whose words are a character off the template's (`四、政府信息公开行政法
+    复议、行政诉讼情况`): the first enumerator after `floor` followed by words that closely match."""
+    words = [w for w in next(s.words for s in template_sections() if s.number == number) if len(w) >= 4]
+    for m in NUMBERED.finditer(text, floor):
+        piece = re.split(r"[。；;\n]", text[m.end() : m.end() + HEADING_TEXT], maxsplit=1)[0]
+        if any(len(piece) >= len(w) and fuzz.partial_ratio(w, piece) >= SIMILAR_HEADING for w in words):
+            return m.start()
     return None
 
 
-def _regions(text, lines, sections) -> dict[str, Span]:
+def _heading_on_own_line(lines, pattern: re.Pattern, floor: int) -> int | None:
+    """The first line at or after `floor` that is a heading: short, or its heading before a colon
+    (`五、存在的主要问题及改进情况：一是…`)."""
+    for line, offset in lines:
+        if offset < floor:
+            continue
+        s = line.strip()
+        if len(s) > MAX_HEADING and re.search(r"[：:]", s[: MAX_HEADING + 1]):
+            s = re.split(r"[：:]", s, maxsplit=1)[0]
+        if 0 < len(s) <= MAX_HEADING and pattern.match(s):
+            return offset + line.index(s[0])
+    return None
+
+
+def _first_with(text: str, words, start: int = 0, end: int | None = None) -> int | None:
+    """Where the first of `words` stands in text[start:end] (the start of its line, when the line
+    is short enough to be a heading or a row; else the word itself)."""
+    hits = [i for i in (text.find(w, start, end if end is not None else len(text)) for w in words) if i >= 0]
+    if not hits:
+        return None
+    i = min(hits)
+    line_start = text.rfind("\n", 0, i) + 1
+    return line_start if line_start >= start and i - line_start <= MAX_HEADING else i
+
+
+def _regions(text, sections) -> dict[str, Span]:
     size = len(text)
-    s2 = sections[2].start if 2 in sections else _first_line_with(lines, ("第二十条",))
-    s3 = sections[3].start if 3 in sections else _first_line_with(lines, ("申请人情况", "本年新收", "新收政府信息公开申请"), s2 or 0)
+    s2 = sections[2].start if 2 in sections else _first_with(text, ("第二十条",))
+    s3 = sections[3].start if 3 in sections else _first_with(text, ("申请人情况", "本年新收", "新收政府信息公开申请"), s2 or 0)
     after3 = s3 if s3 is not None else (s2 or 0)
-    t3_end = _first_line_with(lines, ("结转下年度",), after3) or after3
-    s4 = sections[4].start if 4 in sections else _first_line_with(lines, ("行政复议", "[illegible]"), t3_end + 1)
+    t3_end = _first_with(text, ("结转下年度",), after3) or after3
+    s4 = sections[4].start if 4 in sections else _first_with(text, ("行政复议", "[illegible]"), t3_end + 1)
     s5 = sections[5].start if 5 in sections else (sections[6].start if 6 in sections else None)
     if s5 is None:
-        s5 = _first_line_with(lines, ("存在的主要问题", "存在问题", "改进情况"), s4 or after3) or size
+        s5 = _first_with(text, ("存在的主要问题", "存在问题", "改进情况"), s4 or after3) or size
     regions = {}
     bounds = [("t2", s2, s3), ("t3", s3, s4), ("t4", s4, s5)]
     for name, a, b in bounds:

@@ -339,3 +339,16 @@ def test_rechecking_is_idempotent(clean):
     first = run_checks(record, SEED)
     second = run_checks(record, SEED)
     assert [(f.check, f.kind, f.message) for f in first] == [(f.check, f.kind, f.message) for f in second]
+
+
+def test_a_sentence_about_review_results_is_no_count_of_reviews():
+    """`全年未发生…被行政复议纠错或行政诉讼败诉情形` says no review corrected the body, not that there
+    was no review: with one review in table 4 it is no TEXT-TABLE defect; `未发生行政复议` is."""
+    t4 = "0\t0\t0\t0\t0\t0\t0\t0\t0\t0\t0\t0\t0\t0\t0"
+    one_review = SEED.replace(t4, "1\t0\t0\t0\t1\t0\t0\t0\t0\t0\t0\t0\t0\t0\t0")
+    one_review = one_review.replace("，也无因政府信息公开申请行政复议、提起行政诉讼的案件", "")
+    at = one_review.index("五、")
+    results = one_review[:at] + "全年未发生因依申请公开被行政复议纠错或行政诉讼败诉情形。\n" + one_review[at:]
+    assert of(record_of(results).findings, "TEXT-TABLE", REPORT_DEFECT) == []
+    none = one_review[:at] + "全年未发生政府信息公开行政复议案件。\n" + one_review[at:]
+    assert [f.keys for f in of(record_of(none).findings, "TEXT-TABLE", REPORT_DEFECT)] == [["t4.review.total"]]

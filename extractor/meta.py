@@ -98,7 +98,9 @@ def read_meta(text: str, lines: list[tuple[str, int]], sections: dict, regions: 
     year = _year(text, title)
     agency = _agency(text, lines, title, sections)
     scores = template_scores(text)
-    statutory = bool(scores["2019"] or scores["2021"]) or _table_words_count(text) >= 2
+    # The statutory tables stand here: two of a template's marker words where tables stand, or two
+    # of their header words (one alone may be a short heading of an older report: 政府集中采购).
+    statutory = max(scores.values()) >= 2 or _table_words_count(text) >= 2
     template, rule, reason = _template(scores, year.value)
     meta = Meta(title, year, agency, template, scores, rule, reason)
     meta.not_a_report = _not_a_report(text, titles, title, len(sections), statutory)

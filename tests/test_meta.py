@@ -293,6 +293,14 @@ def test_a_report_before_the_statutory_tables_predates_them(year, table):
     ) == ("临安市财政局", year, None)
 
 
+def test_a_marker_word_as_a_short_heading_of_an_old_report_does_not_make_it_statutory():
+    text = OLD.format(agency="临安市财政局", year=2017).replace(
+        "二、主动公开政府信息情况\n", "二、主动公开政府信息情况\n（二）政府集中采购\n", 1
+    )
+    assert template_scores(text)["2019"] == 1  # a line of its own: it counts where tables stand
+    assert extract(text.encode("utf-8"), "old.txt").status == "predates"
+
+
 def test_an_old_table_without_a_year_predates_the_statutory_tables():
     text = OLD.format(agency="临安市财政局", year="").replace(
         "年政府信息公开", "政府信息公开", 1

@@ -15,7 +15,7 @@ from dataclasses import replace
 from typing import Iterator
 
 from .record import LOW_OCR_CONFIDENCE, Field, Finding, Record
-from .sections import template_scores
+from .meta import template_scores
 from .template import Identity, template
 
 REPORT_DEFECT, MISREADING, NOT_ASSESSABLE = "report_defect", "misreading_suspected", "not_assessable"

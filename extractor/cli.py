@@ -112,14 +112,16 @@ def extract(paths, db_path, jsonl_path, workers, force, skip_failed, timeout, qu
     except XxgkError as e:
         fail(str(e))
     skipped = f" ({counts['skipped']} unchanged, not read again)" if counts["skipped"] else ""
-    click.echo(f"{counts['documents']} documents read: {counts['ok']} ok, {counts['flagged']} flagged, {counts['failed']} failed{skipped}", err=True)
+    predates = f", {counts['predates']} predate the statutory tables" if counts["predates"] else ""
+    click.echo(f"{counts['documents']} documents read: {counts['ok']} ok, {counts['flagged']} flagged, "
+               f"{counts['failed']} failed{predates}{skipped}", err=True)
 
 
 def _extract(files, db, writer, out, workers, again, timeout, quiet, config) -> dict:
     from . import parallel
 
     force, skip_failed = again
-    counts = {"documents": 0, "ok": 0, "flagged": 0, "failed": 0, "skipped": 0}
+    counts = {"documents": 0, "ok": 0, "flagged": 0, "failed": 0, "predates": 0, "skipped": 0}
     todo, stats = [], {}
     for path in files:
         stat = _stat(path)
@@ -154,6 +156,8 @@ def _extract(files, db, writer, out, workers, again, timeout, quiet, config) -> 
             counts[status] += 1
             if status == "failed" and not quiet:
                 click.echo(f"Error: {name}: {record.error}", err=True)
+            elif status == "predates" and not quiet:
+                click.echo(f"{name}: {record.error}", err=True)
 
     pending = []
     try:

@@ -16,6 +16,7 @@ import lxml.html
 from lxml import etree
 
 from extractor.errors import InputError, LimitError
+from extractor.fold import fold
 from extractor.limits import MAX_GRID_CELLS, MAX_SPAN
 
 @dataclass(frozen=True)
@@ -468,25 +469,26 @@ def _read_binary(data: bytes, name: str, kind: str) -> Document:
 
         limits.check_image(data)  # before a pixel is decoded
         rendered = read_image(data)
-        return Document(name=name, sha256=sha, size=len(data), encoding="binary", kind="image", text=rendered.text,
+        return Document(name=name, sha256=sha, size=len(data), encoding="binary", kind="image", text=fold(rendered.text),
                         spans=rendered.spans, uncertain=rendered.uncertain)
     if kind == "pdf":
         from .ingest_pdf import read_pdf
 
         limits.check_pdf(data)  # before a stream is inflated or a page rendered
         rendered = read_pdf(data)
-        return Document(name=name, sha256=sha, size=len(data), encoding="binary", kind="pdf", text=rendered.text,
+        return Document(name=name, sha256=sha, size=len(data), encoding="binary", kind="pdf", text=fold(rendered.text),
                         spans=rendered.spans, uncertain=rendered.uncertain)
     from .ingest_docx import convert_doc, read_docx
 
     docx = convert_doc(data) if kind == "doc" else data  # .doc: raises, saying how to convert, without LibreOffice
     limits.check_zip(docx)  # before a part is inflated
-    return Document(name=name, sha256=sha, size=len(data), encoding="binary", kind="docx", text=read_docx(docx))
+    return Document(name=name, sha256=sha, size=len(data), encoding="binary", kind="docx", text=fold(read_docx(docx)))
 
 
 def read_document(data: bytes, name: str) -> Document:
     """Decode `data`, decide its kind, and render HTML, PDF and Word; markdown and text are kept as
-    decoded, but for the HTML tables some converters leave in them."""
+    decoded, but for the HTML tables some converters leave in them. Every kind's text is folded
+    (fold.fold: full-width forms and radicals to ordinary characters, one for one)."""
     kind = binary_kind(data)
     if kind is not None:
         return _read_binary(data, name, kind)
@@ -505,7 +507,7 @@ def read_document(data: bytes, name: str) -> Document:
     else:
         text = inline_html_tables(text)
     return Document(name=name, sha256=hashlib.sha256(data).hexdigest(), size=len(data),
-                    encoding=encoding, kind=kind, text=text)
+                    encoding=encoding, kind=kind, text=fold(text))
 
 
 _HTML_TABLE = re.compile(r"<table\b.*?</table\s*>", re.S | re.I)

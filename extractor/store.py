@@ -51,7 +51,7 @@ CREATE TABLE IF NOT EXISTS files (
 CREATE INDEX IF NOT EXISTS files_document ON files(document_id);
 CREATE TABLE IF NOT EXISTS runs (
     id INTEGER PRIMARY KEY, command TEXT, started TEXT, finished TEXT, version TEXT,
-    documents INTEGER, ok INTEGER, flagged INTEGER, failed INTEGER
+    documents INTEGER, ok INTEGER, flagged INTEGER, failed INTEGER, predates INTEGER
 );
 """
 # Values, findings and texts refer to their document by its integer id, not its sha256: a bulk
@@ -285,10 +285,11 @@ def finish_run(db: sqlite_utils.Database, run_id: int, counts: dict | None = Non
             "WHERE f.run_id = ? GROUP BY d.status",
             [run_id],
         ).fetchall()
-        counts = {"ok": 0, "flagged": 0, "failed": 0, **dict(rows)}
+        counts = {"ok": 0, "flagged": 0, "failed": 0, "predates": 0, **dict(rows)}
         counts["documents"] = sum(n for _, n in rows)
     with writing(db):
-        db["runs"].update(run_id, {"finished": now(), **counts})
+        # alter: a database made before the `predates` status gets its column
+        db["runs"].update(run_id, {"finished": now(), **counts}, alter=True)
 
 
 @dataclass
@@ -313,7 +314,7 @@ class Packed:
         regions = {k: tuple(v) for k, v in json.loads(doc.get("regions") or "{}").items()}
         text = zlib.decompress(self.text).decode("utf-8") if self.text is not None else None
         return Record(self.name, self.sha256, doc["size"], doc["encoding"], doc["kind"], doc["template"], fields, findings,
-                      self.error, regions, text)
+                      self.error, regions, text, self.status == "predates")
 
 
 def pack(record: Record, text: str | None = None) -> Packed:
@@ -530,12 +531,13 @@ def all_findings(db: sqlite_utils.Database, kind: str | None = None, check: str 
 
 
 def flagged(db: sqlite_utils.Database) -> list[dict]:
-    """Documents with values marked for review, failed, or with report defects or suspected misreadings."""
+    """Documents with values marked for review, failed, predating the statutory tables, or with
+    report defects or suspected misreadings."""
     out = []
     for doc in documents(db):
         reasons = []
-        if doc["status"] == "failed":
-            reasons.append(f"failed: {doc['error']}")
+        if doc["status"] in ("failed", "predates"):
+            reasons.append(f"{doc['status']}: {doc['error']}")
         marked = list(db.query('SELECT reason, count(*) AS n FROM "values" WHERE document_id = ? AND review = 1 GROUP BY reason ORDER BY n DESC', [doc["id"]]))
         reasons += [f"{r['n']} values marked: {r['reason']}" for r in marked]
         found = db.query("SELECT kind, message FROM findings WHERE document_id = ? AND kind IN ('report_defect', 'misreading_suspected') ORDER BY id", [doc["id"]])

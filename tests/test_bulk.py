@@ -30,7 +30,9 @@ def many(tmp_path, n):
     folder.mkdir()
     for i in range(n):
         seed = SEEDS[i % len(SEEDS)]
-        text = seed.read_text(encoding="utf-8").replace("财政局", f"第{i}财政局", 1)
+        # (in Chinese numerals: a body's name with ASCII digits is marked)
+        number = str(i).translate(str.maketrans("0123456789", "零一二三四五六七八九"))
+        text = seed.read_text(encoding="utf-8").replace("财政局", f"第{number}财政局", 1)
         (folder / f"{i:04d}.txt").write_text(text, encoding="utf-8")
     return folder
 
@@ -124,6 +126,7 @@ def test_reading_text_and_web_pages_leaves_no_reference_cycles():
             except Exception:
                 pass  # a sample that is not a report: still must leave no cycles behind
 
+    read_all()  # once first: one-time loads (modules, the gazetteer's tables) are no garbage per file
     assert cyclic_garbage(read_all) == []
 
 

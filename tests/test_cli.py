@@ -27,7 +27,7 @@ def test_extract_to_db_and_summary(tmp_path):
     db_path = tmp_path / "r.db"
     result = run("extract", examples_copy(tmp_path), "--db", db_path)
     assert result.exit_code == 0, result.output
-    assert "6 documents read: 4 ok, 2 flagged, 0 failed" in result.output
+    assert "7 documents read: 4 ok, 3 flagged, 0 failed" in result.output
     db = sqlite_utils.Database(db_path)
     assert db["documents"].count == 6
     assert db["values"].count == 4 * 203 + 201 + 203
@@ -75,7 +75,7 @@ def test_bad_files_fail_alone_and_the_run_goes_on(tmp_path):
     result = run("extract", folder, "--db", db_path)
     assert result.exit_code == 0
     # The truncated page is a report whose tables are cut off: flagged, every table value null and marked.
-    assert "10 documents read: 4 ok, 3 flagged, 3 failed" in result.output
+    assert "11 documents read: 4 ok, 4 flagged, 3 failed" in result.output
     errors = [ln for ln in result.output.splitlines() if ln.startswith("Error: ")]
     assert len(errors) == 3
     assert any("empty.txt" in ln and "empty" in ln for ln in errors)
@@ -127,7 +127,7 @@ def test_check_flagged_and_findings(tmp_path):
     run("extract", folder, "--db", db_path)
     result = run("check", db_path)
     assert result.exit_code == 0
-    assert "6 documents checked: 4 report_defect, 0 misreading_suspected, 12 not_assessable" in result.output
+    assert "7 documents checked: 4 report_defect, 0 misreading_suspected, 12 not_assessable" in result.output
     result = run("flagged", db_path)
     assert "defect.txt" in result.output and "report_defect: T3-B[granted]" in result.output
     assert "001_8ffd747d7fad1cf1.txt" in result.output and "15 values marked: table 4 is illegible in the source" in result.output

@@ -29,7 +29,7 @@ def test_extract_to_db_and_summary(tmp_path):
     assert result.exit_code == 0, result.output
     assert "7 documents read: 4 ok, 3 flagged, 0 failed" in result.output
     db = sqlite_utils.Database(db_path)
-    assert db["documents"].count == 6
+    assert db["documents"].count == 7
     assert db["values"].count == 4 * 203 + 201 + 203
     row = next(db.query("select value from \"values\" v join documents d on d.id = v.document_id "
                         "where d.agency = '西工区财政局' and key = 't2.fees.amount'"))
@@ -131,7 +131,7 @@ def test_check_flagged_and_findings(tmp_path):
     result = run("flagged", db_path)
     assert "defect.txt" in result.output and "report_defect: T3-B[granted]" in result.output
     assert "001_8ffd747d7fad1cf1.txt" in result.output and "15 values marked: table 4 is illegible in the source" in result.output
-    assert "3 documents to look at" in result.output
+    assert "4 documents to look at" in result.output
     out = tmp_path / "defects.csv"
     result = run("findings", db_path, "--kind", "report_defect", "--csv", out)
     assert result.exit_code == 0 and "4 findings" in result.output
@@ -147,7 +147,7 @@ def test_check_flagged_and_findings(tmp_path):
 def test_llm_route_off_is_said_once_and_rules_still_run(tmp_path):
     result = run("extract", EXAMPLES, "--db", tmp_path / "r.db")
     assert result.output.count("LLM route off: no API key or endpoint configured") == 1
-    assert "6 documents read" in result.output
+    assert "7 documents read" in result.output
 
 
 def test_llm_endpoint_down_flags_the_document_and_the_run_completes(tmp_path, monkeypatch):

@@ -30,7 +30,7 @@ def test_extract_to_db_and_summary(tmp_path):
     assert "7 documents read: 4 ok, 3 flagged, 0 failed" in result.output
     db = sqlite_utils.Database(db_path)
     assert db["documents"].count == 7
-    assert db["values"].count == 4 * 203 + 201 + 203
+    assert db["values"].count == 5 * 203 + 201 + 203
     row = next(db.query("select value from \"values\" v join documents d on d.id = v.document_id "
                         "where d.agency = '西工区财政局' and key = 't2.fees.amount'"))
     assert row["value"] == 763.0137

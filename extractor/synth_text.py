@@ -25,17 +25,8 @@ import re
 from dataclasses import replace
 
 from .synth_page import Cell, dwidth, lay_out, wrap
-from .synth_readings import (
-    INT,
-    MONEY,
-    SIGNED,
-    differing,
-    open_keys,
-    row_readings,
-    splits,
-    t4_readings,
-)
-from .synth_values import MONEY_KEYS, T3_HEADER, T4_HEADER
+from .synth_readings import INT, differing, open_keys, row_readings, splits, t4_readings
+from .synth_values import MONEY_KEYS, T3_HEADER, T4_HEADER, cell_pattern
 from .template import template as template_of_name
 
 T4_HEADS = ("结果维持", "结果纠正", "其他结果", "尚未审结", "总计")
@@ -54,10 +45,6 @@ def _partly_blank(r, truth: dict) -> bool:
     return any(v is None for v in vals) and any(v is not None for v in vals)
 
 
-def _pattern(key: str) -> str:
-    return MONEY if key in MONEY_KEYS else SIGNED if key.endswith(".change") else INT
-
-
 # -------------------------------------------------------- what a careful reader cannot settle
 def open_t2(t: dict, truth: dict) -> set[str]:
     """Table 2's rows run together: no identities, so every cut beyond one leaves cells open; a row
@@ -67,7 +54,7 @@ def open_t2(t: dict, truth: dict) -> set[str]:
         if _partly_blank(r, truth):
             out |= set(r.keys)
         elif all(v is not None for v in _values(r, truth)):
-            readings = splits("".join(r.cells), [_pattern(k) for k in r.keys])
+            readings = splits("".join(r.cells), [cell_pattern(k) for k in r.keys])
             out |= set(r.keys) if readings is None else differing(readings, r.keys)
     return out
 

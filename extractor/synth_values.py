@@ -12,6 +12,7 @@ import random
 import re
 
 from .spec import keys_for
+from .synth_readings import INT, MONEY, SIGNED, splits
 
 TEMPLATES = ("2019", "2021")
 COLS = ("natural", "commercial", "research", "social", "legal", "other_org", "total")
@@ -366,10 +367,24 @@ def nbsp_zeros(texts, truth, rng, info):
             texts[k], truth[k] = [""], None
 
 
+def cell_pattern(key: str) -> str:
+    """The shape of a cell's number as printed (synth_readings): money, a signed change, a count."""
+    return MONEY if key in MONEY_KEYS else SIGNED if key.endswith(".change") else INT
+
+
+def _short(run: str, keys: list[str]) -> bool:
+    """A run too short for its row: no cut of it fills every cell (and, in table 3, adds up)."""
+    n = len(keys)
+    checks = {n: lambda v: v[-1] == sum(v[:-1])} if keys[0].startswith("t3.") else None
+    return splits(run, [cell_pattern(k) for k in keys], checks) == []
+
+
 def vanish_blanks(texts, truth, rng, info):
     """A crawler's text of a page whose zero cells were blank: the blank leaves nothing. Either the
     rows that are all zeros vanish whole (their label followed by the next), or some rows' zero
-    cells vanish while their other numbers stay (then nothing tells which cells they were)."""
+    cells vanish while their other numbers stay, where the run left is too short for its row (a
+    careful reader sees cells are missing but not which; a run that still fills the row would
+    fool any reader, so such a row keeps its zeros)."""
     whole = rng.random() < 0.5
     info["details"].append("zero rows blank" if whole else "some rows' zeros blank")
     rows: dict[str, list[str]] = {}
@@ -378,9 +393,12 @@ def vanish_blanks(texts, truth, rng, info):
             rows.setdefault(k.rsplit(".", 1)[0], []).append(k)
     for keys in rows.values():
         zeros = [k for k in keys if truth[k] == 0]
-        if rng.random() < 0.5 and zeros and (len(zeros) == len(keys)) == whole:
-            for k in zeros:
-                texts[k], truth[k] = [""], None
+        if rng.random() >= 0.5 or not zeros or (len(zeros) == len(keys)) != whole:
+            continue
+        if not whole and not _short("".join(texts[k][0] for k in keys if k not in zeros), keys):
+            continue
+        for k in zeros:
+            texts[k], truth[k] = [""], None
 
 
 def blank_totals(texts, truth, rng, info):

@@ -26,8 +26,8 @@ from . import synth_text
 from .spec import keys_for
 from .synth_values import (COLS, T3_HEADER, T4_HEADER, T4_KEYS, TEMPLATES, blank_totals, cell_texts,  # noqa: F401
                            ambiguous_record, identity_violations, nbsp_zeros, ocr_confusions,
-                           random_record, split_numbers, t2_spec, t3_rows, template_of,
-                           vanish_blanks)
+                           label_spans, random_record, split_numbers, t2_spec, t3_rows,
+                           template_of, vanish_blanks)
 
 LAYOUTS = ("tsv", "spaces", "markdown", "cell_per_line", "html", "html_gbk", "concatenated",
            "split_header", "wrapped_labels", "missing_table", "ocr", "split_numbers",
@@ -215,21 +215,13 @@ def _html_t2(t, o):
 
 def _html_t3(t, o):
     data = [r for r in t["rows"] if r.kind == "data"]
-    grid = [list(r.labels) + [""] * (3 - len(r.labels)) for r in data]
     out = [_td(T3_HEADER[0][0], o, 3, 3) + _td("申请人情况", o, cs=7),
            _td("自然人", o, 2) + _td("法人或其他组织", o, cs=5) + _td("总计", o, 2),
            "".join(_td(w, o) for w in T3_HEADER[2][4:9])]
-    for i, (r, labels) in enumerate(zip(data, grid)):
-        tds = []
-        for j, lab in enumerate(labels):
-            if not lab:
-                continue
-            cs = 3 - j if not any(labels[j + 1:]) else 1
-            rs = 1
-            while i + rs < len(grid) and not any(grid[i + rs][: j + 1]):
-                rs += 1
-            tds.append(_td(lab, o, rs, cs))
-        out.append("".join(tds) + "".join(_td(c, o) for c in r.cells))
+    tds = [""] * len(data)
+    for i, _j, lab, rs, cs in label_spans([r.labels for r in data]):
+        tds[i] += _td(lab, o, rs, cs)
+    out += [tds[i] + "".join(_td(c, o) for c in r.cells) for i, r in enumerate(data)]
     return _table(out, o, 10)
 
 

@@ -26,7 +26,7 @@ from dataclasses import replace
 
 from .synth_page import Cell, dwidth, lay_out, wrap
 from .synth_readings import INT, differing, open_keys, row_readings, splits, t4_readings
-from .synth_values import MONEY_KEYS, T3_HEADER, T4_HEADER, cell_pattern
+from .synth_values import MONEY_KEYS, T3_HEADER, T4_HEADER, cell_pattern, label_spans
 from .template import template as template_of_name
 
 T4_HEADS = ("结果维持", "结果纠正", "其他结果", "尚未审结", "总计")
@@ -199,19 +199,8 @@ def _crawler_header(title: str, truth: dict, rng: random.Random) -> str:
 def _label_cells(rows: list, valign: str) -> list[Cell]:
     """Table 3's label cells with the template's spans (三、本年度办理结果 down the first column,
     each group's heading down the second)."""
-    grid = [list(r.labels) + [""] * (3 - len(r.labels)) for r in rows]
-    cells = []
-    for i, labels in enumerate(grid):
-        for j, lab in enumerate(labels):
-            if not lab:
-                continue
-            colspan = 3 - j if not any(labels[j + 1 :]) else 1
-            rowspan = 1
-            while i + rowspan < len(grid) and not any(grid[i + rowspan][: j + 1]):
-                rowspan += 1
-            align = valign if rowspan == 1 else "center"
-            cells.append(Cell(i, j, lab, rowspan, colspan, align, "left"))
-    return cells
+    return [Cell(i, j, lab, rs, cs, valign if rs == 1 else "center", "left")
+            for i, j, lab, rs, cs in label_spans([r.labels for r in rows])]
 
 
 def _t3_page(t: dict, g: dict) -> tuple[list[Cell], list[int], int]:

@@ -62,6 +62,25 @@ def t3_rows(template: str) -> list[tuple[str, list[str]]]:
     return _T3_HEAD + _T3_OTHER[template] + _T3_TAIL
 
 
+def label_spans(labels: list[list[str]]) -> list[tuple[int, int, str, int, int]]:
+    """Table 3's label cells as the template draws them: (row, slot, label, rowspan, colspan) for
+    rows' label slots (一级, 二级, 三级; "" where a cell above spans down). A label spans the
+    slots to its right that its row leaves empty, and down the rows that leave its slot and those
+    left of it empty (三、本年度办理结果 down the first column, a group's heading down the second)."""
+    grid = [list(row) + [""] * (3 - len(row)) for row in labels]
+    out = []
+    for i, row in enumerate(grid):
+        for j, lab in enumerate(row):
+            if not lab:
+                continue
+            colspan = 3 - j if not any(row[j + 1:]) else 1
+            rowspan = 1
+            while i + rowspan < len(grid) and not any(grid[i + rowspan][: j + 1]):
+                rowspan += 1
+            out.append((i, j, lab, rowspan, colspan))
+    return out
+
+
 def t3_detail_rows(template: str) -> list[str]:
     return [r for r, _ in t3_rows(template) if r not in NOT_DETAIL]
 

@@ -136,6 +136,7 @@ def name_segments(segs: list[Segment], table: Table) -> list[Named]:
     out: list[Named] = []
     pending = ""  # the words of a label without values that the next label may continue
     skip = -1
+    segs = [part for seg in segs for part in split_labels(seg, table)]
     for i, seg in enumerate(segs):
         if i == skip:
             continue
@@ -154,6 +155,58 @@ def name_segments(segs: list[Segment], table: Table) -> list[Named]:
         pending = label_key(seg.label) if named.kind == UNKNOWN and not seg.has_values else ""
         out.append(named)
     return out
+
+
+LEADING_ENUMERATOR = re.compile(
+    r"(?:\d{1,2}\s*[.、．]|[（(][一二三四五六七八九十\d]{1,3}[)）]|[一二三四五六七八九十]{1,3}、)\s*$")
+
+
+def split_labels(seg: Segment, table: Table) -> list[Segment]:
+    """A label that names several rows of the template, or the header's words and then a row,
+    is cut before each row's name (with its enumerator): crawler text runs a row that printed
+    nothing into the next (`行政处罚行政强制78`, `6.属于四类过程性信息7.属于行政执法案卷8000008`), and
+    the header's last word into the first row (`其他一、本年新收…`). The values stay with the last."""
+    label = seg.label
+    cuts = [c for c in _row_starts(label, table) if c > 0]
+    if not cuts:
+        return [seg]
+    parts, at = [], 0
+    for cut in cuts + [len(label)]:
+        last = cut == len(label)
+        parts.append(Segment(label[at:cut], seg.start + at, seg.start + cut if not last else seg.end,
+                             list(seg.values) if last else [], seg.row, seg.has_values and last))
+        at = cut
+    return parts
+
+
+def _row_starts(label: str, table: Table) -> list[int]:
+    """Where each row the label names starts in it (backed over its enumerator), when it names
+    two rows or more, or a row after the header's words; [] otherwise."""
+    found = []
+    for row in table.rows:
+        if row.bare or row.heading_only:
+            continue  # `其他`, `总计`, `其他处理` stand inside other rows' labels too
+        hits = [(label.find(w), len(w)) for w in row.words if len(w) >= 2 and w in label]
+        if hits:
+            found.append(min(hits))
+    found.sort()
+    starts, end = [], -1
+    for pos, size in found:
+        if pos >= end:
+            starts.append(pos)
+            end = pos + size
+    if len(starts) < 2 and not (starts and _header_before(label[: starts[0]], table)):
+        return []
+    return [_with_enumerator(label, pos) for pos in starts]
+
+
+def _header_before(head: str, table: Table) -> bool:
+    return any(w in head for w in table.header_words)
+
+
+def _with_enumerator(label: str, pos: int) -> int:
+    m = LEADING_ENUMERATOR.search(label, 0, pos)
+    return m.start() if m else pos
 
 
 def _name(seg: Segment, nxt: Segment | None, pending: str, table: Table, words: _Words,

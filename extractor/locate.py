@@ -121,6 +121,7 @@ class _Place:
     last: int | None = None
     seen_keyword: bool = False
     open_row: bool = False  # the last row named stood without values, none have come since
+    open: Row | None = None  # that row
 
     def advance(self, row: Row) -> None:
         index = self.order[id(row)]
@@ -148,10 +149,14 @@ def name_segments(segs: list[Segment], table: Table) -> list[Named]:
                               words, place)
         if joined:
             skip = i + 1
+        first = _first_line_of(out, named)
+        if first is not None:
+            out[first] = Named(out[first].seg, ROW, named.row)  # `2.申请人逾期未按收费通  0` / `知要求缴纳费用…`
         if named.row is not None:
             place.advance(named.row)
         if named.kind in (ROW, VALUES) or seg.has_values:
             place.open_row = named.kind == ROW and not seg.has_values
+            place.open = named.row if place.open_row else None
         pending = label_key(seg.label) if named.kind == UNKNOWN and not seg.has_values else ""
         out.append(named)
     return out
@@ -209,6 +214,25 @@ def _with_enumerator(label: str, pos: int) -> int:
     return m.start() if m else pos
 
 
+def _first_line_of(out: list[Named], named: Named) -> int | None:
+    """The index in `out` of the row's first line, when the unknown label just before its label
+    (past a heading's fragments such as `（六）其`) holds the opening words of its label, wrapped
+    before the words that name it (pdftotext -layout prints a top-aligned 总计 beside them)."""
+    if named.kind != ROW or named.row is None:
+        return None
+    full = label_key(named.row.label)
+    for back in range(len(out) - 1, max(-1, len(out) - 4), -1):
+        before = out[back]
+        if before.kind not in (UNKNOWN, GROUP):
+            return None
+        head = label_key(before.seg.label)
+        if before.kind == UNKNOWN and len(head) >= 2 and full.startswith(head):
+            return back
+        if before.seg.has_values:
+            return None
+    return None
+
+
 def _name(seg: Segment, nxt: Segment | None, pending: str, table: Table, words: _Words,
           place: _Place) -> tuple[Named, bool]:
     """What one label names; True when it was joined with the next segment's label."""
@@ -224,6 +248,8 @@ def _name(seg: Segment, nxt: Segment | None, pending: str, table: Table, words: 
     joined = None if place.open_row else _wrapped_with_next(seg, key, nxt, table, words, place)
     if joined is not None:
         return Named(seg, ROW, joined), True
+    if place.open is not None and _continues(place.open, key):
+        return Named(seg, ROW, place.open), False  # `一、本年新收` / `政府信息公开申请数量 131 …`
     row = _similar_row(key, table, place)
     if row is not None:
         return Named(seg, ROW, row, similar=True), False
@@ -279,6 +305,11 @@ def _wrapped_with_next(seg: Segment, key: str, nxt: Segment | None, table: Table
     joined = _row_named(seg, key + label_key(nxt.label), table, words, place)
     alone = _row_named(nxt, label_key(nxt.label), table, words, place)
     return joined if joined is not None and alone in (None, joined) else None
+
+
+def _continues(row: Row, key: str) -> bool:
+    """The rest of the row's label, wrapped onto the next line (its values after it)."""
+    return len(key) >= 2 and label_key(row.label).endswith(key)
 
 
 def _similar_row(key: str, table: Table, place: _Place) -> Row | None:
@@ -394,7 +425,9 @@ def _values_alone(state: _Attach, seg: Segment) -> None:
         head = state.waiting[0]
         head.cells.extend(seg.values)
         head.vertical = True
-        if _filled(head.cells) >= state.width(head.row.id):
+        width = state.width(head.row.id)
+        # full: its values, or one line of a grid that keeps blank cells (`| 18 |  |  | … | 18 |`)
+        if _filled(head.cells) >= width or len(seg.values) >= width:
             state.waiting.pop(0)
         return
     last = state.last
@@ -444,7 +477,10 @@ def _again(state: _Attach, entry: RowText, seg: Segment) -> None:
         if _filled(entry.cells):
             state.waiting = [w for w in state.waiting if w is not entry]
         return
-    if seg.has_values and _readings(seg.values) != _readings(entry.cells):
+    if not seg.has_values:
+        state.last = entry  # the rest of its label, wrapped: its values may follow
+        return
+    if _readings(seg.values) != _readings(entry.cells):
         entry.doubt = "the row appears twice with different values"
     state.last = None
 
@@ -462,6 +498,11 @@ def _unknown(state: _Attach, seg: Segment) -> None:
         head = state.waiting.pop(0)
         head.cells.extend(seg.values)  # a wrapped label's second line carries the values
         state.last = head
+        return
+    if last is not None and 0 < _filled(last.cells) < state.width(last.row.id) == \
+            _filled(last.cells) + _filled(seg.values):
+        last.cells.extend(seg.values)  # the rest of the row, beside a heading's fragment (`他处理`)
+        state.last = None
         return
     state.findings.append(Finding("parse.unknown_row", "parse",
                                   f"a row the template does not have: {seg.label!r}"))

@@ -200,9 +200,25 @@ def _row_starts(label: str, table: Table) -> list[int]:
         if pos >= end:
             starts.append(pos)
             end = pos + size
+    bare = _bare_row_at_end(label, table)
+    if bare is not None and (not starts or bare > starts[-1]):
+        starts.append(bare)
     if len(starts) < 2 and not (starts and _header_before(label[: starts[0]], table)):
         return []
     return [_with_enumerator(label, pos) for pos in starts]
+
+
+INNER_ENUMERATOR = re.compile(r"(?:\d{1,2}\s*[.、．]|[（(][一二三四五六七八九十]{1,2}[)）])")
+
+
+def _bare_row_at_end(label: str, table: Table) -> int | None:
+    """Where a row named by a bare word, with its enumerator, ends the label (`…政府信息公开申请
+    3.其他`, `…不计其他情形)(七)总计`): rows of a crawler's text run into the next."""
+    printed = {PUNCT.sub("", normalise(r.enumerator + r.label)) for r in table.rows if r.bare}
+    for m in INNER_ENUMERATOR.finditer(label, 1):
+        if PUNCT.sub("", normalise(label[m.start():])) in printed:
+            return m.start()
+    return None
 
 
 def _header_before(head: str, table: Table) -> bool:

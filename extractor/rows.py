@@ -17,7 +17,9 @@ from functools import lru_cache
 
 from .cells import EMPTY, NUMBER, TEXT, Cell, read_cell
 
-SEPARATOR_LINE = re.compile(r"^[\s|:：\-—–=+]*$")
+# A markdown table's rule (`|---|:--:|`), or a line of nothing: never a row. A line of empty pipe
+# cells (`|  |  |  |`) is a row whose cells are all blank, and is kept.
+SEPARATOR_LINE = re.compile(r"^[\s|:：+]*[-—–=][\s|:：\-—–=+]*$|^\s*$")
 RUN = re.compile(r"\d+(?:\.\d+)?|[/／](?=[/／\d]|$)")  # digits, or a placeholder slash, run into a label
 LABEL_END = r"[\u4e00-\u9fff”\"）)》]"
 # What a label opens with, when a run of digits at the start of a cell runs into it
@@ -102,6 +104,9 @@ def segments(rows: list[list[Cell]]) -> list[Segment]:
         cells = _fold_enumerator(cells)
         current: Segment | None = None
         leading: list[Cell] = []
+        if len(cells) >= 2 and all(read_cell(c.text).kind == EMPTY for c in cells):
+            out.append(Segment("", cells[0].start, cells[0].start, cells, row=index))  # all blank
+            continue
         for cell in cells:
             kind = read_cell(cell.text).kind
             if kind == TEXT:

@@ -48,8 +48,10 @@ def physical_rows(text: str, start: int, end: int) -> list[list[Cell]]:
     if filled and one_per_line >= 0.6 * len(filled):
         return _cell_per_line_rows(lines)
     rows = []
-    for line, offset in lines:
+    for n, (line, offset) in enumerate(lines):
         line = _without_page_number(line)
+        if _page_number_at_break(lines, n):
+            continue
         for piece, at in _sentences(line, offset):
             if not piece.strip() or SEPARATOR_LINE.match(piece) or _is_prose(piece):
                 continue
@@ -60,6 +62,20 @@ def physical_rows(text: str, start: int, end: int) -> list[list[Cell]]:
 # A page's number printed in its footer, at the end of a line a PDF's text runs it into
 # (`769- 5 -`, `第5页`, `第 5 页 共 12 页`): never a cell.
 PAGE_NUMBER = re.compile(r"(?<![-—–－])[-—–－]\s*\d{1,3}\s*[-—–－]\s*$|第\s*\d{1,3}\s*页(?:\s*[/，,]?\s*共\s*\d{1,3}\s*页)?\s*$")
+
+
+BARE_PAGE_NUMBER = re.compile(r"\s*\d{1,3}\s*")
+
+
+def _page_number_at_break(lines: list[tuple[str, int]], n: int) -> bool:
+    """A bare number alone on the line before (or after) a page break (pdftotext's form feed):
+    the page's number in its footer (or header), not a cell."""
+    line = lines[n][0]
+    if "\f" in line or not BARE_PAGE_NUMBER.fullmatch(line):
+        return False
+    after = next((ln for ln, _ in lines[n + 1 :] if ln.strip()), "")
+    before = next((ln for ln, _ in reversed(lines[:n]) if ln.strip()), "")
+    return after.startswith("\f") or before.rstrip(" ").endswith("\f")
 
 
 def _without_page_number(line: str) -> str:

@@ -148,7 +148,8 @@ def _in_another_line_order(r: Reading, fit: align.Fit, text: str, k: int, row_id
     (pdftotext -layout prints a top-aligned 总计 on the label's first line, the six applicant
     columns on the next). The orders whose row adds up: one reading — taken (unmarked when the
     arithmetic chose it over the text's order); several — they are the row's readings, for the
-    table's identities to choose from (solve.py); none — None, the text's order stands."""
+    table's identities to choose from (solve.py); none — the text's order, marked (None when it
+    adds up or is marked already)."""
     assert r.text is not None
     groups = _line_groups(text, r.text.cells)
     if not 2 <= len(groups) <= MAX_LINES_REORDERED:
@@ -159,6 +160,9 @@ def _in_another_line_order(r: Reading, fit: align.Fit, text: str, k: int, row_id
         found += [f._replace(rule="line-order") for f in align.options(cells, k, glued=False).fits
                   if row_identity(align.values_of(f)) is True]
     distinct = {align.values_of(f) for f in found}
+    if not found and row_identity(align.values_of(fit)) is False and not fit.review:
+        # the lines may not all be this row's (a number wrapped in its column, a neighbour's total)
+        return fit._replace(review=True, reason="its cells stand on several lines and add up in no order")
     if not found or (len(distinct) == 1 and found[0] is fit):
         return None
     if len(distinct) == 1:

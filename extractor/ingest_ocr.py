@@ -358,10 +358,13 @@ def _cell_reading(boxes: list[_Box]) -> tuple[str, float]:
     values = bool(boxes) and all(_value_like(b.read) for b in boxes)
     text, score = "", 1.0
     for row in _rows(boxes, key=lambda b: b.ink):
+        prev = None
         for b in row:
             t, s = _as_value(b.read) if values else (b.text, b.read.low)
-            text += _join_text(text, t) + t
+            apart = prev is not None and b.ink[0] - prev.ink[2] > 0.3 * (b.ink[3] - b.ink[1])
+            text += (" " if apart and values else _join_text(text, t)) + t  # side by side: two figures
             score = min(score, s)
+            prev = b
     return text.replace("\t", " ").strip(), score
 
 
@@ -437,42 +440,66 @@ def _grid_cells(page: _Page, cells: list[tuple], placed: dict) -> dict[tuple, _C
     return out
 
 
-def _spanning(table_rows, r: int, j: int) -> tuple | None:
-    """The cell of an earlier row that reaches down over row r's column j (a row-spanning cell), or None."""
-    top = next((c[1] for c in table_rows[r].cells if c is not None), None)
-    if top is None:
-        return None
-    for above in range(r - 1, -1, -1):
-        cell = table_rows[above].cells[j]
-        if cell is not None:
-            return cell if cell[3] > top + 1 else None
-    return None
+def _key(cell) -> tuple:
+    return tuple(round(float(v), 2) for v in cell)
+
+
+def _covers(table) -> dict[tuple[int, int], tuple]:
+    """(row, column) of every place a cell of the table covers → that cell (a merged cell covers several)."""
+    tops = [next(c[1] for c in row.cells if c is not None) for row in table.rows]
+    xs = sorted({c[0] for c in table.cells})
+    out = {}
+    for cell in table.cells:
+        rows = [r for r, top in enumerate(tops) if cell[1] - 1 <= top < cell[3] - 1]
+        cols = [j for j, x in enumerate(xs) if cell[0] - 1 <= x < cell[2] - 1]
+        for r in rows:
+            for j in cols:
+                out[(r, j)] = cell
+    return out
+
+
+def _merged_doubt(cell: _Cell, rows: int, cols: int) -> str:
+    """Why a merged cell's figures cannot be placed: it spans rows, or holds several columns' figures."""
+    if not cell.numeric:
+        return ""
+    if rows > 1:
+        return f"the cell of {cell.text!r} spans {rows} rows of the table: a ruling line may be lost"
+    if cols > 1 and len(cell.boxes) > 1:
+        return f"figures of {cols} columns in one cell ({cell.text!r}): a ruling line may be lost"
+    return ""
 
 
 def _grid(page: _Page, cells: list[tuple], placed: dict) -> Grid:
+    """One table: every cell read; a merged cell holding figures it cannot place is in doubt and
+    its copies read □ (which row or column they belong to, the grid cannot say)."""
     from pdfplumber.table import Table
 
     table = Table(None, cells)
-    read = _grid_cells(page, [tuple(round(float(v), 2) for v in c) for c in cells], placed)
+    read = _grid_cells(page, [_key(c) for c in cells], placed)
+    covers = _covers(table)
+    shape: dict[tuple, list[set]] = {}
+    for (r, j), cell in covers.items():
+        rows_cols = shape.setdefault(_key(cell), [set(), set()])
+        rows_cols[0].add(r)
+        rows_cols[1].add(j)
+    for key, (rows_of, cols_of) in shape.items():
+        c = read[key]
+        c.doubt = _merged_doubt(c, len(rows_of), len(cols_of)) or c.doubt
     rows = []
     for r, row in enumerate(table.rows):
         out: list = []
         for j, cell in enumerate(row.cells):
+            over = read.get(_key(covers[(r, j)])) if cell is None and (r, j) in covers else None
             if cell is None:
-                above = _spanning(table.rows, r, j)
-                over = read.get(tuple(round(float(v), 2) for v in above)) if above is not None else None
-                if over is not None and over.numeric:  # a figure across two rows: which row it is, the grid cannot say
-                    over.doubt = over.doubt or f"the cell of {over.text!r} spans two rows of the table: a ruling line may be lost"
-                    out.append((ILLEGIBLE, over.box, page.number))
-                    page.uncertain_cells[(page.number, over.box)] = over.doubt
-                    continue
-                out.append(None)
+                out.append((ILLEGIBLE, over.box, page.number) if over is not None and over.numeric and over.doubt
+                           else None)
                 continue
-            c = read[tuple(round(float(v), 2) for v in cell)]
-            if c.doubt:
-                page.uncertain_cells[(page.number, c.box)] = c.doubt
+            c = read[_key(cell)]
             out.append((c.text, c.box, page.number))
         rows.append(out)
+    for c in read.values():
+        if c.doubt:
+            page.uncertain_cells[(page.number, c.box)] = c.doubt
     bbox = table.bbox
     return Grid(rows, bbox[1], bbox[3], page.number, bbox[0], bbox[2], route="ocr")
 

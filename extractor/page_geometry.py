@@ -42,6 +42,7 @@ QUARTER_RATIO = 1.0  # profile sharpness across / down above which a page lies o
 RED_HUE = 12  # OpenCV hues (0-180) within this of pure red are red ink
 RED_SATURATION = 70  # 0-255: below it a pixel is grey (paper, black ink, shadow)
 RED_VALUE = 90  # 0-255: below it a pixel is dark (black ink, even under a seal)
+RED_PAPER = 150  # 0-255: a pixel under red ink whose red channel is this bright was paper there
 IDENTITY = ((1.0, 0.0, 0.0), (0.0, 1.0, 0.0), (0.0, 0.0, 1.0))
 
 
@@ -91,20 +92,23 @@ class Correction:
 
 
 def remove_red(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
-    """(the image with red ink turned white, the mask of it or None when there was none).
+    """(the image with red ink taken out, the mask of where it was, or None when there was none).
 
-    rgb: HxWx3 uint8. Dark pixels are kept whatever their hue: black digits under a seal stay."""
+    rgb: HxWx3 uint8. Where red ink lies (and its fringe), a pixel becomes its red channel: the
+    seal's red is as bright there as paper and turns white, while black ink (a digit or a ruling
+    line under the seal, even tinged red by JPEG's colour smearing) stays dark."""
     if rgb.ndim != 3 or rgb.shape[2] != 3:
         return rgb, None
     hsv = cv2.cvtColor(rgb, cv2.COLOR_RGB2HSV)
     hue, sat, val = hsv[:, :, 0], hsv[:, :, 1], hsv[:, :, 2]
     red = ((hue <= RED_HUE) | (hue >= 180 - RED_HUE)) & (sat >= RED_SATURATION) & (val >= RED_VALUE)
-    count = int(np.count_nonzero(red))
-    if count < 0.0005 * red.size:  # a red word or a thin line: not a seal, nothing to do
+    if int(np.count_nonzero(red)) < 0.0005 * red.size:  # a red word or a thin line: not a seal, nothing to do
         return rgb, None
-    mask = cv2.dilate(red.astype(np.uint8) * 255, np.ones((3, 3), np.uint8))
+    mask = cv2.dilate(red.astype(np.uint8) * 255, np.ones((5, 5), np.uint8))
+    where = mask > 0
+    r = rgb[:, :, 0][where]
     out = rgb.copy()
-    out[mask > 0] = 255
+    out[where] = np.where(r >= RED_PAPER, 255, r)[:, None]
     return out, mask
 
 

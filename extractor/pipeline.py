@@ -8,6 +8,7 @@ from bisect import bisect_right
 from .checks import run_checks
 from .errors import InputError, NotAReportError
 from .ingest import Document, read_document
+from .ocr_checks import mark_blanks, page_regions
 from .record import Field, Finding, Record
 from .sections import outline
 from .spec import keys_for
@@ -36,14 +37,19 @@ def extract_document(doc: Document) -> Record:
     fields.update(_meta(out, template))
     ordered = {k: fields.get(k) or Field(k, None, rule="missing", review=True, reason="not read") for k in keys_for(template)}
     _provenance(ordered, doc)
+    if doc.geometry:  # a scan: blanks its arithmetic rules out are marked; how each page was stood straight
+        mark_blanks(ordered, template)
     regions = {name: (span.start, span.end) for name, span in out.regions.items()}
     regions.update({f"s{n}": (span.start, span.end) for n, span in out.sections.items()})
-    record = Record(doc.name, doc.sha256, doc.size, doc.encoding, doc.kind, template, ordered, findings, regions=regions, text=text)
+    regions.update(page_regions(doc.spans, doc.geometry))
+    record = Record(doc.name, doc.sha256, doc.size, doc.encoding, doc.kind, template, ordered, findings, regions=regions, text=text,
+                    geometry={str(page): dict(g) for page, g in doc.geometry})
     record.findings += run_checks(record, text)
     return record
 
 
 ROUTES = {"html": "html", "docx": "docx", "pdf": "pdf-text", "image": "ocr"}
+ILLEGIBLE = "□"  # what OCR writes in a cell whose ink it cannot read (ingest_ocr.ILLEGIBLE)
 
 
 def _provenance(fields: dict[str, Field], doc: Document) -> None:
@@ -62,8 +68,8 @@ def _provenance(fields: dict[str, Field], doc: Document) -> None:
         i = bisect_right(starts, f.start) - 1
         if i >= 0 and f.start < doc.spans[i][1]:
             start, _, f.page, f.box, f.route = doc.spans[i]
-            if start in doubts and f.start == start and not f.review:
-                f.review, f.reason = True, doubts[start]
+            if start in doubts and f.start == start and (not f.review or f.raw == ILLEGIBLE):
+                f.review, f.reason = True, doubts[start]  # (OCR says why a cell it could not read is so)
 
 
 

@@ -16,8 +16,8 @@ Each is then "scanned" at each --dpi as each kind:
 
 (every kind with sensor noise, specks and JPEG at quality 80), put into an image-only PDF and
 read by `extract`. Scored on the table keys (t2., t3., t4.) against the golden values: accuracy,
-wrong values left unmarked (the worst defect), review rate, and seconds per page (wall and CPU;
-the machine's load is printed beside them). A quick run: --kinds straight,skew1 --dpi 200 --limit 2.
+wrong values left unmarked (the worst defect), review rate (and the share of keys marked though
+read right), and seconds per page (wall and CPU; the machine's load is printed beside them). A quick run: --kinds straight,skew1 --dpi 200 --limit 2.
 """
 
 from __future__ import annotations
@@ -103,7 +103,8 @@ def scan(src: dict, kind: str, dpi: int, rng: random.Random) -> tuple[bytes, int
 def score(src: dict, record) -> dict:
     template = str(src["fields"].get("meta.template") or "2021")
     keys = table_keys(template)
-    got = {"keys": len(keys), "right": 0, "marked": 0, "wrong_marked": 0, "wrong_unmarked": 0, "silent": []}
+    got = {"keys": len(keys), "right": 0, "marked": 0, "right_marked": 0, "wrong_marked": 0, "wrong_unmarked": 0,
+           "silent": [], "doubts": []}
     for key in keys:
         truth = src["fields"].get(key)
         f = record.fields.get(key) if record is not None else None
@@ -111,8 +112,10 @@ def score(src: dict, record) -> dict:
         got["marked"] += bool(review)
         if same(truth, value):
             got["right"] += 1
+            got["right_marked"] += bool(review)
         elif review:
             got["wrong_marked"] += 1
+            got["doubts"].append((key, truth, value, f.reason if f is not None else ""))
         else:
             got["wrong_unmarked"] += 1
             got["silent"].append((key, truth, value, f.raw if f is not None else None))
@@ -159,13 +162,16 @@ def run(args) -> dict:
                 wall, cpu = time.perf_counter() - t, time.process_time() - c
                 got = score(src, record)
                 row = rows[(kind, dpi)]
-                for k in ("keys", "right", "marked", "wrong_marked", "wrong_unmarked"):
+                for k in ("keys", "right", "marked", "right_marked", "wrong_marked", "wrong_unmarked"):
                     row[k] += got[k]
                 row["pages"] += pages
                 row["wall"] += wall
                 row["cpu"] += cpu
                 row["failed"] += record is None
                 silent += [(kind, dpi, src["name"], *s) for s in got["silent"]]
+                if args.marked:
+                    for d in got["doubts"]:
+                        print("   marked wrong:", kind, dpi, src["name"], *d)
                 if args.draw and record is not None:
                     Path(args.draw).mkdir(parents=True, exist_ok=True)
                     draw_boxes(images, record, dpi, Path(args.draw) / f"{kind}-{dpi}-{n}")
@@ -177,7 +183,8 @@ def report_row(kind: str, dpi: int, r: dict) -> None:
     keys = r["keys"] or 1
     print(f"{kind:9s} {dpi:4d}  {int(r['pages']):4d} pages  accuracy {100 * r['right'] / keys:6.2f}%  "
           f"wrong unmarked {int(r['wrong_unmarked']):3d}  wrong marked {int(r['wrong_marked']):3d}  "
-          f"review {100 * r['marked'] / keys:5.1f}%  {r['wall'] / max(r['pages'], 1):.2f} s/page "
+          f"review {100 * r['marked'] / keys:5.1f}% (of right values {100 * r['right_marked'] / keys:4.1f}%)  "
+          f"{r['wall'] / max(r['pages'], 1):.2f} s/page "
           f"(cpu {r['cpu'] / max(r['pages'], 1):.2f})" + (f"  failed {int(r['failed'])}" if r["failed"] else ""),
           flush=True)
 
@@ -205,6 +212,7 @@ def main() -> int:
     parser.add_argument("--seed", default="1")
     parser.add_argument("--draw", help="a folder: save each scanned page with the values' boxes drawn back on it")
     parser.add_argument("--show", type=int, default=30, help="wrong-unmarked values to list")
+    parser.add_argument("--marked", action="store_true", help="list the values read wrong and marked, with why")
     args = parser.parse_args()
     args.kinds = [k for k in args.kinds.split(",") if k]
     unknown = [k for k in args.kinds if k not in KINDS]

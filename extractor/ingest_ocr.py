@@ -59,6 +59,7 @@ SHORT_LINE = 0.7
 TITLE_ZONE = 0.35
 NUMERIC = re.compile(r"^[\s\d.,，OoDlI|εЗSB%+\-]*\d[\s\d.,，OoDlI|εЗSB%+\-]*$|^[OoDlI|εЗSB]$")
 ILLEGIBLE = "□"
+DANGLING = re.compile(r"^[.,，]+|[.,，]+$")
 
 available = ocr_engine.available
 engine = ocr_engine.engine
@@ -194,9 +195,13 @@ def _value_like(read: ocr_engine.Read) -> bool:
 
 
 def _as_value(read: ocr_engine.Read) -> tuple[str, float]:
-    """(text, confidence) of a reading: among the value characters when it is value-like."""
+    """(text, confidence) of a reading: among the value characters when it is value-like, a speck
+    read as a point or comma at either end of a figure dropped (`56.` is 56: a count never ends
+    in a point, and a decimal's point stands between digits)."""
     if _value_like(read):
-        return read.number or "", read.number_low
+        number = read.number or ""
+        bare = DANGLING.sub("", number)
+        return (bare if any(ch.isdigit() for ch in bare) else number), read.number_low
     return read.text.strip(), read.low
 
 

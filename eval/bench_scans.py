@@ -144,8 +144,7 @@ def run(args) -> dict:
               file=sys.stderr)
     if args.limit:
         srcs = srcs[:args.limit]
-    e = ocr_engine.engine()  # models loaded before any timing
-    e._load_det_model(), e._load_rec_model(), e._load_cls_model()
+    ocr_engine.warm()  # models loaded before any timing
     rows: dict[tuple[str, int], dict] = defaultdict(lambda: defaultdict(float))
     silent: list[tuple] = []
     for kind in args.kinds:

@@ -11,11 +11,11 @@ The steps, each measured on the page itself:
 1. `remove_red`: a red seal (公章) stamped over a table is turned white by its colour (hue red,
    saturated, not dark), so black digits under it stay and the seal's ring does not read as ink
    or ruling lines. Where a cell lay under the seal is kept (`Correction.sealed`).
-2. `measure`: the page's skew is the angle whose horizontal projection profile is sharpest (text
-   lines and ruling lines turned level make tall, narrow peaks), searched to `SKEW_LIMIT` either
-   way on a copy `WORK_SIDE` pixels long and refined on the page itself. A page turned by a
-   quarter shows its sharp profile across (columns), not down: it is turned back first. Whether
-   it then stands on its head is told by the text (ingest_ocr asks the OCR's direction
+2. `measure`: a page whose lines of text run down lies on its side (`lies_on_its_side`) and is
+   turned a quarter first. Its skew is the angle whose horizontal projection profile is sharpest
+   (text lines and ruling lines turned level make tall, narrow peaks), searched to `SKEW_LIMIT`
+   either way on a copy `WORK_SIDE` pixels long and refined on a copy twice that size. Whether
+   the page then stands on its head is told by the text (ingest_ocr asks the OCR's direction
    classifier), and `turn` adds the half turn.
 3. `keystone`: a photo of a page makes the table's ruled frame a trapezoid; the four corners of
    the largest ruled frame (or of the page against a darker background) are taken to a rectangle
@@ -38,7 +38,7 @@ WORK_SIDE = 1000  # px: the long side of the copy angles are first measured on
 SKEW_LIMIT = 10.0  # degrees searched either way (real scans: 0.5-3°; the issue asks for ±5°)
 SKEW_MIN = 0.02  # degrees: a page askew by less is not resampled
 KEYSTONE_MIN = 0.003  # share of the frame's diagonal a corner must stand off its rectangle
-QUARTER_RATIO = 1.0  # profile sharpness across / down above which a page lies on its side
+QUARTER_RATIO = 1.3  # runs of text down / across above which a page lies on its side
 RED_HUE = 12  # OpenCV hues (0-180) within this of pure red are red ink
 RED_SATURATION = 70  # 0-255: below it a pixel is grey (paper, black ink, shadow)
 RED_VALUE = 90  # 0-255: below it a pixel is dark (black ink, even under a seal)
@@ -157,6 +157,41 @@ def _shrink(gray: np.ndarray, side: int) -> tuple[np.ndarray, float]:
     return small, f
 
 
+def _text_only(ink: np.ndarray) -> np.ndarray:
+    """The ink without its ruling lines (long runs either way)."""
+    h, w = ink.shape
+    lines = cv2.bitwise_or(
+        cv2.morphologyEx(ink, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (max(w // 30, 10), 1))),
+        cv2.morphologyEx(ink, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (1, max(h // 30, 10)))))
+    return cv2.subtract(ink, cv2.dilate(lines, np.ones((3, 3), np.uint8)))
+
+
+def lies_on_its_side(ink: np.ndarray) -> bool:
+    """Whether the page's lines of text run down rather than across.
+
+    Its characters smeared sideways by half a character join into lines of text (runs much
+    wider than tall) on an upright page; smeared downward they join only on a page on its side.
+    The projection profile cannot tell: a table's columns of figures are as sharp as its rows."""
+    text = _text_only(ink)
+    n, _, stats, _ = cv2.connectedComponentsWithStats(text, connectivity=8)
+    sizes = [max(st[2], st[3]) for st in stats[1:n] if max(st[2], st[3]) >= 3]
+    if len(sizes) < 10:
+        return False
+    char = float(np.median(sizes))
+    k = max(2, int(round(0.6 * char)))
+    across = _runs(cv2.dilate(text, cv2.getStructuringElement(cv2.MORPH_RECT, (k, 1))), 2, char)
+    down = _runs(cv2.dilate(text, cv2.getStructuringElement(cv2.MORPH_RECT, (1, k))), 3, char)
+    return down >= 5 and down > QUARTER_RATIO * across
+
+
+def _runs(mask: np.ndarray, axis: int, char: float) -> int:
+    """Marks far longer along `axis` (2: across, 3: down, as in OpenCV's stats) than the other way."""
+    n, _, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    st = stats[1:n]
+    other = 5 - axis
+    return int(np.sum((st[:, axis] > 2.5 * st[:, other]) & (st[:, axis] > 2 * char)))
+
+
 def measure(gray: np.ndarray, limit: float = SKEW_LIMIT) -> tuple[int, float]:
     """(quarter turn clockwise to apply: 0 or 90, skew in degrees to turn counter-clockwise after it).
 
@@ -164,14 +199,11 @@ def measure(gray: np.ndarray, limit: float = SKEW_LIMIT) -> tuple[int, float]:
     or ruled tables; a page of nothing but a picture gives 0."""
     small, _ = _shrink(gray, WORK_SIDE)
     ink = ink_of(small, 15)
-    down, down_score = _best_angle(ink, 0.0, limit, 0.5)
-    across, across_score = _best_angle(np.ascontiguousarray(np.rot90(ink, -1)), 0.0, limit, 0.5)
-    quarter = 90 if across_score > QUARTER_RATIO * down_score and across_score > 0 else 0
-    coarse = across if quarter else down
+    quarter = 90 if lies_on_its_side(ink) else 0
     if quarter:
         gray = np.ascontiguousarray(np.rot90(gray, -1))
-        small = np.ascontiguousarray(np.rot90(small, -1))
         ink = np.ascontiguousarray(np.rot90(ink, -1))
+    coarse, _ = _best_angle(ink, 0.0, limit, 0.5)
     angle, _ = _best_angle(ink, coarse, 0.5, 0.05)
     mid, _ = _shrink(gray, 2 * WORK_SIDE)
     angle, _ = _best_angle(ink_of(mid, 21), angle, 0.08, 0.01)

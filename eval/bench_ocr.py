@@ -32,7 +32,10 @@ sys.path.insert(0, str(ROOT))
 from extractor import ingest_ocr, ocr_engine  # noqa: E402
 from extractor.pipeline import extract  # noqa: E402
 
-DEFAULTS = [ROOT / "examples" / "huaian_2024.pdf", ROOT.parent / "shared" / "corpus" / "huaian_2024.pdf"]
+DEFAULTS = [
+    ROOT / "examples" / "huaian_2024.pdf",
+    ROOT.parent / "shared" / "corpus" / "huaian_2024.pdf",
+]
 
 
 def scan_of(data: bytes, dpi: int, pages: list[int] | None) -> tuple[bytes, int]:
@@ -103,11 +106,16 @@ def main() -> int:
     record = extract(scan, "scan.pdf")
     steps = stages(scan, n)
     package = floor(scan, n, args.repeat)
-    print(f"{path.name}: {n} pages scanned at {args.dpi} dpi, read at {ingest_ocr.PDF_DPI} dpi; {os.cpu_count()} cores, "
-          f"OCR threads {ocr_engine.threads()}; load average {load:.2f} before, {os.getloadavg()[0]:.2f} after; "
-          f"best of {args.repeat}; {len(record.review_keys())} values marked for review")
+    print(
+        f"{path.name}: {n} pages scanned at {args.dpi} dpi, read at {ingest_ocr.PDF_DPI} dpi; "
+        f"{os.cpu_count()} cores, OCR threads {ocr_engine.threads()}; "
+        f"load average {load:.2f} before, {os.getloadavg()[0]:.2f} after; "
+        f"best of {args.repeat}; {len(record.review_keys())} values marked for review"
+    )
     print(f"{'whole extraction':24s} {wall / n:.2f} s/page (CPU {cpu / n:.2f} s/page)")
-    print(f"{'rapidocr alone (floor)':24s} {package:.2f} s/page (its defaults, the same page images)")
+    print(
+        f"{'rapidocr alone (floor)':24s} {package:.2f} s/page (its defaults, the same page images)"
+    )
     print("where the time goes, s/page: " + ", ".join(f"{k} {v:.2f}" for k, v in steps.items()))
     return 0
 

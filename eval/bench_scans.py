@@ -17,7 +17,8 @@ Each is then "scanned" at each --dpi as each kind:
 (every kind with sensor noise, specks and JPEG at quality 80), put into an image-only PDF and
 read by `extract`. Scored on the table keys (t2., t3., t4.) against the golden values: accuracy,
 wrong values left unmarked (the worst defect), review rate (and the share of keys marked though
-read right), and seconds per page (wall and CPU; the machine's load is printed beside them). A quick run: --kinds straight,skew1 --dpi 200 --limit 2.
+read right), and seconds per page (wall and CPU; the machine's load is printed beside them).
+A quick run: --kinds straight,skew1 --dpi 200 --limit 2.
 """
 
 from __future__ import annotations
@@ -45,8 +46,12 @@ from extractor.spec import keys_for  # noqa: E402
 
 KINDS = {
     "straight": Scan(),
-    "skew0.5": Scan(skew=0.5), "skew1": Scan(skew=1.0), "skew2": Scan(skew=2.0), "skew3": Scan(skew=3.0),
-    "rot90": Scan(rotation=90), "rot180": Scan(rotation=180),
+    "skew0.5": Scan(skew=0.5),
+    "skew1": Scan(skew=1.0),
+    "skew2": Scan(skew=2.0),
+    "skew3": Scan(skew=3.0),
+    "rot90": Scan(rotation=90),
+    "rot180": Scan(rotation=180),
     "seal": Scan(seal=True, skew=0.3),
     "photo": Scan(photo=True),
 }
@@ -69,12 +74,19 @@ def sources(names: list[str] | None, font: str | None) -> list[dict]:
         if font is not None:
             out.append({"name": f"{name} (drawn)", "fields": gold["fields"], "font": font})
         if (ROOT / gold["report"]).resolve() == REAL_PDF.resolve() and REAL_PDF.exists():
-            out.append({"name": f"{name} (its PDF)", "fields": gold["fields"], "pdf": REAL_PDF.read_bytes()})
+            out.append(
+                {
+                    "name": f"{name} (its PDF)",
+                    "fields": gold["fields"],
+                    "pdf": REAL_PDF.read_bytes(),
+                }
+            )
     return out
 
 
 def pages_of(src: dict, dpi: int) -> tuple[list, tuple | None]:
-    """The printed pages (PIL images) and where table 3's lower right corner stands: (page index, x, y) in px."""
+    """The printed pages (PIL images) and where table 3's lower right corner stands:
+    (page index, x, y) in pixels."""
     s = dpi / 72
     if "font" in src:
         pages, (i, x, y) = draw_report(src["fields"], dpi, src["font"])
@@ -103,8 +115,16 @@ def scan(src: dict, kind: str, dpi: int, rng: random.Random) -> tuple[bytes, int
 def score(src: dict, record) -> dict:
     template = str(src["fields"].get("meta.template") or "2021")
     keys = table_keys(template)
-    got = {"keys": len(keys), "right": 0, "marked": 0, "right_marked": 0, "wrong_marked": 0, "wrong_unmarked": 0,
-           "silent": [], "doubts": []}
+    got = {
+        "keys": len(keys),
+        "right": 0,
+        "marked": 0,
+        "right_marked": 0,
+        "wrong_marked": 0,
+        "wrong_unmarked": 0,
+        "silent": [],
+        "doubts": [],
+    }
     for key in keys:
         truth = src["fields"].get(key)
         f = record.fields.get(key) if record is not None else None
@@ -123,7 +143,8 @@ def score(src: dict, record) -> dict:
 
 
 def draw_boxes(images: list, record, dpi: int, path: Path) -> None:
-    """The scanned pages as they came, each value's box (taken back onto them) drawn in green, red if marked."""
+    """The scanned pages as they came, each value's box (taken back onto them) drawn on them:
+    green, or red if marked."""
     from PIL import ImageDraw
 
     s = dpi / 72
@@ -132,7 +153,11 @@ def draw_boxes(images: list, record, dpi: int, path: Path) -> None:
         d = ImageDraw.Draw(img)
         for f in record.fields.values():
             if f.page == i and f.box and f.route == "ocr":
-                d.rectangle([v * s for v in f.box], outline=(220, 0, 0) if f.review else (0, 160, 0), width=2)
+                d.rectangle(
+                    [v * s for v in f.box],
+                    outline=(220, 0, 0) if f.review else (0, 160, 0),
+                    width=2,
+                )
         img.save(path.with_name(f"{path.name}-p{i}.png"))
 
 
@@ -140,10 +165,13 @@ def run(args) -> dict:
     font = find_font()
     srcs = sources(args.reports, font)
     if font is None:
-        print("no CJK font found (Debian: apt-get install fonts-arphic-uming): only reports with their own PDF are scanned",
-              file=sys.stderr)
+        print(
+            "no CJK font found (Debian: apt-get install fonts-arphic-uming): "
+            "only reports with their own PDF are scanned",
+            file=sys.stderr,
+        )
     if args.limit:
-        srcs = srcs[:args.limit]
+        srcs = srcs[: args.limit]
     ocr_engine.warm()  # models loaded before any timing
     rows: dict[tuple[str, int], dict] = defaultdict(lambda: defaultdict(float))
     silent: list[tuple] = []
@@ -161,7 +189,14 @@ def run(args) -> dict:
                 wall, cpu = time.perf_counter() - t, time.process_time() - c
                 got = score(src, record)
                 row = rows[(kind, dpi)]
-                for k in ("keys", "right", "marked", "right_marked", "wrong_marked", "wrong_unmarked"):
+                for k in (
+                    "keys",
+                    "right",
+                    "marked",
+                    "right_marked",
+                    "wrong_marked",
+                    "wrong_unmarked",
+                ):
                     row[k] += got[k]
                 row["pages"] += pages
                 row["wall"] += wall
@@ -180,12 +215,17 @@ def run(args) -> dict:
 
 def report_row(kind: str, dpi: int, r: dict) -> None:
     keys = r["keys"] or 1
-    print(f"{kind:9s} {dpi:4d}  {int(r['pages']):4d} pages  accuracy {100 * r['right'] / keys:6.2f}%  "
-          f"wrong unmarked {int(r['wrong_unmarked']):3d}  wrong marked {int(r['wrong_marked']):3d}  "
-          f"review {100 * r['marked'] / keys:5.1f}% (of right values {100 * r['right_marked'] / keys:4.1f}%)  "
-          f"{r['wall'] / max(r['pages'], 1):.2f} s/page "
-          f"(cpu {r['cpu'] / max(r['pages'], 1):.2f})" + (f"  failed {int(r['failed'])}" if r["failed"] else ""),
-          flush=True)
+    print(
+        f"{kind:9s} {dpi:4d}  {int(r['pages']):4d} pages  "
+        f"accuracy {100 * r['right'] / keys:6.2f}%  "
+        f"wrong unmarked {int(r['wrong_unmarked']):3d}  wrong marked {int(r['wrong_marked']):3d}  "
+        f"review {100 * r['marked'] / keys:5.1f}% "
+        f"(of right values {100 * r['right_marked'] / keys:4.1f}%)  "
+        f"{r['wall'] / max(r['pages'], 1):.2f} s/page "
+        f"(cpu {r['cpu'] / max(r['pages'], 1):.2f})"
+        + (f"  failed {int(r['failed'])}" if r["failed"] else ""),
+        flush=True,
+    )
 
 
 def summary(result: dict, show: int) -> None:
@@ -197,21 +237,30 @@ def summary(result: dict, show: int) -> None:
     for kind, r in by_kind.items():
         report_row(kind, 0, r)
     if result["silent"]:
-        print(f"\nwrong and unmarked ({len(result['silent'])}; first {show}): kind dpi report key truth read raw")
+        print(
+            f"\nwrong and unmarked ({len(result['silent'])}; first {show}): "
+            "kind dpi report key truth read raw"
+        )
         for s in result["silent"][:show]:
             print("  ", *s)
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--kinds", default=",".join(KINDS), help="comma-separated: " + ", ".join(KINDS))
+    parser.add_argument(
+        "--kinds", default=",".join(KINDS), help="comma-separated: " + ", ".join(KINDS)
+    )
     parser.add_argument("--dpi", default="150,200,300")
     parser.add_argument("--limit", type=int, default=0, help="only the first N reports")
     parser.add_argument("--reports", help="comma-separated parts of golden names (e.g. huaian,001)")
     parser.add_argument("--seed", default="1")
-    parser.add_argument("--draw", help="a folder: save each scanned page with the values' boxes drawn back on it")
+    parser.add_argument(
+        "--draw", help="a folder: save each scanned page with the values' boxes drawn back on it"
+    )
     parser.add_argument("--show", type=int, default=30, help="wrong-unmarked values to list")
-    parser.add_argument("--marked", action="store_true", help="list the values read wrong and marked, with why")
+    parser.add_argument(
+        "--marked", action="store_true", help="list the values read wrong and marked, with why"
+    )
     args = parser.parse_args()
     args.kinds = [k for k in args.kinds.split(",") if k]
     unknown = [k for k in args.kinds if k not in KINDS]
@@ -223,7 +272,10 @@ def main() -> int:
         print(f"Error: {ocr_engine.MISSING}", file=sys.stderr)
         return 2
     load = os.getloadavg()[0]
-    print(f"{os.cpu_count()} cores, load average {load:.2f} at the start; OCR threads {ocr_engine.threads()}")
+    print(
+        f"{os.cpu_count()} cores, load average {load:.2f} at the start; "
+        f"OCR threads {ocr_engine.threads()}"
+    )
     result = run(args)
     summary(result, args.show)
     print(f"load average {os.getloadavg()[0]:.2f} at the end")

@@ -1,4 +1,4 @@
-"""Scans → the blocks ingest_pdf writes out: OCR text boxes placed in the table grid drawn on the page.
+"""Scans → the blocks ingest_pdf writes out: OCR text boxes placed in the table grid of the page.
 
 Needs the `ocr` extra (`pip install 'xxgk[ocr]'`: rapidocr with onnxruntime, OpenCV); its
 models ship inside the wheel, so nothing is fetched at run time. Without it a scanned page
@@ -42,14 +42,26 @@ import numpy as np
 
 from . import ocr_engine
 from .errors import InputError
-from .ingest_pdf import CJK, FRAMED_PAGE_NUMBER, MARGIN, PAGE_NUMBER, Grid, Line, Piece, Rendered, _join_text
+from .ingest_pdf import (
+    CJK,
+    FRAMED_PAGE_NUMBER,
+    MARGIN,
+    PAGE_NUMBER,
+    Grid,
+    Line,
+    Piece,
+    Rendered,
+    _join_text,
+)
 from .record import LOW_OCR_CONFIDENCE
 
 PDF_DPI = 200  # image-only PDF pages are rendered at this resolution for OCR
 IMAGE_DPI = 150  # resolution of an image file that does not state one (for its boxes in points)
 MIN_CONFIDENCE = 0.9
 FIT_MIN = 0.8  # share of a value's ink that must lie inside the cell it is placed in
-SPECK = 0.3  # a box whose ink is smaller than this share of the median box height every way is a speck
+SPECK = (
+    0.3  # a box whose ink is smaller than this share of the median box height every way is a speck
+)
 SEALED_CELL = 0.15  # share of a cell a red seal may cover before the cell is in doubt
 # Prose is skimmed: a line of text outside the tables is recognized when it is short (under
 # SHORT_LINE of the page's full lines: headings, captions, a paragraph's last line) or stands in
@@ -70,7 +82,7 @@ model_paths = ocr_engine.model_paths
 
 
 def pdf_page_images(data: bytes, pages: list[int], dpi: int = PDF_DPI):
-    """Render the given 1-based pages of a PDF to RGB numpy arrays with pypdfium2: (number, HxWx3 uint8)."""
+    """Render the given 1-based pages of a PDF with pypdfium2: (number, HxWx3 uint8 RGB) each."""
     import pypdfium2 as pdfium
 
     pdf = pdfium.PdfDocument(data)
@@ -93,7 +105,11 @@ def image_frames(data: bytes) -> tuple[list[np.ndarray], float]:
         frames = [np.array(f.convert("RGB")) for f in ImageSequence.Iterator(im)]
     except Exception as e:
         raise InputError(f"image cannot be read: {type(e).__name__}") from None
-    dpi = float(dpi) if isinstance(dpi, (int, float)) and 50 <= float(dpi) <= 1200 else float(IMAGE_DPI)
+    dpi = (
+        float(dpi)
+        if isinstance(dpi, (int, float)) and 50 <= float(dpi) <= 1200
+        else float(IMAGE_DPI)
+    )
     return frames, dpi
 
 
@@ -108,7 +124,9 @@ def _rulings(ink, scale: float) -> tuple[list[dict], np.ndarray]:
     edges: list[dict] = []
     masks = []
     for orient, kernel in (("h", (max(w // 25, 20), 1)), ("v", (1, max(h // 60, 15)))):
-        mask = cv2.morphologyEx(ink, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, kernel))
+        mask = cv2.morphologyEx(
+            ink, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, kernel)
+        )
         masks.append(mask)
         n, _, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
         for x, y, bw, bh, _area in stats[1:n]:
@@ -118,19 +136,40 @@ def _rulings(ink, scale: float) -> tuple[list[dict], np.ndarray]:
             else:
                 xc = (x + bw / 2) / scale
                 x0, x1, top, bottom = xc, xc, y / scale, (y + bh) / scale
-            edges.append({"x0": x0, "x1": x1, "top": top, "bottom": bottom, "doctop": top,
-                          "width": x1 - x0, "height": bottom - top, "orientation": orient, "object_type": "line"})
+            edges.append(
+                {
+                    "x0": x0,
+                    "x1": x1,
+                    "top": top,
+                    "bottom": bottom,
+                    "doctop": top,
+                    "width": x1 - x0,
+                    "height": bottom - top,
+                    "orientation": orient,
+                    "object_type": "line",
+                }
+            )
     return edges, cv2.bitwise_or(*masks)
 
 
 def _tables(edges: list[dict]) -> list[list[tuple]]:
-    """Cells of the ruled tables (pdfplumber's finder on the image's rulings); one-column frames dropped."""
-    from pdfplumber.table import cells_to_tables, edges_to_intersections, intersections_to_cells, merge_edges
+    """Cells of the ruled tables (pdfplumber's finder on the image's rulings); frames of one
+    column dropped."""
+    from pdfplumber.table import (
+        cells_to_tables,
+        edges_to_intersections,
+        intersections_to_cells,
+        merge_edges,
+    )
 
     if not edges:
         return []
     merged = merge_edges(edges, 3, 3, 3, 3)
-    merged = [e for e in merged if (e["x1"] - e["x0"] if e["orientation"] == "h" else e["bottom"] - e["top"]) >= 8]
+    merged = [
+        e
+        for e in merged
+        if (e["x1"] - e["x0"] if e["orientation"] == "h" else e["bottom"] - e["top"]) >= 8
+    ]
     cells = intersections_to_cells(edges_to_intersections(merged, 3, 3))
     return [c for c in cells_to_tables(cells) if len({round(x[0]) for x in c}) >= 2]
 
@@ -188,10 +227,14 @@ class _Box:
 
 
 def _value_like(read: ocr_engine.Read) -> bool:
-    """A reading a value cell may hold: short, no Chinese word in it (无 apart), a reading among digits."""
+    """A reading a value cell may hold: short, no Chinese word (无 apart), read among digits."""
     text = read.text.strip()
-    return (read.number is not None and bool(read.number) and len(text) <= ocr_engine.NUMBER_MAX
-            and not any("\u4e00" <= ch <= "\u9fff" and ch != "无" for ch in text))
+    return (
+        read.number is not None
+        and bool(read.number)
+        and len(text) <= ocr_engine.NUMBER_MAX
+        and not any("\u4e00" <= ch <= "\u9fff" and ch != "无" for ch in text)
+    )
 
 
 def _as_value(read: ocr_engine.Read) -> tuple[str, float]:
@@ -249,14 +292,19 @@ class _Page:
         self.tables = _tables(edges)
         self.cells = [tuple(round(float(v), 2) for v in c) for t_ in self.tables for c in t_]
         self.boxes = _no_specks([b for b in (self._box(px) for px in found) if b is not None])
-        self.char_px = scale * (statistics.median(b.ink[3] - b.ink[1] for b in self.boxes) if self.boxes else 10.0)
+        self.char_px = scale * (
+            statistics.median(b.ink[3] - b.ink[1] for b in self.boxes) if self.boxes else 10.0
+        )
         self.timings["grid"] = time.perf_counter() - t
-        self.uncertain_cells: dict[tuple, str] = {}  # (page, cell box) of numeric cells in doubt → why
+        self.uncertain_cells: dict[
+            tuple, str
+        ] = {}  # (page, cell box) of numeric cells in doubt → why
 
     # -- orientation
 
     def _upright(self, found: list[tuple]) -> list[tuple]:
-        """Turn the page a quarter if its boxes stand tall, half round if its text is upside down."""
+        """Turn the page a quarter if its boxes stand tall, half round if its text is upside
+        down."""
         from .page_geometry import turn
 
         tall = sum(1 for b in found if b[3] - b[1] > 2 * (b[2] - b[0]))
@@ -264,8 +312,10 @@ class _Page:
         if tall >= 5 and tall > 2 * wide:
             self.image, self.correction = turn(self.image, self.correction, 90)
             found = ocr_engine.detect(self.image)
-        lines = sorted((b for b in found if b[2] - b[0] > 3 * (b[3] - b[1])), key=lambda b: b[0] - b[2])[:12]
-        crops = [self.image[int(b[1]):int(b[3]) + 1, int(b[0]):int(b[2]) + 1] for b in lines]
+        lines = sorted(
+            (b for b in found if b[2] - b[0] > 3 * (b[3] - b[1])), key=lambda b: b[0] - b[2]
+        )[:12]
+        crops = [self.image[int(b[1]) : int(b[3]) + 1, int(b[0]) : int(b[2]) + 1] for b in lines]
         if ocr_engine.upside_down([c for c in crops if c.size]):
             self.image, self.correction = turn(self.image, self.correction, 180)
             found = ocr_engine.detect(self.image)
@@ -284,8 +334,12 @@ class _Page:
         if len(xs) < 4:
             return None
         s = self.scale
-        ink = (round((x0 + xs.min()) / s, 2), round((y0 + ys.min()) / s, 2),
-               round((x0 + xs.max() + 1) / s, 2), round((y0 + ys.max() + 1) / s, 2))
+        ink = (
+            round((x0 + xs.min()) / s, 2),
+            round((y0 + ys.min()) / s, 2),
+            round((x0 + xs.max() + 1) / s, 2),
+            round((y0 + ys.max() + 1) / s, 2),
+        )
         crop = (x0, y0, x1, y1)
         cell = next((c for c in self.cells if _inside(ink, c)), None)
         if cell is not None:  # cut to the cell: its ruling lines stay out of the crop
@@ -318,24 +372,39 @@ class _Page:
         if boxes:
             x0, y0 = min(b.ink[0] for b in boxes) * s, min(b.ink[1] for b in boxes) * s
             x1, y1 = max(b.ink[2] for b in boxes) * s, max(b.ink[3] for b in boxes) * s
-            return (max(int(x0) - m, 0), max(int(y0) - m, 0), min(int(x1) + m + 1, w), min(int(y1) + m + 1, h))
+            return (
+                max(int(x0) - m, 0),
+                max(int(y0) - m, 0),
+                min(int(x1) + m + 1, w),
+                min(int(y1) + m + 1, h),
+            )
         x0, y0 = max(int((cell[0] + pad) * s), 0), max(int((cell[1] + pad) * s), 0)
         x1, y1 = min(int((cell[2] - pad) * s), w), min(int((cell[3] - pad) * s), h)
         if x1 <= x0 + 2 or y1 <= y0 + 2:
             return None
-        n, _, stats, _ = cv2.connectedComponentsWithStats(self.text_ink[y0:y1, x0:x1], connectivity=8)
+        n, _, stats, _ = cv2.connectedComponentsWithStats(
+            self.text_ink[y0:y1, x0:x1], connectivity=8
+        )
         marks = [st for st in stats[1:n] if max(st[2], st[3]) >= SPECK * self.char_px]
         if not marks:
             return None
-        return (max(x0 + min(st[0] for st in marks) - m, 0), max(y0 + min(st[1] for st in marks) - m, 0),
-                min(x0 + max(st[0] + st[2] for st in marks) + m, w), min(y0 + max(st[1] + st[3] for st in marks) + m, h))
+        return (
+            max(x0 + min(st[0] for st in marks) - m, 0),
+            max(y0 + min(st[1] for st in marks) - m, 0),
+            min(x0 + max(st[0] + st[2] for st in marks) + m, w),
+            min(y0 + max(st[1] + st[3] for st in marks) + m, h),
+        )
 
     def reread(self, crops: list[tuple]) -> list[ocr_engine.Read]:
         """Recognition alone on each crop (one line; a white border added)."""
         import cv2
 
-        patches = [cv2.copyMakeBorder(self._pixels(c), 8, 8, 8, 8, cv2.BORDER_CONSTANT, value=(255, 255, 255))
-                   for c in crops]
+        patches = [
+            cv2.copyMakeBorder(
+                self._pixels(c), 8, 8, 8, 8, cv2.BORDER_CONSTANT, value=(255, 255, 255)
+            )
+            for c in crops
+        ]
         return ocr_engine.recognize(patches)
 
     def sealed(self, cell) -> float:
@@ -344,7 +413,7 @@ class _Page:
         if mask is None:
             return 0.0
         s = self.scale
-        patch = mask[int(cell[1] * s):int(cell[3] * s), int(cell[0] * s):int(cell[2] * s)]
+        patch = mask[int(cell[1] * s) : int(cell[3] * s), int(cell[0] * s) : int(cell[2] * s)]
         return float(np.count_nonzero(patch)) / patch.size if patch.size else 0.0
 
 
@@ -367,7 +436,9 @@ def _cell_reading(boxes: list[_Box]) -> tuple[str, float]:
         for b in row:
             t, s = _as_value(b.read) if values else (b.text, b.read.low)
             apart = prev is not None and b.ink[0] - prev.ink[2] > 0.3 * (b.ink[3] - b.ink[1])
-            text += (" " if apart and values else _join_text(text, t)) + t  # side by side: two figures
+            text += (
+                " " if apart and values else _join_text(text, t)
+            ) + t  # side by side: two figures
             score = min(score, s)
             prev = b
     return text.replace("\t", " ").strip(), score
@@ -393,8 +464,10 @@ class _Cell:
         for b in self.boxes:
             inside = _overlap(b.ink, self.box)
             if inside < FIT_MIN:
-                return (f"the OCR box of {b.text!r} stands {100 * (1 - inside):.0f}% outside its cell: "
-                        f"it may belong to the cell beside it")
+                return (
+                    f"the OCR box of {b.text!r} stands {100 * (1 - inside):.0f}% outside its cell: "
+                    f"it may belong to the cell beside it"
+                )
         if len(_rows(self.boxes, key=lambda b: b.ink)) > 1:
             return f"figures on two lines in one cell ({self.text!r}): a ruling line may be lost"
         return ""
@@ -419,7 +492,11 @@ def _grid_cells(page: _Page, cells: list[tuple], placed: dict) -> dict[tuple, _C
     out = {c: _Cell(c, placed.get(c, [])) for c in cells}
     again: list[tuple[_Cell, tuple]] = []
     for cell in out.values():
-        crop = page.cell_crop(cell.box, cell.boxes) if (not cell.text or (cell.numeric and page.verify)) else None
+        crop = (
+            page.cell_crop(cell.box, cell.boxes)
+            if (not cell.text or (cell.numeric and page.verify))
+            else None
+        )
         if crop is not None:
             again.append((cell, crop))
     readings = page.reread([crop for _, crop in again])
@@ -441,7 +518,9 @@ def _grid_cells(page: _Page, cells: list[tuple], placed: dict) -> dict[tuple, _C
         seal = page.sealed(cell.box)
         if seal >= SEALED_CELL and (cell.doubt or not cell.text):
             cell.text = cell.text or ILLEGIBLE
-            cell.doubt = f"a red seal covers {100 * seal:.0f}% of the cell" + (f"; {cell.doubt}" if cell.doubt else "")
+            cell.doubt = f"a red seal covers {100 * seal:.0f}% of the cell" + (
+                f"; {cell.doubt}" if cell.doubt else ""
+            )
     return out
 
 
@@ -450,7 +529,8 @@ def _key(cell) -> tuple:
 
 
 def _covers(table) -> dict[tuple[int, int], tuple]:
-    """(row, column) of every place a cell of the table covers → that cell (a merged cell covers several)."""
+    """(row, column) of every place a cell of the table covers → that cell (a merged cell
+    covers several)."""
     tops = [next(c[1] for c in row.cells if c is not None) for row in table.rows]
     xs = sorted({c[0] for c in table.cells})
     out = {}
@@ -464,11 +544,13 @@ def _covers(table) -> dict[tuple[int, int], tuple]:
 
 
 def _merged_doubt(cell: _Cell, rows: int, cols: int) -> str:
-    """Why a merged cell's figures cannot be placed: it spans rows, or holds several columns' figures."""
+    """Why a merged cell's figures cannot be placed: it spans rows, or holds several columns'."""
     if not cell.numeric:
         return ""
     if rows > 1:
-        return f"the cell of {cell.text!r} spans {rows} rows of the table: a ruling line may be lost"
+        return (
+            f"the cell of {cell.text!r} spans {rows} rows of the table: a ruling line may be lost"
+        )
     if cols > 1 and len(cell.boxes) > 1:
         return f"figures of {cols} columns in one cell ({cell.text!r}): a ruling line may be lost"
     return ""
@@ -496,8 +578,11 @@ def _grid(page: _Page, cells: list[tuple], placed: dict) -> Grid:
         for j, cell in enumerate(row.cells):
             over = read.get(_key(covers[(r, j)])) if cell is None and (r, j) in covers else None
             if cell is None:
-                out.append((ILLEGIBLE, over.box, page.number) if over is not None and over.numeric and over.doubt
-                           else None)
+                out.append(
+                    (ILLEGIBLE, over.box, page.number)
+                    if over is not None and over.numeric and over.doubt
+                    else None
+                )
                 continue
             c = read[_key(cell)]
             out.append((c.text, c.box, page.number))
@@ -524,8 +609,17 @@ def _line(row: list[_Box], page: int) -> Line:
                 pieces.append(Piece(" ", None))
         pieces.append(Piece(b.text, b.ink))
         prev = b
-    return Line(pieces, min(b.ink[0] for b in row), min(b.ink[1] for b in row), max(b.ink[2] for b in row),
-                max(b.ink[3] for b in row), round(size, 1), loose, page, "ocr")
+    return Line(
+        pieces,
+        min(b.ink[0] for b in row),
+        min(b.ink[1] for b in row),
+        max(b.ink[2] for b in row),
+        max(b.ink[3] for b in row),
+        round(size, 1),
+        loose,
+        page,
+        "ocr",
+    )
 
 
 def _blocks(page: _Page) -> list:
@@ -551,7 +645,9 @@ def _blocks(page: _Page) -> list:
         text = line.text.strip()
         if FRAMED_PAGE_NUMBER.match(text):
             continue
-        if PAGE_NUMBER.match(text) and (line.top > (1 - MARGIN) * height or line.bottom < MARGIN * height):
+        if PAGE_NUMBER.match(text) and (
+            line.top > (1 - MARGIN) * height or line.bottom < MARGIN * height
+        ):
             continue
         lines.append(line)
     blocks = [(ln.top, 0, ln) for ln in lines] + [(g.top, 1, g) for g in grids]
@@ -580,8 +676,9 @@ def _to_read(page: _Page, prose: bool) -> list[_Box]:
     return [b for b in page.boxes if id(b) not in skipped]
 
 
-def read_page(image: np.ndarray, number: int, scale: float, verify: bool = True,
-              prose: bool | None = None) -> PageRead:
+def read_page(
+    image: np.ndarray, number: int, scale: float, verify: bool = True, prose: bool | None = None
+) -> PageRead:
     """One page image (HxWx3 uint8) → its blocks, the cells in doubt and the correction applied.
 
     `scale`: pixels per point of the image (dpi / 72). `verify`: read every numeric cell a second
@@ -599,8 +696,11 @@ def read_page(image: np.ndarray, number: int, scale: float, verify: bool = True,
     return PageRead(blocks, page.uncertain_cells, page.correction, scale, number, page.timings)
 
 
-def ocr_blocks(image: np.ndarray, number: int, scale: float, verify: bool = True) -> tuple[list, dict]:
-    """One page image → (its Line and Grid blocks in reading order, {(page, cell box): why} of cells in doubt)."""
+def ocr_blocks(
+    image: np.ndarray, number: int, scale: float, verify: bool = True
+) -> tuple[list, dict]:
+    """One page image → (its Line and Grid blocks in reading order, {(page, cell box): why} of
+    the cells in doubt)."""
     got = read_page(image, number, scale, verify)
     return got.blocks, got.uncertain
 

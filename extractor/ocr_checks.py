@@ -16,7 +16,7 @@ BLANK_IN_DOUBT = "blank in a scan where the table's arithmetic needs a value"
 
 
 def mark_blanks(fields: dict[str, Field], template: str) -> list[str]:
-    """Mark every OCR-read blank of an identity that fails with blanks as 0; returns the keys marked.
+    """Mark every OCR-read blank of an identity that fails with blanks as 0; the keys marked.
 
     fields: the record's fields by key (changed in place); template: "2019" or "2021"."""
     from .checks import equations
@@ -36,13 +36,16 @@ def mark_blanks(fields: dict[str, Field], template: str) -> list[str]:
         if left == right:
             continue
         for f in blanks:
-            f.review, f.reason = True, f"{BLANK_IN_DOUBT}: {eq.name} gives {left:g} ≠ {right:g} with it as 0"
+            f.review, f.reason = (
+                True,
+                f"{BLANK_IN_DOUBT}: {eq.name} gives {left:g} ≠ {right:g} with it as 0",
+            )
             marked.append(f.key)
     return marked
 
 
 def page_regions(spans: tuple, geometry: tuple) -> dict[str, tuple[int, int]]:
-    """For each OCR'd page that holds text, "p<page>": (start, end) of its text in the document's."""
+    """For each OCR'd page that holds text, "p<page>": (start, end) of its text in the whole."""
     out = {}
     for page, _ in geometry:
         own = [(s[0], s[1]) for s in spans if s[2] == page]

@@ -43,7 +43,8 @@ def available() -> bool:
 
 
 def threads() -> int:
-    """Threads for the models: XXGK_OCR_THREADS, else 1 in a worker process, else the cores this process may use."""
+    """Threads for the models: XXGK_OCR_THREADS, else 1 in a worker process, else the cores
+    this process may run on."""
     wanted = os.environ.get("XXGK_OCR_THREADS", "")
     if wanted.isdigit() and int(wanted) > 0:
         return int(wanted)
@@ -63,13 +64,15 @@ def engine():
 
     n = threads()
     cv2.setNumThreads(n)
-    return RapidOCR(params={
-        "Global.log_level": "error",
-        "EngineConfig.onnxruntime.intra_op_num_threads": n,
-        "EngineConfig.onnxruntime.inter_op_num_threads": 1,
-        "Det.limit_side_len": DET_SIDE,
-        "Det.limit_type": "max",
-    })
+    return RapidOCR(
+        params={
+            "Global.log_level": "error",
+            "EngineConfig.onnxruntime.intra_op_num_threads": n,
+            "EngineConfig.onnxruntime.inter_op_num_threads": 1,
+            "Det.limit_side_len": DET_SIDE,
+            "Det.limit_type": "max",
+        }
+    )
 
 
 def _quiet(model):
@@ -86,8 +89,9 @@ def _quiet(model):
     options.log_severity_level = 4
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     options.add_session_config_entry("session.inter_op.allow_spinning", "0")
-    model.session.session = ort.InferenceSession(old._model_path, sess_options=options,
-                                                 providers=["CPUExecutionProvider"])
+    model.session.session = ort.InferenceSession(
+        old._model_path, sess_options=options, providers=["CPUExecutionProvider"]
+    )
     return model
 
 
@@ -182,8 +186,10 @@ def _decode(probs: np.ndarray, characters: list[str]) -> tuple[str, float, float
     return "".join(characters[i] for i in chars), float(p.mean()), float(p.min())
 
 
-def _decode_among(probs: np.ndarray, allowed: np.ndarray, characters: list[str]) -> tuple[str, float]:
-    """Greedy CTC among `allowed` characters and the blank: (text, least share of a chosen character)."""
+def _decode_among(
+    probs: np.ndarray, allowed: np.ndarray, characters: list[str]
+) -> tuple[str, float]:
+    """Greedy CTC among `allowed` characters and the blank: (text, least share of a character)."""
     sub = probs[:, allowed]
     best = sub.argmax(axis=1)
     pbest = sub[np.arange(len(sub)), best]
@@ -206,7 +212,7 @@ def recognize(crops: list[np.ndarray]) -> list[Read]:
     order = sorted(range(len(crops)), key=lambda i: _width(crops[i]))
     out: list[Read] = [Read("", 0.0, 0.0)] * len(crops)
     for b in range(0, len(order), REC_BATCH):
-        idx = order[b:b + REC_BATCH]
+        idx = order[b : b + REC_BATCH]
         width = (max(_width(crops[i]) for i in idx) + 7) // 8 * 8
         probs = rec.session(np.stack([_norm(crops[i], width) for i in idx]))
         for i, p in zip(idx, probs):

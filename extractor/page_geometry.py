@@ -79,13 +79,21 @@ class Correction:
         x0, y0, x1, y1 = (v * scale for v in box)
         corners = np.array([[[x0, y0], [x1, y0], [x1, y1], [x0, y1]]], dtype=np.float64)
         back = cv2.perspectiveTransform(corners, inverse)[0] / scale
-        return (round(float(back[:, 0].min()), 2), round(float(back[:, 1].min()), 2),
-                round(float(back[:, 0].max()), 2), round(float(back[:, 1].max()), 2))
+        return (
+            round(float(back[:, 0].min()), 2),
+            round(float(back[:, 1].min()), 2),
+            round(float(back[:, 0].max()), 2),
+            round(float(back[:, 1].max()), 2),
+        )
 
     def provenance(self) -> dict:
         """What was done to the page, for the record: {"rotation", "skew", "keystone", "sealed"}."""
-        return {"rotation": self.rotation, "skew": round(self.skew, 2), "keystone": round(self.keystone, 4),
-                "sealed": round(self.sealed, 4)}
+        return {
+            "rotation": self.rotation,
+            "skew": round(self.skew, 2),
+            "keystone": round(self.keystone, 4),
+            "sealed": round(self.sealed, 4),
+        }
 
 
 # ---------------------------------------------------------------- red seals
@@ -102,7 +110,9 @@ def remove_red(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
     hsv = cv2.cvtColor(rgb, cv2.COLOR_RGB2HSV)
     hue, sat, val = hsv[:, :, 0], hsv[:, :, 1], hsv[:, :, 2]
     red = ((hue <= RED_HUE) | (hue >= 180 - RED_HUE)) & (sat >= RED_SATURATION) & (val >= RED_VALUE)
-    if int(np.count_nonzero(red)) < 0.0005 * red.size:  # a red word or a thin line: not a seal, nothing to do
+    if (
+        int(np.count_nonzero(red)) < 0.0005 * red.size
+    ):  # a red word or a thin line: not a seal, nothing to do
         return rgb, None
     mask = cv2.dilate(red.astype(np.uint8) * 255, np.ones((5, 5), np.uint8))
     where = mask > 0
@@ -118,7 +128,9 @@ def remove_red(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
 def ink_of(gray: np.ndarray, block: int = 25) -> np.ndarray:
     """Dark marks against the paper around them (uneven light allowed): uint8 0/255."""
     block = max(3, block | 1)
-    return cv2.adaptiveThreshold(gray, 255, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY_INV, block, 15)
+    return cv2.adaptiveThreshold(
+        gray, 255, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY_INV, block, 15
+    )
 
 
 def _sharpness(xs: np.ndarray, ys: np.ndarray, angles: np.ndarray, size: int) -> np.ndarray:
@@ -161,8 +173,13 @@ def _text_only(ink: np.ndarray) -> np.ndarray:
     """The ink without its ruling lines (long runs either way)."""
     h, w = ink.shape
     lines = cv2.bitwise_or(
-        cv2.morphologyEx(ink, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (max(w // 30, 10), 1))),
-        cv2.morphologyEx(ink, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (1, max(h // 30, 10)))))
+        cv2.morphologyEx(
+            ink, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (max(w // 30, 10), 1))
+        ),
+        cv2.morphologyEx(
+            ink, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (1, max(h // 30, 10)))
+        ),
+    )
     return cv2.subtract(ink, cv2.dilate(lines, np.ones((3, 3), np.uint8)))
 
 
@@ -185,7 +202,7 @@ def lies_on_its_side(ink: np.ndarray) -> bool:
 
 
 def _runs(mask: np.ndarray, axis: int, char: float) -> int:
-    """Marks far longer along `axis` (2: across, 3: down, as in OpenCV's stats) than the other way."""
+    """Marks far longer along `axis` (2: across, 3: down, OpenCV's stats) than the other way."""
     n, _, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
     st = stats[1:n]
     other = 5 - axis
@@ -193,7 +210,7 @@ def _runs(mask: np.ndarray, axis: int, char: float) -> int:
 
 
 def measure(gray: np.ndarray, limit: float = SKEW_LIMIT) -> tuple[int, float]:
-    """(quarter turn clockwise to apply: 0 or 90, skew in degrees to turn counter-clockwise after it).
+    """(quarter turn clockwise to apply: 0 or 90, degrees to turn counter-clockwise after it).
 
     gray: HxW uint8 page image. The skew is measured to about 0.02° on pages with lines of text
     or ruled tables; a page of nothing but a picture gives 0."""
@@ -226,7 +243,7 @@ def _quarter_matrix(turn: int, w: int, h: int) -> tuple[np.ndarray, tuple[int, i
 
 
 def _skew_matrix(angle: float, w: int, h: int) -> tuple[np.ndarray, tuple[int, int]]:
-    """Turn by `angle` degrees counter-clockwise about the centre, on a canvas grown to hold the corners."""
+    """Turn by `angle` degrees counter-clockwise about the centre, on a canvas that holds it all."""
     if abs(angle) < SKEW_MIN:
         return np.eye(3), (w, h)
     m = np.vstack([cv2.getRotationMatrix2D((w / 2, h / 2), angle, 1.0), [0, 0, 1]])
@@ -257,8 +274,12 @@ def warp(image: np.ndarray, matrix: np.ndarray, size: tuple[int, int]) -> np.nda
 def _frame_mask(ink: np.ndarray) -> np.ndarray:
     """Ruling lines (long thin runs of ink, a little tilt allowed) and nothing else."""
     h, w = ink.shape
-    horizontal = cv2.morphologyEx(ink, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (max(w // 40, 12), 1)))
-    vertical = cv2.morphologyEx(ink, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (1, max(h // 60, 10))))
+    horizontal = cv2.morphologyEx(
+        ink, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (max(w // 40, 12), 1))
+    )
+    vertical = cv2.morphologyEx(
+        ink, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (1, max(h // 60, 10)))
+    )
     lines = cv2.bitwise_or(horizontal, vertical)
     return cv2.dilate(lines, np.ones((5, 5), np.uint8))
 
@@ -292,12 +313,20 @@ def keystone(gray: np.ndarray) -> tuple[np.ndarray | None, float]:
     width = (np.linalg.norm(tr - tl) + np.linalg.norm(br - bl)) / 2
     height = (np.linalg.norm(bl - tl) + np.linalg.norm(br - tr)) / 2
     cx, cy = quad.mean(axis=0)
-    rect = np.array([[cx - width / 2, cy - height / 2], [cx + width / 2, cy - height / 2],
-                     [cx + width / 2, cy + height / 2], [cx - width / 2, cy + height / 2]])
+    rect = np.array(
+        [
+            [cx - width / 2, cy - height / 2],
+            [cx + width / 2, cy - height / 2],
+            [cx + width / 2, cy + height / 2],
+            [cx - width / 2, cy + height / 2],
+        ]
+    )
     off = float(np.max(np.linalg.norm(quad - rect, axis=1)) / math.hypot(width, height))
     if off < KEYSTONE_MIN:
         return None, 0.0
-    h = cv2.getPerspectiveTransform(quad.astype(np.float32), rect.astype(np.float32)).astype(np.float64)
+    h = cv2.getPerspectiveTransform(quad.astype(np.float32), rect.astype(np.float32)).astype(
+        np.float64
+    )
     scale = np.diag([f, f, 1.0])
     return np.linalg.inv(scale) @ h @ scale, off
 
@@ -326,19 +355,32 @@ def correct(rgb: np.ndarray, limit: float = SKEW_LIMIT) -> tuple[np.ndarray, Cor
         image = warp(clean, m, size)
     sealed = float(np.count_nonzero(seal)) / seal.size if seal is not None else 0.0
     mask = warp(seal, m, size) if seal is not None and not np.allclose(m, np.eye(3)) else seal
-    corr = Correction(quarter, angle if abs(angle) >= SKEW_MIN else 0.0, round(off, 4),
-                      _tuple(m), (int(size[0]), int(size[1])), sealed, mask)
+    corr = Correction(
+        quarter,
+        angle if abs(angle) >= SKEW_MIN else 0.0,
+        round(off, 4),
+        _tuple(m),
+        (int(size[0]), int(size[1])),
+        sealed,
+        mask,
+    )
     return image, corr
 
 
 def turn(image: np.ndarray, corr: Correction, degrees: int) -> tuple[np.ndarray, Correction]:
-    """The corrected image turned a further `degrees` clockwise (90, 180 or 270), its correction with it."""
+    """The corrected image turned `degrees` more clockwise (90, 180, 270), its correction too."""
     h, w = image.shape[:2]
     q, size = _quarter_matrix(degrees, w, h)
     m = q @ np.array(corr.matrix)
     rotated = np.ascontiguousarray(np.rot90(image, -(degrees // 90)))
-    mask = np.ascontiguousarray(np.rot90(corr.seal_mask, -(degrees // 90))) if corr.seal_mask is not None else None
-    return rotated, replace(corr, rotation=(corr.rotation + degrees) % 360, matrix=_tuple(m), size=size, seal_mask=mask)
+    mask = (
+        np.ascontiguousarray(np.rot90(corr.seal_mask, -(degrees // 90)))
+        if corr.seal_mask is not None
+        else None
+    )
+    return rotated, replace(
+        corr, rotation=(corr.rotation + degrees) % 360, matrix=_tuple(m), size=size, seal_mask=mask
+    )
 
 
 def _tuple(m: np.ndarray) -> tuple:

@@ -422,13 +422,15 @@ def _read_binary(data: bytes, name: str, kind: str) -> Document:
 
         rendered = read_image(data)
         return Document(name=name, sha256=sha, size=len(data), encoding="binary", kind="image", text=rendered.text,
-                        spans=rendered.spans, uncertain=rendered.uncertain, geometry=rendered.geometry)
+                        spans=rendered.spans, uncertain=rendered.uncertain,
+                        geometry=rendered.geometry)
     if kind == "pdf":
         from .ingest_pdf import read_pdf
 
         rendered = read_pdf(data)
         return Document(name=name, sha256=sha, size=len(data), encoding="binary", kind="pdf", text=rendered.text,
-                        spans=rendered.spans, uncertain=rendered.uncertain, geometry=rendered.geometry)
+                        spans=rendered.spans, uncertain=rendered.uncertain,
+                        geometry=rendered.geometry)
     from .ingest_docx import convert_doc, read_docx
 
     docx = convert_doc(data) if kind == "doc" else data  # .doc: raises, saying how to convert, without LibreOffice

@@ -104,7 +104,8 @@ class Rendered:
     spans: tuple[Span, ...]
     pages: int
     uncertain: frozenset = frozenset()  # (span start, why) of numeric cells OCR read in doubt
-    geometry: tuple = ()  # OCR'd pages: (page, {"rotation", "skew", "keystone", "sealed"}) as stood straight
+    # OCR'd pages: (page, {"rotation", "skew", "keystone", "sealed"}), how each was stood straight
+    geometry: tuple = ()
 
 
 # ---------------------------------------------------------------- characters → lines
@@ -454,7 +455,8 @@ def _read_scans(data: bytes, blocks: list, scans: list[int], pages: int) -> Rend
     by_page: dict[int, list] = {}
     for b in blocks:
         by_page.setdefault(b.page, []).append(b)
-    read = [read_page(image, number, PDF_DPI / 72) for number, image in pdf_page_images(data, scans)]
+    images = pdf_page_images(data, scans)
+    read = [read_page(image, number, PDF_DPI / 72) for number, image in images]
     for got in read:
         by_page[got.number] = got.blocks
     blocks = [b for n in sorted(by_page) for b in by_page[n]]

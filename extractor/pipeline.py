@@ -37,13 +37,13 @@ def extract_document(doc: Document) -> Record:
     fields.update(_meta(out, template))
     ordered = {k: fields.get(k) or Field(k, None, rule="missing", review=True, reason="not read") for k in keys_for(template)}
     _provenance(ordered, doc)
-    if doc.geometry:  # a scan: blanks its arithmetic rules out are marked; how each page was stood straight
+    if doc.geometry:  # a scan: the blanks its arithmetic rules out are marked
         mark_blanks(ordered, template)
     regions = {name: (span.start, span.end) for name, span in out.regions.items()}
     regions.update({f"s{n}": (span.start, span.end) for n, span in out.sections.items()})
     regions.update(page_regions(doc.spans, doc.geometry))
-    record = Record(doc.name, doc.sha256, doc.size, doc.encoding, doc.kind, template, ordered, findings, regions=regions, text=text,
-                    geometry={str(page): dict(g) for page, g in doc.geometry})
+    record = Record(doc.name, doc.sha256, doc.size, doc.encoding, doc.kind, template, ordered, findings,
+                    regions=regions, text=text, geometry={str(page): dict(g) for page, g in doc.geometry})
     record.findings += run_checks(record, text)
     return record
 
@@ -69,7 +69,7 @@ def _provenance(fields: dict[str, Field], doc: Document) -> None:
         if i >= 0 and f.start < doc.spans[i][1]:
             start, _, f.page, f.box, f.route = doc.spans[i]
             if start in doubts and f.start == start and (not f.review or f.raw == ILLEGIBLE):
-                f.review, f.reason = True, doubts[start]  # (OCR says why a cell it could not read is so)
+                f.review, f.reason = True, doubts[start]  # (OCR says why it could not read a cell)
 
 
 

@@ -99,6 +99,7 @@ def astuple_field(f: Field) -> tuple:
     return (f.key, f.value, f.raw, f.start, f.end, f.rule, f.route, f.review, f.reason, f.alternatives, f.page, f.box)
 
 
-def _rebuild(name, sha256, size, encoding, kind, template, fields, findings, error, regions, text, geometry=None) -> Record:
+def _rebuild(name, sha256, size, encoding, kind, template, fields, findings, error, regions, text,
+             geometry=None) -> Record:
     return Record(name, sha256, size, encoding, kind, template, {t[0]: Field(*t) for t in fields},
                   [Finding(*t) for t in findings], error, regions, text, geometry or {})

@@ -68,7 +68,7 @@ def open_db(path: str | Path, create: bool = True) -> sqlite_utils.Database:
             raise StoreError(f"{path}: made by an earlier xxgk (before 0.2), whose tables this version cannot extend: "
                              f"extract into a new --db, or delete this one")
         db.conn.executescript(SCHEMA)
-        if "geometry" not in {c.name for c in db["documents"].columns}:  # (a database of 0.2 before scans kept it)
+        if "geometry" not in {c.name for c in db["documents"].columns}:  # (made before scans kept it)
             db.execute("ALTER TABLE documents ADD COLUMN geometry TEXT")
     except sqlite3.DatabaseError as e:
         raise StoreError(f"{path}: cannot open as an xxgk database ({e})") from e
@@ -167,7 +167,8 @@ def save(db: sqlite_utils.Database, record: Record | Packed, path: str, run_id: 
 
 
 DOCUMENT_COLUMNS = ("sha256", "path", "size", "encoding", "kind", "template", "year", "agency", "status", "error",
-                    "n_review", "run_id", "extracted_at", "version", "regions", "mtime_ns", "geometry")
+                    "n_review", "run_id", "extracted_at", "version", "regions", "mtime_ns",
+                    "geometry")
 # A document read again keeps its id (INSERT OR REPLACE would give it a new one).
 DOCUMENT_SQL = (f"INSERT INTO documents ({', '.join(DOCUMENT_COLUMNS)}) VALUES ({', '.join('?' * len(DOCUMENT_COLUMNS))}) "
                 f"ON CONFLICT(sha256) DO UPDATE SET {', '.join(f'{c} = excluded.{c}' for c in DOCUMENT_COLUMNS[1:])} RETURNING id")

@@ -42,8 +42,9 @@ def extract_document(doc: Document) -> Record:
     regions = {name: (span.start, span.end) for name, span in out.regions.items()}
     regions.update({f"s{n}": (span.start, span.end) for n, span in out.sections.items()})
     regions.update(page_regions(doc.spans, doc.geometry))
-    record = Record(doc.name, doc.sha256, doc.size, doc.encoding, doc.kind, template, ordered, findings,
-                    regions=regions, text=text, geometry={str(page): dict(g) for page, g in doc.geometry})
+    geometry = {str(page): dict(g) for page, g in doc.geometry}
+    record = Record(doc.name, doc.sha256, doc.size, doc.encoding, doc.kind, template, ordered,
+                    findings, regions=regions, text=text, geometry=geometry)
     record.findings += run_checks(record, text)
     return record
 

@@ -68,7 +68,7 @@ def open_db(path: str | Path, create: bool = True) -> sqlite_utils.Database:
             raise StoreError(f"{path}: made by an earlier xxgk (before 0.2), whose tables this version cannot extend: "
                              f"extract into a new --db, or delete this one")
         db.conn.executescript(SCHEMA)
-        if "geometry" not in {c.name for c in db["documents"].columns}:  # (made before scans kept it)
+        if "geometry" not in {c.name for c in db["documents"].columns}:  # (made before 0.2's scans)
             db.execute("ALTER TABLE documents ADD COLUMN geometry TEXT")
     except sqlite3.DatabaseError as e:
         raise StoreError(f"{path}: cannot open as an xxgk database ({e})") from e

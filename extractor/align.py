@@ -19,6 +19,9 @@ from .cells import EMPTY, ILLEGIBLE, NUMBER, OCR, TEXT, Cell, Reading, read_cell
 
 Identity = Callable[[Sequence[int | float | None]], bool | None]
 MAX_CANDIDATES = 20000
+CUT_OR_BLANK = "a number cut into digits to fill the columns, or is a blank cell missing?"
+SHORT = "short-row"  # fewer cells than columns and nothing to cut: placed from a side
+FORCED = "digit-split-forced"  # the family of a run cut one digit a column: its only reading
 
 
 class Slot(NamedTuple):
@@ -47,92 +50,161 @@ MAX_OTHERS = 8
 
 
 def _others(fits, chosen) -> tuple[tuple, ...]:
-    mine = _values(chosen) if chosen is not None else None
+    mine = _values(chosen.slots if isinstance(chosen, Fit) else chosen) if chosen is not None else None
     out = []
     for f in fits:
-        v = _values(f)
+        v = _values(f.slots if isinstance(f, Fit) else f)
         if v != mine and v not in out:
             out.append(v)
     return tuple(out[:MAX_OTHERS])
 
 
+class Options(NamedTuple):
+    """Every reading a row's cells allow, most likely first, for the row's or the table's
+    arithmetic to choose from. One distinct reading: nothing to choose."""
+
+    fits: tuple[Fit, ...]
+    rule: str = ""  # the family of readings: "grid-positional", "digit-split", "extra-cell", …
+    reason: str = ""  # why there is a choice to make
+    # Every way the cells can be read is among `fits` (no blank cell can have vanished, no signed
+    # run left uncut): the readings may be weighed cell by cell, and by the table's arithmetic.
+    complete: bool = True
+
+    @property
+    def distinct(self) -> int:
+        return len({_values(f.slots) for f in self.fits})
+
+
 def fit_row(cells: Sequence[Cell], k: int, identity: Identity | None = None, glued: bool = True) -> Fit:
-    """`glued`: the row's numbers run straight on from its label (`规章000`), as crawler text does;
+    """A row's cells → its k columns: the one reading, or the one the row's arithmetic leaves.
+
+    `glued`: the row's numbers run straight on from its label (`规章000`), as crawler text does;
     when a space or a cell edge parts them, a run of digits is more likely one number whose blank
     neighbours were lost than several numbers run together, so cutting it is a guess (marked)."""
+    return choose(options(cells, k, glued), identity, k)
+
+
+def options(cells: Sequence[Cell], k: int, glued: bool = True) -> Options:
+    """Every reading of a row's cells as its k columns (see fit_row)."""
     readings = [read_cell(c.text) for c in cells]
     filled = [i for i, r in enumerate(readings) if r.kind != EMPTY]
     if len(filled) == k:
-        return Fit(tuple(_slot(cells[i], readings[i]) for i in filled), "grid")
+        return Options((Fit(tuple(_slot(cells[i], readings[i]) for i in filled), "grid"),))
     if len(filled) < k:
-        return _fit_short(cells, readings, filled, k, identity, glued)
-    return _fit_long(cells, readings, filled, k, identity)
+        return _short(cells, readings, filled, k, glued)
+    return _long(cells, readings, filled, k)
+
+
+def choose(opts: Options, identity: Identity | None, k: int) -> Fit:
+    """The reading to take: the only one; else the one the row's arithmetic leaves (unmarked, its
+    rule says so); else the first, its cells that the readings disagree on marked (see ambiguous)."""
+    if opts.distinct == 1:
+        return _the_only(opts, identity, k)
+    good = [f for f in opts.fits if identity is not None and identity(_values(f.slots)) is True]
+    if len({_values(f.slots) for f in good}) == 1:
+        return good[0]._replace(rule=opts.rule + "+arithmetic", review=False, reason="",
+                                others=_others(opts.fits, good[0]))
+    if opts.rule == SHORT:  # not every placement is among the readings: the likeliest, marked
+        return opts.fits[0]._replace(others=_others(opts.fits, opts.fits[0]))
+    if not opts.complete:  # the truth may be none of them: no cell is read
+        return Fit((None,) * k, "unreadable", True, opts.reason, _others(opts.fits, None))
+    return ambiguous(opts.fits, opts.reason)
+
+
+def _the_only(opts: Options, identity: Identity | None, k: int) -> Fit:
+    """One distinct reading: taken, unless it is a guess nothing vouches for (null, marked, the
+    guess beside it), or the one cut of a run breaks its row (a blank was lost?)."""
+    only = opts.fits[0]
+    holds = identity(_values(only.slots)) if identity is not None else None
+    if opts.rule == FORCED and holds is False:
+        return unreadable(k, opts.reason)
+    if opts.rule in ("", FORCED) or only.review or holds is True:
+        return only
+    return Fit((None,) * k, "unreadable", True, opts.reason, _others(opts.fits, None))
+
+
+def ambiguous(fits: Sequence[Fit], reason: str) -> Fit:
+    """Several readings and nothing to choose between them: the cells all readings agree on are
+    read plainly; every other cell is null and marked, each reading's values beside it (`others`,
+    which become the fields' alternatives)."""
+    first = fits[0]
+    slots = []
+    for j, slot in enumerate(first.slots):
+        if len({None if f.slots[j] is None else f.slots[j].value for f in fits}) == 1:
+            slots.append(slot)
+        else:
+            slots.append(Slot(None, "", -1, -1, True, reason))
+    return Fit(tuple(slots), first.rule + "+ambiguous", first.review, first.reason if first.review else "",
+               _others(fits, None))
 
 
 def unreadable(k: int, reason: str) -> Fit:
     return Fit((None,) * k, "unreadable", True, reason)
 
 
-def _fit_short(cells, readings, filled, k, identity, glued: bool = True) -> Fit:
+def _short(cells, readings, filled, k, glued: bool = True) -> Options:
     if not cells:
-        return Fit((None,) * k, "no-cells", True, "the row's label stands with no cells after it")
+        return Options((Fit((None,) * k, "no-cells", True, "the row's label stands with no cells after it"),))
     if not filled:
-        return Fit((None,) * k, "grid-blank")
-    # The empty cells are columns: which k-wide window of the row holds the table's columns?
-    first, last = filled[0], filled[-1]
-    windows = {(s, s + k) for s in (0, len(cells) - k, first, last + 1 - k) if 0 <= s <= first and s + k > last and s + k <= len(cells)}
-    fits = [tuple(_slot(cells[i], readings[i]) if readings[i].kind != EMPTY else None for i in range(a, b)) for a, b in sorted(windows)]
-    if fits and len({_values(f) for f in fits}) == 1:
-        if max(b for _, b in windows) < len(cells):  # cells left over on the right: one too many, or a number split in two?
-            return Fit(fits[0], "grid-positional", True, f"{len(cells)} cells for {k} columns: the cells past the last column are empty, but why are they there?")
-        return Fit(fits[0], "grid-positional")
-    if fits:
-        return _by_identity(fits, identity, "grid-positional", k, "empty cells leave the columns ambiguous")
+        return Options((Fit((None,) * k, "grid-blank"),))
+    windows = _windows(cells, filled, k)
+    if windows:
+        return _by_windows(cells, readings, windows, k)
     # Fewer cells than columns: digits run together in one cell may be several columns.
     if _split_count(cells, readings, filled, k) > MAX_CANDIDATES:
-        return unreadable(k, "digits run together: too many ways to cut them")
+        return Options((unreadable(k, "digits run together: too many ways to cut them"),))
     splits = list(_digit_splits(cells, readings, filled, k))
-    if len(splits) == 1 and _forced(splits[0], cells, filled) and (identity is None or identity(_values(splits[0])) is not False):
+    if len(splits) == 1 and _forced(splits[0], cells, filled):
         if len(filled) > 1 or not glued:  # cells kept apart: a blank cell left out reads as well as a run cut in two
-            return Fit(splits[0], "digit-split", True, "a number cut into digits to fill the columns, or is a blank cell missing?")
-        return Fit(splits[0], "digit-split")  # one digit a column: no other reading
+            return Options((Fit(splits[0], "digit-split", True, CUT_OR_BLANK),), FORCED)
+        return Options((Fit(splits[0], "digit-split"),), FORCED, "digits run together")  # one digit a column: no other reading
     if splits:
-        return _by_identity(splits, identity, "digit-split", k, "digits run together split more than one way")
-    # A short row: its cells stand from the left, or (when it opens with empty cells) from the right.
+        complete = len(filled) == 1 and glued and not _signed_run(cells, filled)
+        return Options(tuple(Fit(s, "digit-split") for s in splits), "digit-split",
+                       "digits run together split more than one way", complete)
+    return _short_row(cells, readings, k)
+
+
+def _windows(cells, filled, k) -> list[tuple[int, int]]:
+    """The k-wide windows of the row that hold all its filled cells (its empty cells are columns)."""
+    first, last = filled[0], filled[-1]
+    starts = (0, len(cells) - k, first, last + 1 - k)
+    return sorted({(s, s + k) for s in starts if 0 <= s <= first and s + k > last and s + k <= len(cells)})
+
+
+def _by_windows(cells, readings, windows, k) -> Options:
+    fits = [tuple(_slot(cells[i], readings[i]) if readings[i].kind != EMPTY else None for i in range(a, b)) for a, b in windows]
+    if len({_values(f) for f in fits}) == 1:
+        if max(b for _, b in windows) < len(cells):  # cells left over on the right: one too many, or a number split in two?
+            return Options((Fit(fits[0], "grid-positional", True, f"{len(cells)} cells for {k} columns: the cells past the last column are empty, but why are they there?"),))
+        return Options((Fit(fits[0], "grid-positional"),))
+    return Options(tuple(Fit(f, "grid-positional") for f in fits), "grid-positional", "empty cells leave the columns ambiguous")
+
+
+def _short_row(cells, readings, k) -> Options:
+    """Fewer cells than columns and nothing to cut: they stand from the left, or (when the row
+    opens with empty cells) from the right."""
     cols = range(min(len(cells), k))
     row = tuple(_slot(cells[i], readings[i]) if readings[i].kind != EMPTY else None for i in cols)
     left = row + (None,) * (k - len(row))
     right = (None,) * (k - len(row)) + row
-    if identity is not None and left != right:
-        good = [f for f in (left, right) if identity(_values(f)) is True]
-        if len(good) == 1:
-            return Fit(good[0], "short-row+arithmetic", others=_others((left, right), good[0]))
-    side, fit = ("right", right) if readings[0].kind == EMPTY else ("left", left)
-    return Fit(fit, f"short-row-{side}", True, f"{len(cols)} cells for {k} columns: placed from the {side}", _others((left, right), fit))
+    side, other = (("right", right), ("left", left)) if readings[0].kind == EMPTY else (("left", left), ("right", right))
+    reason = f"{len(cols)} cells for {k} columns: placed from the {side[0]}"
+    fits = [Fit(side[1], f"short-row-{side[0]}", True, reason)]
+    if other[1] != side[1]:
+        fits.append(Fit(other[1], f"short-row-{other[0]}", True, reason))
+    return Options(tuple(fits), SHORT, reason)
 
 
-def _fit_long(cells, readings, filled, k, identity) -> Fit:
+def _long(cells, readings, filled, k) -> Options:
     extra = len(filled) - k
     if extra > 3:
-        return unreadable(k, f"{len(filled)} cells for {k} columns")
-    fits = []
+        return Options((unreadable(k, f"{len(filled)} cells for {k} columns"),))
     items = [(cells[i], readings[i]) for i in filled]
-    for ops in _reductions(len(items), extra):
-        fit = _apply(items, ops)
-        if fit is not None:
-            fits.append(fit)
-    distinct = {_values(f) for f in fits}
-    if len(distinct) == 1:
-        return Fit(fits[0], "extra-cell")
-    return _by_identity(fits, identity, "extra-cell", k, f"{len(filled)} cells for {k} columns")
-
-
-def _by_identity(fits, identity, rule, k, reason) -> Fit:
-    if identity is not None:
-        good = [f for f in fits if identity(_values(f)) is True]
-        if len({_values(f) for f in good}) == 1:
-            return Fit(good[0], rule + "+arithmetic", others=_others(fits, good[0]))
-    return Fit((None,) * k, "unreadable", True, reason, _others(fits, None))
+    fits = [Fit(f, "extra-cell") for f in (_apply(items, ops) for ops in _reductions(len(items), extra)) if f is not None]
+    if len({_values(f.slots) for f in fits}) == 1:
+        return Options((fits[0],))
+    return Options(tuple(fits), "extra-cell", f"{len(filled)} cells for {k} columns")
 
 
 def _reductions(n: int, extra: int):
@@ -193,9 +265,13 @@ def _digit_splits(cells, readings, filled, k):
                 return
 
 
+def _signed_run(cells, filled) -> bool:
+    return any(re.fullmatch(r"\s*[+-]\d{2,}\s*", cells[i].text) for i in filled)
+
+
 def _forced(slots, cells, filled) -> bool:
     """Every digit of every run is a column of its own: the only way the row can be read."""
-    if any(re.fullmatch(r"\s*[+-]\d{2,}\s*", cells[i].text) for i in filled):
+    if _signed_run(cells, filled):
         return False  # a signed run (`-30`) could be cut too (`-3` `0`): not the only reading
     if any(read_cell(cells[i].text).kind != NUMBER for i in filled):
         return False  # a placeholder or a guessed digit stands apart: the row keeps its cells apart, a cell may be missing
@@ -249,3 +325,13 @@ def _slot(cell: Cell, reading: Reading, review: bool = False, reason: str = "") 
 
 def _values(fit) -> tuple:
     return tuple(None if s is None else s.value for s in fit)
+
+
+def values_of(fit: Fit) -> tuple:
+    """A reading's values, one per column (None: blank)."""
+    return _values(fit.slots)
+
+
+def others_of(fits: Sequence[Fit], chosen: Fit) -> tuple[tuple, ...]:
+    """The values of the readings other than `chosen` (at most MAX_OTHERS), for alternatives."""
+    return _others(fits, chosen)

@@ -11,55 +11,29 @@ are never changed here.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
-from functools import lru_cache
+from dataclasses import replace
 from typing import Iterator
 
 from .record import LOW_OCR_CONFIDENCE, Field, Finding, Record
-from .sections import template_scores
-from .spec import templates
+from .meta import template_scores
+from .template import Identity, template
 
-APPLICANTS = ["natural", "commercial", "research", "social", "legal", "other_org"]
-COLUMNS = APPLICANTS + ["total"]
-T4_PARTS = ["upheld", "corrected", "other", "pending"]
 REPORT_DEFECT, MISREADING, NOT_ASSESSABLE = "report_defect", "misreading_suspected", "not_assessable"
 CHECK_MARK = "check "  # reasons of marks set here start so, and re-checking clears them first
 
 
-@dataclass(frozen=True)
-class Equation:
-    """sum(left) = sum(right), as the template requires."""
-
-    check: str  # family id: T3-A, T3-B, T3-C, T4
-    name: str  # this instance, e.g. T3-A[natural]
-    left: tuple[str, ...]
-    right: tuple[str, ...]
-
-    @property
-    def keys(self) -> list[str]:
-        return list(self.left + self.right)
-
-    def evaluate(self, value) -> tuple[float, float] | None:
-        """(sum of right, sum of left), or None when a value is missing."""
-        try:
-            return sum([value(k) for k in self.right]), sum([value(k) for k in self.left])
-        except TypeError:  # a blank (None), or words, among them
-            return None
+def equations(template_name: str) -> tuple[Identity, ...]:
+    """The template's identities (勾稽关系), from rules/templates.toml: T3-A, T3-B, T3-C, T4."""
+    return template(template_name).identities
 
 
-def detail_rows(template: str) -> list[str]:
-    rows = [r["row"] for r in templates()["t3"]["rows"] if template in r.get("templates", [template])]
-    return [r for r in rows if r not in ("new", "carried_over", "total", "carried_forward")]
-
-
-@lru_cache(maxsize=2)
-def equations(template: str) -> tuple[Equation, ...]:
-    rows = [r["row"] for r in templates()["t3"]["rows"] if template in r.get("templates", [template])]
-    eqs = [Equation("T3-A", f"T3-A[{c}]", (f"t3.new.{c}", f"t3.carried_over.{c}"), (f"t3.total.{c}", f"t3.carried_forward.{c}")) for c in COLUMNS]
-    eqs += [Equation("T3-B", f"T3-B[{r}]", (f"t3.{r}.total",), tuple(f"t3.{r}.{c}" for c in APPLICANTS)) for r in rows]
-    eqs += [Equation("T3-C", f"T3-C[{c}]", (f"t3.total.{c}",), tuple(f"t3.{r}.{c}" for r in detail_rows(template))) for c in COLUMNS]
-    eqs += [Equation("T4", f"T4[{g}]", (f"t4.{g}.total",), tuple(f"t4.{g}.{p}" for p in T4_PARTS)) for g in templates()["t4"]["groups"]]
-    return tuple(eqs)
+def sums(identity: Identity, value) -> tuple[float, float] | None:
+    """(sum of the right side, sum of the left side) of an identity, reading each key through
+    `value(key)`; None when a value is blank (the identity cannot be assessed)."""
+    try:
+        return sum([value(k) for k in identity.right]), sum([value(k) for k in identity.left])
+    except TypeError:  # a blank (None), or words, among them
+        return None
 
 
 def run_checks(record: Record, text: str) -> list[Finding]:
@@ -82,9 +56,9 @@ def confirm_by_arithmetic(record: Record) -> list[str]:
     doubtful = {k for k, f in record.fields.items() if f.review}
     if not any(record.fields[k].reason.startswith(LOW_OCR_CONFIDENCE) for k in doubtful):
         return []
-    holding: dict[str, list[Equation]] = {}
+    holding: dict[str, list[Identity]] = {}
     for eq in equations(record.template):
-        got = eq.evaluate(record.value)
+        got = sums(eq, record.value)
         if got is not None and got[0] == got[1]:
             for key in eq.keys:
                 holding.setdefault(key, []).append(eq)
@@ -137,10 +111,10 @@ def _clear_previous(record: Record) -> None:
 def arithmetic(record: Record, text: str) -> Iterator[Finding]:
     value = {k: f.value for k, f in record.fields.items()}.get  # (judging marks fields, never changes a value)
     for eq in equations(record.template):
-        got = eq.evaluate(value)
+        got = sums(eq, value)
         if got is None:
             missing = [k for k in eq.keys if value(k) is None]
-            yield Finding(eq.check, NOT_ASSESSABLE, f"{eq.name}: not assessable, blank: {', '.join(missing)}", eq.keys)
+            yield Finding(eq.check, NOT_ASSESSABLE, f"{eq.name}: not assessable, blank: {', '.join(missing)}", list(eq.keys))
             continue
         expected, actual = got
         if expected == actual:
@@ -148,7 +122,7 @@ def arithmetic(record: Record, text: str) -> Iterator[Finding]:
         yield _judge(record, eq, expected, actual)
 
 
-def _judge(record: Record, eq: Equation, expected, actual) -> Finding:
+def _judge(record: Record, eq: Identity, expected, actual) -> Finding:
     message = f"{eq.name}: {' + '.join(eq.left)} = {actual:g}, but {' + '.join(eq.right)} = {expected:g}"
     explained = _other_readings_that_fit(record, eq)
     if explained:
@@ -161,14 +135,14 @@ def _judge(record: Record, eq: Equation, expected, actual) -> Finding:
                         alt.setdefault("satisfies", []).append(eq.name)
                 _mark(f, f"{CHECK_MARK}{eq.name} fails as read; reading {reading} of this row satisfies it")
         rows = ", ".join(f"{p} (reading {n})" for p, n in explained)
-        return Finding(eq.check, MISREADING, message + f"; another reading of {rows} satisfies it", eq.keys, expected, actual)
+        return Finding(eq.check, MISREADING, message + f"; another reading of {rows} satisfies it", list(eq.keys), expected, actual)
     doubtful = [k for k in eq.keys if record.fields[k].review]
     if doubtful:
-        return Finding(eq.check, MISREADING, message + f"; values read with doubt: {', '.join(doubtful)}", eq.keys, expected, actual)
-    return Finding(eq.check, REPORT_DEFECT, message, eq.keys, expected, actual)
+        return Finding(eq.check, MISREADING, message + f"; values read with doubt: {', '.join(doubtful)}", list(eq.keys), expected, actual)
+    return Finding(eq.check, REPORT_DEFECT, message, list(eq.keys), expected, actual)
 
 
-def _other_readings_that_fit(record: Record, eq: Equation) -> list[tuple[str, int]]:
+def _other_readings_that_fit(record: Record, eq: Identity) -> list[tuple[str, int]]:
     """(row, reading number) pairs: swapping that row's reading in makes the equation hold."""
     rows = {k.rsplit(".", 1)[0] for k in eq.keys}
     fits = []
@@ -177,7 +151,7 @@ def _other_readings_that_fit(record: Record, eq: Equation) -> list[tuple[str, in
         readings = {a["reading"] for f in row_fields.values() for a in f.alternatives if a.get("source") == "reading"}
         for n in sorted(readings):
             swapped = {k: next((a["value"] for a in f.alternatives if a.get("reading") == n), f.value) for k, f in row_fields.items()}
-            got = eq.evaluate(lambda k: swapped[k] if k in swapped else record.value(k))
+            got = sums(eq, lambda k: swapped[k] if k in swapped else record.value(k))
             if got is not None and got[0] == got[1]:
                 fits.append((prefix, n))
     return fits
@@ -228,15 +202,20 @@ STATED = [
 
 
 def narrative(record: Record, text: str) -> list[tuple[int, str]]:
-    """The text outside the tables, as (offset, piece) pairs."""
+    """The text outside the tables, as (offset, piece) pairs, and the sentences (up to a 。) that
+    stand inside a table's region (a sentence after table 4, before section 五)."""
     cuts = sorted(span for name, span in record.regions.items() if name in ("t2", "t3", "t4"))
     pieces, pos = [], 0
     for a, b in cuts:
         if a > pos:
             pieces.append((pos, text[pos:a]))
+        pieces += [(a + m.start(), m.group(0)) for m in SENTENCE.finditer(text, max(a, pos), b)]
         pos = max(pos, b)
     pieces.append((pos, text[pos:]))
     return pieces
+
+
+SENTENCE = re.compile(r"(?<![^\n。])[^\n。]*。")  # from a line's start or a 。: linear
 
 
 # A figure of another year is no statement about this report's tables: `比上年收到申请50件`.
@@ -250,7 +229,12 @@ WITH_CARRIED = re.compile(r"^[^。；;]{0,3}?[（(]?\s*(?:含|包括|其中)[^�
 # applications for review rather than for information (收到行政复议申请1件).
 PART_BEFORE = re.compile(r"通过|其中|以[^。；;，,]{0,4}方式")
 PART_OF_APPLICATIONS = re.compile(r"复议|诉讼|自然人|法人|企业|机构|组织|其中|网络|信函|当面|传真|邮件|平台|渠道|方式|撤回|中")
-PART_OF_RESULTS = re.compile(r"维持|纠正|其他结果|尚未|审结|撤销|确认")
+PART_OF_RESULTS = re.compile(r"维持|纠正|纠错|败诉|胜诉|其他结果|尚未|审结|撤销|确认")
+
+
+# The words after a statement up to its clause's end: `未发生…被行政复议纠错或行政诉讼败诉` is no
+# statement that there were no reviews, only none corrected.
+RESULT_AFTER = re.compile(r"[^。；;，,\d]{0,12}")
 
 
 def _a_part(keys: list[str], quote: str, before: str) -> bool:
@@ -270,7 +254,8 @@ def text_against_tables(record: Record, text: str) -> Iterator[Finding]:
                 other = [y for y in OTHER_YEAR.findall(before) if y != f"{year}年"]
                 if other and not m.group(0).startswith("上年结转"):
                     continue
-                if _a_part(keys, m.group(0), before):
+                after = RESULT_AFTER.match(piece, m.end())
+                if _a_part(keys, m.group(0) + (after.group(0) if after else ""), before):
                     continue
                 stated = int(m.group(1)) if m.groups() else 0
                 keys = list(keys)

@@ -59,9 +59,7 @@ PDF_DPI = 200  # image-only PDF pages are rendered at this resolution for OCR
 IMAGE_DPI = 150  # resolution of an image file that does not state one (for its boxes in points)
 MIN_CONFIDENCE = 0.9
 FIT_MIN = 0.8  # share of a value's ink that must lie inside the cell it is placed in
-SPECK = (
-    0.3  # a box whose ink is smaller than this share of the median box height every way is a speck
-)
+SPECK = 0.3  # a box whose ink is under this share of the median box height every way is a speck
 SEALED_CELL = 0.15  # share of a cell a red seal may cover before the cell is in doubt
 # Prose is skimmed: a line of text outside the tables is recognized when it is short (under
 # SHORT_LINE of the page's full lines: headings, captions, a paragraph's last line) or stands in
@@ -69,7 +67,9 @@ SEALED_CELL = 0.15  # share of a cell a red seal may cover before the cell is in
 # unless XXGK_OCR_PROSE=1. They cost two thirds of a prose page's time and hold no table value.
 SHORT_LINE = 0.7
 TITLE_ZONE = 0.35
-NUMERIC = re.compile(r"^[\s\d.,，OoDlI|εЗSB%+\-]*\d[\s\d.,，OoDlI|εЗSB%+\-]*$|^[OoDlI|εЗSB]$")
+# (a digit somewhere, looked for once, then the characters taken without backtracking: `[…]*\d[…]*$`
+# tried every split of a long run of them)
+NUMERIC = re.compile(r"^(?=\D*\d)[\s\d.,，OoDlI|εЗSB%+\-]*+$|^[OoDlI|εЗSB]$")
 ILLEGIBLE = "□"
 DANGLING = re.compile(r"^[.,，]+|[.,，]+$")
 

@@ -23,7 +23,8 @@ from typing import Literal, Optional
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, create_model, model_validator
 from pydantic.json_schema import GenerateJsonSchema
 
-from .spec import field_by_key, keys_for, templates
+from .spec import field_by_key
+from .template import template
 
 SECTIONS = ("t2", "t3", "t4")
 FOLD = str.maketrans("０１２３４５６７８９〇", "01234567890")
@@ -57,46 +58,35 @@ class LLMValue:
 
 # ---------------------------------------------------------------- the template's rows
 @lru_cache(maxsize=8)
-def row_specs(section: str, template: str) -> tuple[RowSpec, ...]:
+def row_specs(section: str, template_name: str) -> tuple[RowSpec, ...]:
+    """The rows of one table as the prompt names them, from the template (extractor/template.py)."""
+    if section not in SECTIONS:
+        raise ValueError(f"unknown section {section!r}")
     labels = field_by_key()
-    keys = [k for k in keys_for(template) if labels[k].section == section]
-    if section == "t2":
-        out = []
-        for r in templates()["t2"]:
-            if template not in r["templates"]:
-                continue
-            ks = tuple(f"t2.{r['row']}.{c}" for c in r["columns"][template])
-            out.append(RowSpec(r["row"], labels[ks[0]].label_zh.rsplit(" ", 1)[0], ks,
-                               tuple(labels[k].label_zh.rsplit(" ", 1)[1] for k in ks),
-                               tuple(f"t2.{r['row']}.{m}" for m in r.get("money", []) if f"t2.{r['row']}.{m}" in ks)))
-        return tuple(out)
-    if section == "t3":
-        ids = list(dict.fromkeys(k[3:].rsplit(".", 1)[0] for k in keys))
-        return tuple(RowSpec(i, labels[f"t3.{i}.total"].label_zh.split(" × ")[0], tuple(k for k in keys if k.rsplit(".", 1)[0] == f"t3.{i}"),
-                             tuple(labels[k].label_zh.split(" × ")[1].replace("法人或其他组织 ", "") for k in keys if k.rsplit(".", 1)[0] == f"t3.{i}"))
-                     for i in ids)
-    if section == "t4":
-        out = []
-        for g in templates()["t4"]["groups"]:
-            ks = tuple(f"t4.{g}.{c}" for c in templates()["t4"]["columns"])
-            out.append(RowSpec(g, labels[ks[0]].label_zh.rsplit(" ", 1)[0], ks, tuple(labels[k].label_zh.rsplit(" ", 1)[1] for k in ks)))
-        return tuple(out)
-    raise ValueError(f"unknown section {section!r}")
-
-
-GROUPS = {"denied": "不予公开", "unable": "无法提供", "ignored": "不予处理", "other": "其他处理"}
+    table = template(template_name).tables[section]
+    out = []
+    for row in table.rows:
+        ks = row.keys
+        if section == "t3":
+            label = labels[ks[-1]].label_zh.split(" × ")[0]
+            columns = tuple(labels[k].label_zh.split(" × ")[1].replace("法人或其他组织 ", "") for k in ks)
+        else:
+            label = labels[ks[0]].label_zh.rsplit(" ", 1)[0]
+            columns = tuple(labels[k].label_zh.rsplit(" ", 1)[1] for k in ks)
+        money = tuple(f"t2.{row.id}.{m}" for m in row.money if f"t2.{row.id}.{m}" in ks)
+        out.append(RowSpec(row.id, label, ks, columns, money))
+    return tuple(out)
 
 
 def short_label(section: str, spec: RowSpec) -> str:
-    """A row's label cut to the words that tell it from the others (the rules' own keywords)."""
-    if section == "t2":
-        return spec.label.split(" ")[-1]
-    if section == "t4":
-        return spec.label
-    row = next(r for r in templates()["t3"]["rows"] if r["row"] == spec.id)
-    word = (row.get("keywords") or row.get("exact") or [""])[0]
-    group = GROUPS.get(spec.id.split(".")[0], "") if "." in spec.id else ""
-    return f"{group} {word}".strip() or GROUPS.get(spec.id, spec.label)
+    """A row's label cut to the words that tell it from the others."""
+    if section != "t3":
+        return spec.label.split(" ")[-1] if section == "t2" else spec.label
+    table = template("2021" if spec.id != "other" else "2019").tables["t3"]
+    row = table.row(spec.id)
+    word = row.label if row.bare or row.heading_only or not row.aliases else row.aliases[0]
+    group = next((g.label for g in table.groups if g.id == row.group), "") if "." in spec.id else ""
+    return f"{group} {word}".strip()
 
 
 def rows_table(section: str, template: str) -> str:
@@ -191,7 +181,7 @@ def row_problems(spec: RowSpec, quote: str, values: list, unit: str | None, text
     return problems
 
 
-ENUMERATOR = re.compile(r"(?<![\d.])\d{1,2}[.、．](?!\d)|\d+(?=\s*[位年月日号])")
+ENUMERATOR = re.compile(r"(?<![\d.])\d{1,2}[.、．](?!\d)|(?<!\d)\d++(?=\s*[位年月日号])")
 
 
 def _cells_problem(where: str, present: list, folded: str) -> list[str]:

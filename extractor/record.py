@@ -55,6 +55,8 @@ class Record:
     # and for a scan "p<page>", each OCR'd page.
     regions: dict[str, tuple[int, int]] = field(default_factory=dict)
     text: str | None = field(default=None, repr=False)  # the text read, kept for storage, not in JSON
+    # A report for a year before the statutory tables (2019): its meta only, `error` says why.
+    predates: bool = False
     # A scan: how each OCR'd page was stood straight before it was read, by page ("3"):
     # {"rotation": degrees clockwise, "skew": degrees counter-clockwise, "keystone": share of the
     # frame's diagonal, "sealed": share of the page under a red seal} (page_geometry.Correction)
@@ -62,6 +64,10 @@ class Record:
 
     @property
     def status(self) -> str:
+        """ok, flagged (values marked for review), failed (error says why), or predates (a report
+        from before the statutory tables: no template, no table values; error says why)."""
+        if self.predates:
+            return "predates"
         if self.error:
             return "failed"
         return "flagged" if self.review_keys() else "ok"
@@ -78,10 +84,11 @@ class Record:
         fields = [astuple_field(f) for f in self.fields.values()]
         findings = [(f.check, f.kind, f.message, f.keys, f.expected, f.actual) for f in self.findings]
         return (_rebuild, (self.name, self.sha256, self.size, self.encoding, self.kind, self.template, fields, findings,
-                           self.error, self.regions, self.text, self.geometry))
+                           self.error, self.regions, self.text, self.predates, self.geometry))
 
     def to_json(self) -> dict:
-        """The JSON-lines shape: file, sha256, status, template, fields, review, findings."""
+        """The JSON-lines shape: file, sha256, status, template, error (a failed file's or a
+        predating report's one-line reason), fields, review, alternatives, findings."""
         return {
             "file": self.name,
             "sha256": self.sha256,
@@ -100,6 +107,6 @@ def astuple_field(f: Field) -> tuple:
 
 
 def _rebuild(name, sha256, size, encoding, kind, template, fields, findings, error, regions, text,
-             geometry=None) -> Record:
+             predates=False, geometry=None) -> Record:
     return Record(name, sha256, size, encoding, kind, template, {t[0]: Field(*t) for t in fields},
-                  [Finding(*t) for t in findings], error, regions, text, geometry or {})
+                  [Finding(*t) for t in findings], error, regions, text, predates, geometry or {})

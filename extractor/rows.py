@@ -20,6 +20,9 @@ from .cells import EMPTY, NUMBER, TEXT, Cell, read_cell
 SEPARATOR_LINE = re.compile(r"^[\s|:：\-—–=+]*$")
 RUN = re.compile(r"\d+(?:\.\d+)?|[/／](?=[/／\d]|$)")  # digits, or a placeholder slash, run into a label
 LABEL_END = r"[\u4e00-\u9fff”\"）)》]"
+# What a label opens with, when a run of digits at the start of a cell runs into it
+# (`713000074二、上年结转…`, `00000002.其他…`): a character, or an enumerator.
+LABEL_START = r"[\u4e00-\u9fff（(“\"]|\d[.、．]"
 MEASURE = r"[位年月日号条项件个人次家万元%％届批期天]"
 TOKEN = re.compile(r"\S+")
 
@@ -44,15 +47,52 @@ def physical_rows(text: str, start: int, end: int) -> list[list[Cell]]:
         return _cell_per_line_rows(lines)
     rows = []
     for line, offset in lines:
-        if not line.strip() or SEPARATOR_LINE.match(line) or _is_prose(line):
-            continue
-        rows.append(_split_line(line, offset))
+        line = _without_page_number(line)
+        for piece, at in _sentences(line, offset):
+            if not piece.strip() or SEPARATOR_LINE.match(piece) or _is_prose(piece):
+                continue
+            rows.append(_split_line(piece, at))
     return rows
 
 
+# A page's number printed in its footer, at the end of a line a PDF's text runs it into
+# (`769- 5 -`, `第5页`, `第 5 页 共 12 页`): never a cell.
+PAGE_NUMBER = re.compile(r"(?<![-—–－])[-—–－]\s*\d{1,3}\s*[-—–－]\s*$|第\s*\d{1,3}\s*页(?:\s*[/，,]?\s*共\s*\d{1,3}\s*页)?\s*$")
+
+
+def _without_page_number(line: str) -> str:
+    """The line with a page number at its end blanked (same length: offsets hold)."""
+    m = PAGE_NUMBER.search(line)
+    return line if m is None else line[: m.start()] + " " * (m.end() - m.start())
+
+
+SENTENCE_END = re.compile(r"(?<=。)")
+# A number standing as a cell, not counted in a sentence (`14571条`, `2022年`): followed by
+# neither a measure word nor a date word.
+BARE_NUMBER = re.compile(r"\d+(?:\.\d+)?(?![\d.年月日号条项件个人次家位%％])")
+MIN_BARE_NUMBERS = 3  # a long line without cell separators holding this many is a table's run of cells
+
+
+def _sentences(line: str, offset: int) -> list[tuple[str, int]]:
+    """A line without cell separators cut after each 。: a crawler dump holds whole sections,
+    sentences and tables, on one line. Other lines are returned whole."""
+    if "\t" in line or "|" in line or "。" not in line:
+        return [(line, offset)]
+    out, pos = [], 0
+    for piece in SENTENCE_END.split(line):
+        out.append((piece, offset + pos))
+        pos += len(piece)
+    return out
+
+
 def _is_prose(line: str) -> bool:
-    """A sentence of the narrative, not a table row: its numbers are not cells."""
-    return "。" in line or ("\t" not in line and "|" not in line and len(line.strip()) > 100)
+    """A sentence of the narrative, not a table row: its numbers are not cells. A long line
+    without cell separators is a sentence unless numbers stand in it as cells do."""
+    if "。" in line:
+        return True
+    if "\t" in line or "|" in line or len(line.strip()) <= 100:
+        return False
+    return len(BARE_NUMBER.findall(line)) < MIN_BARE_NUMBERS
 
 
 def segments(rows: list[list[Cell]]) -> list[Segment]:
@@ -65,7 +105,7 @@ def segments(rows: list[list[Cell]]) -> list[Segment]:
         for cell in cells:
             kind = read_cell(cell.text).kind
             if kind == TEXT:
-                if current is None or current.has_values:
+                if current is None or current.has_values or _opens_row(cell.text, current):
                     current = Segment(cell.text.strip(), cell.start, cell.end, row=index)
                     out.append(current)
                 else:
@@ -81,6 +121,17 @@ def segments(rows: list[list[Cell]]) -> list[Segment]:
                 current.values.append(cell)
                 current.has_values = current.has_values or kind != EMPTY
     return out
+
+
+# The numbering a row or a group of rows opens with: 一、 （一） (a third level, `1.`, stays with
+# the group heading before it: `（三）不予公开 1.属于国家秘密`).
+OPENS_ROW = re.compile(r"(?<!\s)\s*+(?:[一二三四五六七八九十]{1,2}[、.．]|[（(][一二三四五六七八九十]{1,2}[)）])")
+
+
+def _opens_row(text: str, current: Segment) -> bool:
+    """A label cell numbered as a row of its own, after words without values (a header's words
+    run into the first row in crawler text: `…法律服务机构 其他 一、本年新收…`)."""
+    return bool(current.label) and bool(OPENS_ROW.match(text))
 
 
 def split_cell(cell: Cell) -> list[Cell]:
@@ -121,13 +172,16 @@ def cut_digit_runs(cell: Cell) -> list[Cell]:
     out, pos = [], 0
     for m in RUN.finditer(cell.text):
         a, b = m.start(), m.end()
-        after_label = a > 0 and (re.match(LABEL_END, cell.text[a - 1]) or (out and a == pos))
-        if not after_label or re.match(MEASURE, cell.text[b : b + 1]):
+        if re.match(MEASURE, cell.text[b : b + 1]):
             continue
         if re.match(r"[.、．]", cell.text[b : b + 1]):  # the run ends with the next label's number
             if b - a < 2:
                 continue
             b -= 1
+        after_label = a > 0 and (re.match(LABEL_END, cell.text[a - 1]) or (out and a == pos))
+        before_label = a == 0 and b < len(cell.text) and bool(re.match(LABEL_START, cell.text[b : b + 2]))
+        if not (after_label or before_label):
+            continue
         if cell.text[pos:a]:
             out.append(Cell(cell.text[pos:a], cell.start + pos, cell.start + a))
         out.append(Cell(cell.text[a:b], cell.start + a, cell.start + b))

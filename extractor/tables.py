@@ -1,441 +1,510 @@
 """Tables 2, 3 and 4 of a report → canonical keys with values and provenance.
 
-Each table's region is cut into segments (rows.py); segment labels are matched to the
-template's rows by the words in rules/templates.toml; each matched row's cells are fitted to
-the template's columns (align.py). A row that is not found, or whose cells cannot be fitted
-without guessing, gets null values marked for review.
+One direction, a module a step: a table's region of text is cut into segments (rows.py); the
+template's rows are located among them (locate.py); each row's cells give its candidate readings
+(align.py, placed by the grid's columns where the text keeps a grid: grid.py); the table's
+identities choose among them (solve.py); the readings become fields here. A row not found, or
+whose cells cannot be read without guessing, gets null or its likeliest values, marked for review.
+
+    read_t2 / read_t3 / read_t4(text, region, template name) -> TableReading
 """
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass, field
-from functools import lru_cache
 
-from . import align
-from .cells import EMPTY, ILLEGIBLE, TEXT, Cell, normalise, read_cell
+from . import align, solve
+from .cells import EMPTY, ILLEGIBLE, Cell, read_cell
+from .grid import grid_columns, header_columns, header_starts, value_columns, words_in_value_columns
+from .locate import BEFORE_LABEL, PLACED_BY_ORDER, Located, RowText, locate
 from .record import Field, Finding
 from .rows import Segment, physical_rows, segments
 from .sections import Span
-from .spec import templates
+from .template import Identity, Row, Table, money_factor, narrative_words, template
 
-PUNCT = re.compile(r"[\s（）()、.．,，:：;；“”\"'‘’《》〈〉\[\]【】\-—_/／·・]")
-ENUMERATOR = re.compile(r"[（(][一二三四五六七八九十\d]{1,3}[)）]|[一二三四五六七八九十]{1,3}、|\d{1,2}[.、．](?!\d)")
 YUAN = re.compile(r"(?<!万)元")
-UNIT_WORDS = {"件", "项", "个", "条", "次", "家", "宗", "元", "万元", "单位件", "单位万元"}
-GROUP_ENUM = re.compile(r"[（(][一二三四五六七八九十]{1,2}[)）]")  # （六）: a group of table 3's results
-
-
-@dataclass(frozen=True, eq=False)  # one object per row of a template (row_specs): compared and hashed by identity
-class RowSpec:
-    row: str
-    keywords: tuple[str, ...]
-    exact: tuple[str, ...] = ()
-    requires: tuple[str, ...] = ()
-
-
-@lru_cache(maxsize=8)
-def row_specs(table: str, template: str) -> tuple[RowSpec, ...]:
-    """The template's rows of table 2 or 3, as rules/templates.toml names them."""
-    rows = templates()[table]["rows"] if table == "t3" else templates()[table]
-    return tuple(RowSpec(r["row"], tuple(r.get("keywords", ())), tuple(r.get("exact", ())), tuple(r.get("requires", ())))
-                 for r in rows if template in r.get("templates", [template]))
-
-
-@lru_cache(maxsize=8)
-def _keywords_longest_first(specs: tuple[RowSpec, ...]) -> tuple[tuple[str, RowSpec], ...]:
-    """Every row's keywords as label keys, longest first (rows in template order among equals)."""
-    return tuple(sorted(((label_key(w), spec) for spec in specs for w in spec.keywords), key=lambda ws: -len(ws[0])))
 
 
 @dataclass
-class Matched:
-    spec: RowSpec
-    label: Segment
-    values: list[Cell] = field(default_factory=list)
-    vertical: bool = False
-    review: str = ""  # a reason when the match itself was a guess
+class TableReading:
+    """What reading one table gave: a Field per key, findings, and where each row stands."""
+
+    fields: dict[str, Field]
+    findings: list[Finding] = field(default_factory=list)
+    rows: dict[str, tuple[int, int]] = field(default_factory=dict)  # "t3.granted" → text span
 
 
-@lru_cache(maxsize=65536)
-def label_key(label: str) -> str:
-    return PUNCT.sub("", ENUMERATOR.sub("", normalise(label)))
+@dataclass
+class Reading:
+    """One row on its way to fields: where it stands, its candidate readings, the one taken."""
+
+    row: Row
+    text: RowText | None
+    options: align.Options | None = None
+    fit: align.Fit | None = None
+    grid: bool = False  # placed by the grid's columns
 
 
-def match_rows(segs: list[Segment], specs: tuple[RowSpec, ...], header_words=(), group_words=(), width=None) -> tuple[dict[str, Matched], list[Finding]]:
-    """Assign segments to template rows: labels by their words, value-only segments to the label above.
+def row_sum_identity(values) -> bool | None:
+    """总计 = the six applicant columns (T3-B); None when a value is blank."""
+    if any(v is None for v in values):
+        return None
+    return values[-1] == sum(values[:-1])
 
-    `width(row)` is the number of columns a row has: a row whose cells were split over two
-    lines (fewer cells, then a line of cells without a label that makes up exactly the rest) is joined.
-    """
-    matched: dict[str, Matched] = {}
-    findings: list[Finding] = []
-    target: Matched | None = None
-    pending_label = ""
-    orphans: list[Cell] = []
-    seen_keyword = False
-    skip = -1
-    order = {id(spec): n for n, spec in enumerate(specs)}
-    last: int | None = None  # the template position of the furthest row matched so far
-    for i, seg in enumerate(segs):
-        if i == skip:
+
+def group_total_identity(values) -> bool | None:
+    """In each of table 4's three groups, 总计 = 维持 + 纠正 + 其他 + 尚未审结 (T4)."""
+    if any(v is None for v in values):
+        return None
+    return all(values[g + 4] == sum(values[g : g + 4]) for g in (0, 5, 10))
+
+
+# ---------------------------------------------------------------- table 3
+def read_t3(text: str, region: Span | None, template_name: str) -> TableReading:
+    tpl = template(template_name)
+    table = tpl.tables["t3"]
+    k = len(table.columns)
+    if region is None:
+        return _missing_table(table, "table 3 not found", "parse.t3_missing")
+    lines = physical_rows(text, region.start, region.end)
+    located = locate(segments(lines), table, lambda row: k)
+    grid = grid_columns(lines, k, row_sum_identity)
+    readings = []
+    for row in table.rows:
+        rt = located.rows.get(row.id)
+        reading = Reading(row, rt)
+        if rt is not None:
+            cells = value_columns(rt, lines, grid, k) if grid else None
+            reading.grid = bool(cells)
+            reading.options = align.options(cells or rt.cells, k, _glued(rt))
+        readings.append(reading)
+    _decide(readings, [eq for eq in tpl.identities if eq.table == "t3"], row_sum_identity, text)
+    return _assemble(table, readings, located, "t3", row_sum_identity)
+
+
+# ---------------------------------------------------------------- deciding
+def _decide(readings: list[Reading], identities: list[Identity], row_identity, text: str) -> None:
+    """Each row's reading: its own when its cells allow one (or its arithmetic leaves one, the
+    cells of its lines taken in another order if need be); else the one the table's identities
+    leave across rows (solve.py); else its likeliest, marked."""
+    k = len(readings[0].row.columns)
+    undecided = []
+    for r in readings:
+        if r.options is None:
             continue
-        if not seg.label:
-            if target is not None and (not _has_values(target.values) or target.vertical):
-                target.values.extend(seg.values)
-                target.vertical = True
-            elif target is not None and width and _filled(target.values) < width(target.spec.row) == _filled(target.values) + _filled(seg.values):
-                target.values.extend(seg.values)  # the rest of a row split over two lines
-                target = None
-            else:
-                orphans = list(seg.values)
-            continue
-        key = label_key(seg.label)
-        if any(w in key for w in header_words):
-            target, pending_label = None, ""
-            continue
-        # `（六）其他` is the group 其他处理 wrapped, never the row 3.其他 (whereas `（七）总计` is its row)
-        grouped = key == "其他" and bool(GROUP_ENUM.match(normalise(seg.label)))
-        spec = _match(key, specs, group_words, seen_keyword, last, grouped)
-        if spec is None and pending_label:
-            spec = _match(pending_label + key, specs, group_words, seen_keyword, last)
-        if spec is None and seg.has_values and (target is None or _has_values(target.values)):
-            # A label wrapped onto the next line, its values on the first: `3.要求 0 0 …` / `提供公开出版物`.
-            nxt = segs[i + 1] if i + 1 < len(segs) else None
-            if nxt is not None and nxt.label and not nxt.has_values:
-                joined = _match(key + label_key(nxt.label), specs, group_words, seen_keyword, last)
-                alone = _match(label_key(nxt.label), specs, group_words, seen_keyword, last)
-                if joined is not None and alone in (None, joined) and not (joined.row in matched and _has_values(matched[joined.row].values)):
-                    spec, skip = joined, i + 1
-        if spec is None and target is not None and seg.row == target.label.row and key not in UNIT_WORDS:
-            # words on the row's own line after its label (`1.25万`, `不适用`): a value may stand there
-            target.review = target.review or f"words among the row's values: {seg.label[:20]!r}"
-        if spec is None:
-            if seg.has_values and target is not None and not _has_values(target.values):
-                target.values.extend(seg.values)  # a wrapped label's second line carries the values
-            elif seg.has_values:
-                findings.append(Finding("parse.unknown_row", "parse", f"a row the template does not have: {seg.label!r}"))
-                target = None
-            pending_label = key if not seg.has_values else ""
-            continue
-        seen_keyword = seen_keyword or bool(spec.keywords)
-        pending_label = ""
-        entry = matched.get(spec.row)
-        if entry is not None and not _has_values(entry.values):
-            entry.values.extend(seg.values)
-            target = entry
-        elif entry is not None:
-            if seg.has_values and _readings(seg.values) != _readings(entry.values):
-                entry.review = "the row appears twice with different values"
-            target = None
+        fit = align.choose(r.options, row_identity, k)
+        if row_identity(align.values_of(fit)) is False and not r.grid:
+            fit = _in_another_line_order(r, fit, text, k, row_identity) or fit
+        if fit.rule.endswith("+ambiguous") and r.options.complete:
+            undecided.append(r)
+        r.fit = fit
+    if undecided:
+        _solve(readings, undecided, identities, row_identity)
+    _confirm_cuts(readings, identities)
+
+
+def _confirm_cuts(readings: list[Reading], identities: list[Identity]) -> None:
+    """A run cut one digit a column while a space parted it from its label (`（一）予以公开
+    210000021`) is marked: a blank cell may have been lost instead. The table's arithmetic lifts
+    the doubt when the row adds up and every other identity it stands in holds (or has a blank)."""
+    cut = [r for r in readings if _cut_or_blank(r.fit)]
+    if not cut:
+        return
+    values = {key: v for r in readings if r.fit is not None
+              for key, v in zip(r.row.keys, align.values_of(r.fit))}
+    for r in cut:
+        if _vouched(set(r.row.keys), identities, values):
+            r.fit = r.fit._replace(rule=r.fit.rule + "+arithmetic", review=False, reason="")
+
+
+def _cut_or_blank(fit: align.Fit | None) -> bool:
+    return fit is not None and fit.rule == "digit-split" and fit.review and fit.reason == align.CUT_OR_BLANK
+
+
+def _vouched(keys: set[str], identities: list[Identity], values: dict) -> bool:
+    """The row's own identity holds, and no other identity it stands in fails."""
+    mine = [eq for eq in identities if keys & set(eq.keys)]
+    held = [_holds(eq, values) for eq in mine]
+    own = [h for eq, h in zip(mine, held) if set(eq.keys) <= keys]
+    return bool(own) and all(own) and not any(h is False for h in held)
+
+
+def _holds(eq: Identity, values: dict) -> bool | None:
+    try:
+        return sum(values[k] for k in eq.left) == sum(values[k] for k in eq.right)
+    except (KeyError, TypeError):  # a blank, or a row not read
+        return None
+
+
+MAX_LINES_REORDERED = 3
+
+
+def _in_another_line_order(r: Reading, fit: align.Fit, text: str, k: int, row_identity) -> align.Fit | None:
+    """A row whose cells stand on two or three lines and do not add up as the text orders them:
+    read with its lines in another order (pdftotext prints a top-aligned 总计 on the label's first
+    line, the six applicant columns on the next). When exactly one order adds up, the arithmetic
+    decided it; when several do, the cells they disagree on are marked; when none does, None."""
+    assert r.text is not None
+    groups = _line_groups(text, r.text.cells)
+    if not 2 <= len(groups) <= MAX_LINES_REORDERED:
+        return None
+    found = []
+    for order in list(itertools.permutations(groups))[1:]:
+        cells = [c for group in order for c in group]
+        found += [f for f in align.options(cells, k, glued=False).fits
+                  if row_identity(align.values_of(f)) is True]
+    if not found:
+        return None
+    others = align.others_of([fit] + found, found[0])
+    if len({align.values_of(f) for f in found}) == 1:
+        return found[0]._replace(rule="line-order+arithmetic", review=False, reason="", others=others)
+    return align.ambiguous(found, "its lines add up in more than one order")
+
+
+def _line_groups(text: str, cells: list[Cell]) -> list[list[Cell]]:
+    """A row's value cells grouped by the line of text each stands on."""
+    groups: list[list[Cell]] = []
+    for cell in cells:
+        if groups and "\n" not in text[groups[-1][-1].end : cell.start]:
+            groups[-1].append(cell)
         else:
-            entry = Matched(spec, seg, list(seg.values))
-            if not seg.has_values and orphans:
-                entry.values, entry.review = orphans, "values stand before their label"
-            matched[spec.row] = entry
-            last = order[id(spec)] if last is None else max(last, order[id(spec)])
-            target = entry
-        orphans = []
-    return matched, findings
+            groups.append([cell])
+    return groups
 
 
-def _readings(cells: list[Cell]) -> list:
-    return [r.value for r in map(read_cell, (c.text for c in cells)) if r.kind != EMPTY]
+def _candidates(r: Reading, row_identity) -> list[align.Fit]:
+    """A row's readings for the solver: those that keep the row's own identity, if any do."""
+    fits = list(r.options.fits) if r.options else []
+    good = [f for f in fits if row_identity(align.values_of(f)) is True]
+    return good or fits
 
 
-def _filled(cells: list[Cell]) -> int:
-    return sum(1 for c in cells if read_cell(c.text).kind != EMPTY)
+def _solve(readings: list[Reading], undecided: list[Reading], identities: list[Identity],
+           row_identity) -> None:
+    """The rows left undecided, by the table's identities across rows (solve.decide)."""
+    read = [r for r in readings if r.fit is not None]
+    fits = {r.row.id: _candidates(r, row_identity) if r in undecided else [r.fit] for r in read}
+    rows = {_prefix(r): [solve.Candidate(align.values_of(f)) for f in fits[r.row.id]] for r in read}
+    decisions = solve.decide(rows, identities, {_prefix(r): r.row.keys for r in read})
+    for r in undecided:
+        r.fit = _decided(r, fits[r.row.id], decisions[_prefix(r)])
 
 
-def _has_values(cells: list[Cell]) -> bool:
-    return any(read_cell(c.text).kind != EMPTY for c in cells)
+def _prefix(r: Reading) -> str:
+    return f"{r.row.table}.{r.row.id}"
 
 
-def _match(key: str, specs: tuple[RowSpec, ...], group_words, seen_keyword: bool, last: int | None = None, grouped: bool = False) -> RowSpec | None:
-    """The row a label names: by its keywords (the longest wins), else, for rows named by a bare
-    word (`其他`, `总计`), only right after the rows that precede them in the template, and never
-    for a label numbered as a group (`（六）其他` is 其他处理 wrapped, not the row 3.其他)."""
-    best = next((spec for word, spec in _keywords_longest_first(specs) if word in key), None)
-    if best is not None or not seen_keyword or grouped:
-        return best
-    bare = key
-    for word in group_words:
-        bare = bare.replace(word, "")
-    for index, spec in enumerate(specs):
-        if bare in spec.exact and all(r in key for r in spec.requires) and (last is None or 0 < index - last <= 3):
-            return spec
-    return None
+def _decided(r: Reading, candidates: list[align.Fit], decision: solve.Decision) -> align.Fit:
+    """One reading the arithmetic left: taken, unmarked. Several that keep it: the cells they
+    disagree on are marked. The arithmetic failing whichever way: every reading stands."""
+    assert r.options is not None
+    chosen = [candidates[i] for i in decision.feasible]
+    if decision.broken:
+        return align.ambiguous(chosen + [f for f in candidates if f not in chosen], r.options.reason)
+    if len({align.values_of(f) for f in chosen}) > 1:
+        return align.ambiguous(chosen, r.options.reason)
+    return chosen[0]._replace(rule=r.options.rule + "+table-arithmetic", review=False, reason="",
+                              others=align.others_of(candidates, chosen[0]))
 
 
-def _region_segments(text: str, region: Span | None) -> list[Segment]:
-    return segments(physical_rows(text, region.start, region.end)) if region else []
+# ---------------------------------------------------------------- fields
+def _doubt_lifted(r: Reading, fit: align.Fit, row_identity) -> bool:
+    """Values taken from before their label, or placed by the template's order of rows, whose row
+    adds up (in the order of its lines that makes it add up): the arithmetic vouches for them."""
+    assert r.text is not None
+    if r.text.doubt == BEFORE_LABEL:
+        return fit.rule.startswith("line-order+")
+    if r.text.doubt == PLACED_BY_ORDER and row_identity is not None:
+        return row_identity(align.values_of(fit)) is True and not fit.review
+    return False
 
 
-def _fields_from_fit(keys: list[str], fit: align.Fit, rule: str) -> dict[str, Field]:
-    """One Field per column; the row's other readings ride along as alternatives (numbered alike across the row)."""
+def _assemble(table: Table, readings: list[Reading], located: Located, name: str,
+              row_identity=None) -> TableReading:
+    out = TableReading({}, list(located.findings))
+    for r in readings:
+        if r.text is None:
+            out.fields.update(_missing_row(r.row, f"row not found in table {name[1]}", f"{name}.row-missing"))
+            continue
+        fit = r.fit
+        if r.grid:
+            fit = fit._replace(rule=fit.rule + "+grid-columns")
+        if r.text.doubt and not _doubt_lifted(r, fit, row_identity):
+            fit = fit._replace(review=True, reason=r.text.doubt)
+        out.fields.update(fields_from_fit(r.row.keys, fit, name))
+        out.rows[f"{name}.{r.row.id}"] = r.text.span
+    return out
+
+
+def fields_from_fit(keys: tuple[str, ...], fit: align.Fit, rule: str) -> dict[str, Field]:
+    """One Field per column; the row's other readings ride along as alternatives (numbered alike
+    across the row)."""
     out = {}
     name = f"{rule}.{fit.rule}"
     review, reason = fit.review, fit.reason
     for i, (key, slot) in enumerate(zip(keys, fit.slots)):
         if slot is None:
             f = Field(key, None, None, None, None, name, "rules", review, reason)
+        elif slot.start < 0:  # a column no cell stands in, that another reading fills
+            f = Field(key, None, None, None, None, name, "rules", True, slot.reason)
         else:
-            f = Field(key, slot.value, slot.raw.strip(), slot.start, slot.end, name, "rules", review or slot.review, reason or slot.reason)
+            f = Field(key, slot.value, slot.raw.strip(), slot.start, slot.end, name, "rules",
+                      review or slot.review, reason or slot.reason)
         if fit.others:
-            f.alternatives = [{"value": other[i], "source": "reading", "reading": n + 1, "rule": fit.rule} for n, other in enumerate(fit.others)]
+            f.alternatives = [{"value": other[i], "source": "reading", "reading": n + 1, "rule": fit.rule}
+                              for n, other in enumerate(fit.others)]
         out[key] = f
     return out
 
 
-def _missing(prefix: str, columns: list[str], rule: str, reason: str) -> dict[str, Field]:
-    return {f"{prefix}.{c}": Field(f"{prefix}.{c}", None, rule=rule, review=True, reason=reason) for c in columns}
+def _missing_row(row: Row, reason: str, rule: str) -> dict[str, Field]:
+    return {key: Field(key, None, rule=rule, review=True, reason=reason) for key in row.keys}
 
 
-# ------------------------------------------------------------------------------ table 3
-def read_t3(text: str, region: Span | None, template: str) -> tuple[dict[str, Field], list[Finding]]:
-    conf = templates()["t3"]
-    columns = conf["columns"]
-    specs = row_specs("t3", template)
-    if region is None:
-        out = {}
-        for spec in specs:
-            out.update(_missing(f"t3.{spec.row}", columns, "t3.missing", "table 3 not found"))
-        return out, [Finding("parse.t3_missing", "parse", "table 3 not found")]
-    rows = physical_rows(text, region.start, region.end)
-    matched, findings = match_rows(segments(rows), specs, [label_key(w) for w in conf["header_words"]],
-                                   [label_key(w) for w in conf["group_words"]], width=lambda row: len(columns))
-    grid = grid_columns(rows, len(columns), row_sum_identity)
-    out: dict[str, Field] = {}
-    for spec in specs:
-        prefix = f"t3.{spec.row}"
-        entry = matched.get(spec.row)
-        if entry is None:
-            out.update(_missing(prefix, columns, "t3.row-missing", "row not found in table 3"))
-            continue
-        cells = value_columns(entry, rows, grid, len(columns)) if grid else None
-        fit = align.fit_row(cells or entry.values, len(columns), row_sum_identity, _glued(entry))
-        if cells:
-            fit = fit._replace(rule=fit.rule + "+grid-columns")
-        if entry.review:
-            fit = fit._replace(review=True, reason=entry.review)
-        out.update(_fields_from_fit([f"{prefix}.{c}" for c in columns], fit, "t3"))
-    return out, findings
+def _missing_table(table: Table, reason: str, check: str) -> TableReading:
+    fields = {}
+    for row in table.rows:
+        fields.update(_missing_row(row, reason, f"{table.id}.missing"))
+    return TableReading(fields, [Finding(check, "parse", reason, list(fields) if table.id == "t4" else [])])
 
 
-def grid_columns(rows: list[list[Cell]], k: int, identity=None, first_header: str = "自然人") -> dict:
-    """Where a table's k value columns start when the table is a grid whose cells keep their places
-    (HTML, Word, PDF geometry, tab or pipe text that keeps its empty cells): `{None: (start, width)}`
-    for the whole table, or, when its rows disagree (a table continued on another page with a
-    column fewer), `{length: (start, length)}` for the rows of each length that agree among
-    themselves. Empty when there is no grid to lean on.
-
-    The start is read from the header (the column of 自然人) and from rows whose k values are all
-    printed, or whose first and last are and whose values satisfy the row's identity (blanks
-    counted as 0 for this test only); every reading must agree, and every row with numbers must
-    hold them in those k columns and nowhere else. For the whole table, trailing empty cells may
-    be missing (text often drops them): positions count from the left.
-    """
-    read = [[read_cell(c.text) for c in row] for row in rows]
-    numeric = [r for r in read if any(x.is_number for x in r)]
-    if len(numeric) < 3 or not any(_inner_blank(r) for r in numeric):
-        return {}  # no sign that blank cells are kept as cells: positions mean nothing
-    headers = [(i, len(row)) for row in rows for i, c in enumerate(row) if first_header[0] in c.text and normalise(c.text) == first_header]
-    start = _grid_start(numeric, {i for i, _ in headers}, k, identity)
-    if start is not None:
-        lengths = [len(r) for r in numeric]
-        return {None: (start, max(set(lengths), key=lengths.count))}
-    grids = {}
-    for length in sorted({len(r) for r in numeric}):
-        group = [r for r in numeric if len(r) == length]
-        start = _grid_start(group, {i for i, n in headers if n == length}, k, identity)
-        if start is not None:
-            grids[length] = (start, length)
-    return grids
-
-
-def _grid_start(numeric: list[list], starts: set[int], k: int, identity) -> int | None:
-    starts = set(starts)
-    for r in numeric:
-        numbers = [i for i, x in enumerate(r) if x.is_number]
-        if numbers[-1] - numbers[0] != k - 1:
-            continue
-        values = [x.value for x in r[numbers[0] : numbers[0] + k]]
-        if len(numbers) == k or (identity is not None and identity([v or 0 for v in values]) is True):
-            starts.add(numbers[0])  # all k printed, or the first and last printed and the row adds up
-    if len(starts) != 1:
-        return None
-    start = starts.pop()
-    for r in numeric:
-        if any(x.kind != EMPTY for x in r[start + k :]):
-            return None
-        if any(x.kind not in (EMPTY, TEXT) for x in r[:start]):
-            return None  # a number among the labels
-        if any(x.kind == TEXT for x in r[start : start + k]):
-            return None  # words among the values
-    return start
-
-
-def _inner_blank(readings: list) -> bool:
-    filled = [i for i, x in enumerate(readings) if x.kind != EMPTY]
-    return len(filled) >= 2 and filled[-1] - filled[0] + 1 > len(filled)
-
-
-def value_columns(entry: Matched, rows: list[list[Cell]], grids: dict, k: int) -> list[Cell] | None:
-    """A row's cells in the table's k value columns, by their places in the grid, where a count of
-    cells alone could not place them (a blank total, an empty cell under a merged label). A column
-    past the row's last cell is blank. None when the row has more cells than the grid's rows (a
-    number split over two cells?) or cells that are not all from its own line."""
-    row = rows[entry.label.row] if entry.label.row < len(rows) else []
-    grid = grids.get(None) or grids.get(len(row))
-    if grid is None:
-        return None
-    start, width = grid
-    column = {c.start: i for i, c in enumerate(row)}
-    if not row or len(row) > max(width, start + k) or any(c.start not in column for c in entry.values):
-        return None  # cells from other lines, or cut out of a cell: not places in the grid
-    if any(read_cell(c.text).kind != EMPTY for c in entry.values if column[c.start] < start):
-        return None
-    end = row[-1].end
-    return [row[i] if i < len(row) else Cell("", end, end) for i in range(start, start + k)]
-
-
-def _glued(entry: Matched) -> bool:
+def _glued(rt: RowText) -> bool:
     """Do the row's numbers run straight on from its label, with nothing between (`规章000`)?"""
-    first = next((c for c in entry.values if c.text.strip()), None)
-    return first is not None and bool(entry.label.label) and first.start == entry.label.end
+    first = next((c for c in rt.cells if c.text.strip()), None)
+    return first is not None and bool(rt.label.label) and first.start == rt.label.end
 
 
-def row_sum_identity(values) -> bool | None:
-    """总计 = the six applicant columns."""
-    if any(v is None for v in values):
-        return None
-    return values[-1] == sum(values[:-1])
-
-
-# ------------------------------------------------------------------------------ table 4
-def read_t4(text: str, region: Span | None) -> tuple[dict[str, Field], list[Finding]]:
-    conf = templates()["t4"]
-    keys = [f"t4.{g}.{c}" for g in conf["groups"] for c in conf["columns"]]
-    segs = _region_segments(text, region)
+# ---------------------------------------------------------------- table 4
+def read_t4(text: str, region: Span | None, template_name: str = "2021") -> TableReading:
+    """Table 4, printed as one row of 15 cells (the three groups side by side)."""
+    table = template(template_name).tables["t4"]
+    segs = segments(physical_rows(text, region.start, region.end)) if region else []
     cells = [c for s in segs if s.has_values for c in s.values]
     if not any(read_cell(c.text).kind not in (EMPTY, ILLEGIBLE) for c in cells):
-        if any(read_cell(c.text).kind == ILLEGIBLE for c in cells):
-            reason = "table 4 is illegible in the source"
-        else:
-            reason = "table 4 not found" if region is None else "table 4 has no readable cells"
-        return ({k: Field(k, None, rule="t4.missing", review=True, reason=reason) for k in keys},
-                [Finding("parse.t4_missing", "parse", reason, keys)])
-    fit = align.fit_row(cells, len(keys), group_total_identity)
-    return _fields_from_fit(keys, fit, "t4"), []
+        return _missing_table(table, _why_no_t4(cells, region), "parse.t4_missing")
+    fit = align.fit_row(cells, len(table.keys), group_total_identity)
+    runs = _runs(segs)
+    if group_total_identity(align.values_of(fit)) is False and len(runs) > 1:
+        fit = _in_stream_order(fit, table) or _by_runs(fit, runs, table)
+    out = TableReading(fields_from_fit(table.keys, fit, "t4"))
+    start, end = min(c.start for c in cells), max(c.end for c in cells)
+    out.rows = {f"t4.{row.id}": (start, end) for row in table.rows}
+    return out
 
 
-def group_total_identity(values) -> bool | None:
-    """In each of the three groups, 总计 = 维持 + 纠正 + 其他 + 尚未审结."""
-    if any(v is None for v in values):
-        return None
-    return all(values[g + 4] == sum(values[g : g + 4]) for g in (0, 5, 10))
+def _why_no_t4(cells: list[Cell], region: Span | None) -> str:
+    if any(read_cell(c.text).kind == ILLEGIBLE for c in cells):
+        return "table 4 is illegible in the source"
+    return "table 4 not found" if region is None else "table 4 has no readable cells"
 
 
-# ------------------------------------------------------------------------------ table 2
-def read_t2(text: str, region: Span | None, template: str) -> tuple[dict[str, Field], list[Finding]]:
-    rows = [r for r in templates()["t2"] if template in r["templates"]]
-    specs = row_specs("t2", template)
-    out: dict[str, Field] = {}
-    if region is None:
-        for r in rows:
-            out.update(_missing(f"t2.{r['row']}", r["columns"][template], "t2.missing", "table 2 not found"))
-        return out, [Finding("parse.t2_missing", "parse", "table 2 not found")]
-    widths = {r["row"]: len(r["columns"][template]) for r in rows}
-    lines = physical_rows(text, region.start, region.end)
-    matched, findings = match_rows(segments(lines), specs, width=widths.get)
-    for r in rows:
-        prefix, columns = f"t2.{r['row']}", r["columns"][template]
-        entry = matched.get(r["row"])
-        if entry is None:
-            out.update(_missing(prefix, columns, "t2.row-missing", "row not found in table 2"))
+MAX_RUNS = 6  # runs of table 4's numbers whose placements are tried (more: the order is unknown)
+
+
+def _runs(segs: list[Segment]) -> list[list[Cell]]:
+    """Table 4's numbers in runs: those standing together, without words between them (a plain
+    text stream interleaves them with its header's characters: each run keeps its own order)."""
+    runs: list[list[Cell]] = []
+    words = True  # words stood since the last number
+    for seg in segs:
+        cells = [c for c in seg.values if read_cell(c.text).kind not in (EMPTY, ILLEGIBLE)]
+        words = words or bool(seg.label)
+        if not cells:
             continue
-        starts = _header_starts(entry, lines, len(columns))
-        cells = header_columns(entry, lines, len(columns), starts)
-        fit = align.fit_row(cells or entry.values, len(columns), glued=_glued(entry))
-        if cells:
-            fit = fit._replace(rule=fit.rule + "+grid-columns")
-        words = None if fit.review else words_in_value_columns(entry, lines, starts)
         if words:
-            fit = fit._replace(review=True, reason=words)
-        if entry.review:
-            fit = fit._replace(review=True, reason=entry.review)
-        fields = _fields_from_fit([f"{prefix}.{c}" for c in columns], fit, "t2")
-        for col, slot in zip(columns, fit.slots):
-            key = f"{prefix}.{col}"
-            if col in r.get("money", []):
-                _to_wan(fields[key], slot, _block_unit(text, region, entry.label, r.get("unit_block", [])), template)
-            elif isinstance(fields[key].value, float):
-                fields[key].review, fields[key].reason = True, "a fraction where a count should stand"
-        out.update(fields)
-    return out, findings
+            runs.append(cells)
+        else:
+            runs[-1].extend(cells)
+        words = False
+    return runs
 
 
-def _header_starts(entry: Matched, rows: list[list[Cell]], k: int) -> list[int] | None:
-    """Where the k columns of the header just above a table 2 row start, when header and row are
-    rows of one grid (HTML, Word); None when there is no such header."""
-    r = entry.label.row
-    if not 0 <= r < len(rows):
-        return None
-    row = rows[r]
-    for h in range(r - 1, max(-1, r - 4), -1):
-        head = rows[h]
-        words = [i for i, c in enumerate(head) if read_cell(c.text).kind != EMPTY]
-        if any("二十条" in head[i].text.replace(" ", "") for i in words):
-            return None  # the block's title: no header between it and the row
-        if len(head) == len(row) and len(words) == k + 1 and all(read_cell(head[i].text).kind == TEXT for i in words):
-            return words[1:]
-    return None
+RUNS_GUESSED = "table 4's numbers stand among its header's words: the order of its cells is a guess"
 
 
-def header_columns(entry: Matched, rows: list[list[Cell]], k: int, starts: list[int] | None) -> list[Cell] | None:
-    """A table 2 row's cells by the columns of the header just above it, when both are rows of one
-    grid (HTML, Word): `规章 | | 0 | | 5` under `信息内容 | 本年制发件数 | 本年废止件数 (two columns
-    wide) | 现行有效件数` is blank, 0, 5, where a count of cells could place it two ways. None when
-    there is no such header (`starts`, from _header_starts), or a column holds two values, or words
-    stand among the values."""
-    if starts is None:
-        return None
-    row = rows[entry.label.row]
-    column = {c.start: i for i, c in enumerate(row)}
-    if any(c.start not in column for c in entry.values):
-        return None
-    own = {c.start for c in entry.values}
-    if any(read_cell(c.text).kind != EMPTY and c.start not in own for c in row[starts[0]:]):
-        return None  # a cell of the row that went elsewhere (a word among the numbers): not a plain grid row
-    slots: list[Cell | None] = [None] * k
-    for c in entry.values:
-        if read_cell(c.text).kind == EMPTY:
+def _by_runs(fit: align.Fit, runs: list[list[Cell]], table: Table) -> align.Fit:
+    """Table 4's numbers stand among its header's words, and as read they break its sums: the
+    runs of numbers placed in the table's cells every way that keeps each run's order and makes
+    every sum hold. One such placement: shown, marked; several: the cells they disagree on null;
+    none, or too many runs to try: the cells as read, all marked (the order is not known)."""
+    fits = [fit._replace(slots=tuple(p)) for p in _placements_that_add_up(fit, runs, table)]
+    if not fits:
+        return fit._replace(review=True, reason=RUNS_GUESSED)
+    if len({align.values_of(f) for f in fits}) == 1:
+        return fits[0]._replace(rule="runs+arithmetic", review=True, reason=RUNS_GUESSED,
+                                others=align.others_of([fit] + fits, fits[0]))
+    return align.ambiguous(fits, RUNS_GUESSED)._replace(review=True, reason=RUNS_GUESSED)
+
+
+def _placements_that_add_up(fit: align.Fit, runs: list[list[Cell]], table: Table) -> list[list]:
+    size = len(fit.slots)
+    cells = [c for run in runs for c in run]
+    slots = {c.start: s for c, s in zip(cells, fit.slots) if s is not None}
+    if len(runs) > MAX_RUNS or len(cells) != size or len(slots) != size:
+        return []
+    laid = _placements([[slots[c.start] for c in run] for run in runs], len(table.columns), size)
+    return [p for p in laid if group_total_identity([s.value for s in p]) is True]
+
+
+def _placements(runs: list[list], width: int, size: int, taken: tuple = ()):
+    """Every way to lay the runs, in order, each inside one group of `width` cells, covering all
+    `size` cells once: yields lists of the runs' items by cell."""
+    if not runs:
+        cells = dict(taken)
+        yield [cells[i] for i in range(size)]
+        return
+    used = {i for i, _ in taken}
+    run = runs[0]
+    for start in range(size - len(run) + 1):
+        if start // width != (start + len(run) - 1) // width:
+            continue  # a run stays in one group
+        positions = range(start, start + len(run))
+        if used.isdisjoint(positions):
+            yield from _placements(runs[1:], width, size, taken + tuple(zip(positions, run)))
+
+
+def _stream_orders(table: Table) -> list[tuple[int, ...]]:
+    """The orders a PDF's text stream may give table 4's 15 cells in, besides the template's:
+    some groups' 总计 cells drawn after every other cell (each order lists, for each position in
+    the text, the template position of the cell that stands there)."""
+    width = len(table.columns)
+    groups = [list(range(g * width, (g + 1) * width)) for g in range(len(table.rows))]
+    orders = []
+    for late in itertools.product((False, True), repeat=len(groups)):
+        if not any(late):
             continue
-        p = column[c.start]
-        if p < starts[0]:
-            return None
-        j = max(n for n, s in enumerate(starts) if s <= p)
-        if slots[j] is not None:
-            return None
-        slots[j] = c
-    end = row[-1].end
-    return [c if c is not None else Cell("", end, end) for c in slots]
+        head = [p for g, l in zip(groups, late) for p in (g[:-1] if l else g)]
+        orders.append(tuple(head + [g[-1] for g, l in zip(groups, late) if l]))
+    return orders
 
 
-def words_in_value_columns(entry: Matched, rows: list[list[Cell]], starts: list[int] | None) -> str | None:
-    """Words standing in the value columns of the header above (`不适用`, `1.25万` taken for label
-    text): the row cannot be read as blank without a person's look."""
-    if starts is None:
+def _in_stream_order(fit: align.Fit, table: Table) -> align.Fit | None:
+    """Table 4 read in the template's order breaks its sums: its cells in a text stream's order
+    (plain pdftotext: the groups' 总计 drawn last). The order in which every sum holds, if exactly
+    one does, is shown, marked (the orders tried are not every order a PDF may use); when several
+    do, the cells as read with those orders beside them (the checks then suspect the reading, not
+    the report); None when none does."""
+    if any(s is None for s in fit.slots):
         return None
-    words = [c.text.strip() for c in rows[entry.label.row][starts[0]:] if read_cell(c.text).kind == TEXT]
-    return f"words where a value should stand: {words[0][:20]!r}" if words else None
+    fits = []
+    for order in _stream_orders(table):
+        slots = [None] * len(order)
+        for at, position in enumerate(order):
+            slots[position] = fit.slots[at]
+        if group_total_identity([s.value for s in slots]) is True:
+            fits.append(fit._replace(slots=tuple(slots)))
+    if len({align.values_of(f) for f in fits}) > 1:  # as read, beside the orders whose sums hold
+        return fit._replace(others=align.others_of(fits, fit))
+    if not fits:
+        return None
+    reason = "table 4's cells stand in another order than the template's (a PDF's text stream): " \
+             "shown in the order in which its sums hold"
+    return fits[0]._replace(rule="stream-order+arithmetic", review=True, reason=reason,
+                            others=align.others_of([fit] + fits, fits[0]))
 
 
-def _block_unit(text: str, region: Span, label: Segment, block_words: list[str]) -> str | None:
-    """The money unit the table states for this row: 元, 千元, 万元, or None when it says neither."""
+# ---------------------------------------------------------------- table 2
+def read_t2(text: str, region: Span | None, template_name: str) -> TableReading:
+    table = template(template_name).tables["t2"]
+    if region is None:
+        return _missing_table(table, "table 2 not found", "parse.t2_missing")
+    widths = {row.id: len(row.columns) for row in table.rows}
+    lines = physical_rows(text, region.start, region.end)
+    located = locate(segments(lines), table, widths.__getitem__)
+    out = TableReading({}, list(located.findings))
+    for row in table.rows:
+        rt = located.rows.get(row.id)
+        if rt is None:
+            out.fields.update(_missing_row(row, "row not found in table 2", "t2.row-missing"))
+            continue
+        fields = _t2_row(text, region, table, row, rt, lines)
+        out.fields.update(fields)
+        out.rows[f"t2.{row.id}"] = rt.span
+    return out
+
+
+def _t2_row(text: str, region: Span, table: Table, row: Row, rt: RowText,
+            lines: list[list[Cell]]) -> dict[str, Field]:
+    k = len(row.columns)
+    starts = header_starts(rt, lines, k)
+    cells = header_columns(rt, lines, k, starts)
+    opts = align.options(cells or rt.cells, k, glued=_glued(rt))
+    fit = _as_the_narrative_states(text, region, row, opts) or align.choose(opts, None, k)
+    if cells:
+        fit = fit._replace(rule=fit.rule + "+grid-columns")
+    words = None if fit.review else words_in_value_columns(rt, lines, starts)
+    if words:
+        fit = fit._replace(review=True, reason=words)
+    if rt.doubt:
+        fit = fit._replace(review=True, reason=rt.doubt)
+    fields = fields_from_fit(row.keys, fit, "t2")
+    block = table.blocks[row.block] if row.block is not None else None
+    for column, key, slot in zip(row.columns, row.keys, fit.slots):
+        if column in row.money:
+            unit = _block_unit(text, region, rt.label, block.unit_words if block else ())
+            _to_wan(fields[key], slot, unit)
+        elif isinstance(fields[key].value, float):
+            fields[key].review, fields[key].reason = True, "a fraction where a count should stand"
+    return fields
+
+
+CLAUSE = re.compile(r"[^。；;，,！!？?\n]+")
+STATED_COUNT = re.compile(r"(?<!\d)(\d++(?:\.\d+)?)\s*(?:件|项|个|条|份|万元)")
+
+
+def _as_the_narrative_states(text: str, region: Span, row: Row, opts: align.Options) -> align.Fit | None:
+    """A row of table 2 whose digits ran together more than one way (`行政规范性文件8855698`) and
+    that no arithmetic can settle: the one reading whose values the narrative states
+    (`现行有效行政规范性文件698件`, `制发的规范性文件88件`) is shown, still marked, the others beside
+    it. None when the narrative does not single out one reading."""
+    if opts.distinct < 2 or not opts.complete:
+        return None
+    stated = _narrative_figures(text[: region.start] + "\n" + text[region.end :], row)
+    agree = [f for f in opts.fits if stated and all(align.values_of(f)[j] == v for j, v in stated.items())]
+    if len({align.values_of(f) for f in agree}) != 1:
+        return None
+    figures = ", ".join(f"{row.columns[j]} {v:g}" for j, v in sorted(stated.items()))
+    reason = f"digits run together: the reading the narrative's figures state ({figures})"
+    return agree[0]._replace(rule=opts.rule + "+narrative", review=True, reason=reason,
+                             others=align.others_of(opts.fits, agree[0]))
+
+
+def _narrative_figures(narrative: str, row: Row) -> dict[int, float]:
+    """{column index: the figure the narrative states for it} for one row of table 2: a clause
+    that names the row and one of its columns (template.narrative_words) and one count."""
+    words = narrative_words()
+    out: dict[int, float] = {}
+    for clause in CLAUSE.findall(narrative):
+        if not any(w in clause for w in row.words):
+            continue
+        counts = STATED_COUNT.findall(clause)
+        columns = [j for j, c in enumerate(row.columns) if any(w in clause for w in words.get(c, ()))]
+        if len(counts) == 1 and len(columns) == 1:
+            out.setdefault(columns[0], float(counts[0]))
+    return out
+
+
+UNIT_ALONE = re.compile(r"(?:^|[\s（(|])(?:单位[:：]?\s*)?(万元|千元|元)\s*(?:[）)|]|$)", re.M)
+
+
+def _block_unit(text: str, region: Span, label: Segment, block_words) -> str | None:
+    """The money unit the table states for this row: 元, 千元, 万元, or None when it says neither.
+    Read from its block's header above the row, else from a unit standing alone below it in the
+    block (a header cell `采购总金额（单位：元）` wrapped, as plain pdftotext leaves it)."""
     head = text[region.start : label.start]
     starts = [head.rfind(w) for w in block_words if w in head]
     block = head[max(starts):] if starts else head[-80:]
+    unit = _unit_in(block)
+    if unit is not None:
+        return unit
+    end = text.find("第二十条", label.end, region.end)
+    alone = UNIT_ALONE.search(text, label.end, end if end >= 0 else region.end)
+    return alone.group(1) if alone else None
+
+
+def _unit_in(block: str) -> str | None:
     if "千元" in block:
         return "千元"
     if YUAN.search(block):
@@ -443,18 +512,18 @@ def _block_unit(text: str, region: Span, label: Segment, block_words: list[str])
     return "万元" if "万元" in block else None
 
 
-def _to_wan(f: Field, slot, block_unit: str | None, template: str) -> None:
+def _to_wan(f: Field, slot, block_unit: str | None) -> None:
+    """A money value in 万元 (fields.tsv's unit), converted by the unit its cell or its block states."""
     if f.value is None:
         return
     unit = (slot.unit if slot is not None else None) or block_unit
     if unit == "万":
         unit = "万元"
     if unit in ("元", "千元"):
-        f.value = round(float(f.value) / (10000 if unit == "元" else 10), 6)
+        f.value = round(float(f.value) * money_factor(unit), 6)
         f.rule += "+yuan-to-wan" if unit == "元" else "+qianyuan-to-wan"
     else:
         f.value = float(f.value)
         if unit is None and f.key == "t2.procurement.amount" and f.value != 0:
             # The 2019 template's 采购总金额 names no unit, and reports print 元 as often as 万元.
             f.review, f.reason = True, "no unit stated for 采购总金额: read as 万元, but it may be 元"
-

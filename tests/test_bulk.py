@@ -19,6 +19,7 @@ from extractor.cli import main
 from extractor.errors import StoreError
 
 from conftest import EXAMPLES
+from fault_inputs import wait_for_documents
 
 SEEDS = sorted(EXAMPLES.glob("*.txt"))
 
@@ -29,7 +30,9 @@ def many(tmp_path, n):
     folder.mkdir()
     for i in range(n):
         seed = SEEDS[i % len(SEEDS)]
-        text = seed.read_text(encoding="utf-8").replace("财政局", f"第{i}财政局", 1)
+        # (in Chinese numerals: a body's name with ASCII digits is marked)
+        number = str(i).translate(str.maketrans("0123456789", "零一二三四五六七八九"))
+        text = seed.read_text(encoding="utf-8").replace("财政局", f"第{number}财政局", 1)
         (folder / f"{i:04d}.txt").write_text(text, encoding="utf-8")
     return folder
 
@@ -123,6 +126,7 @@ def test_reading_text_and_web_pages_leaves_no_reference_cycles():
             except Exception:
                 pass  # a sample that is not a report: still must leave no cycles behind
 
+    read_all()  # once first: one-time loads (modules, the gazetteer's tables) are no garbage per file
     assert cyclic_garbage(read_all) == []
 
 
@@ -185,15 +189,7 @@ def test_killed_run_resumes_to_the_same_database(tmp_path):
     resumed = tmp_path / "resumed.db"
     proc = subprocess.Popen([sys.executable, "-m", "extractor.cli", "extract", str(folder), "--db", str(resumed), "-w", "1", "-q"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.time() + 120
-    while time.time() < deadline:
-        time.sleep(0.05)
-        try:
-            done = table(resumed, "select count(*) from documents")[0][0]
-        except sqlite3.Error:
-            continue
-        if done >= 100:
-            break
+    wait_for_documents(resumed, 100, 120)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     partial = table(resumed, "select count(*) from documents")[0][0]

@@ -207,7 +207,9 @@ def test_template_against_year(clean):
     assert of(clean.findings, "TEMPLATE-YEAR") == [] and of(clean.findings, "TEMPLATE-MIX") == []
     _, bad = checked(clean, meta__year=2020)
     assert [f.kind for f in of(bad, "TEMPLATE-YEAR")] == [REPORT_DEFECT]
-    old = record_of(SEED_2019.replace("洛江区财政局 2020 年", "洛江区财政局 2022 年"))
+    # (the title and the statistics period agree: where they differ, the year is marked)
+    old = record_of(SEED_2019.replace("洛江区财政局 2020 年", "洛江区财政局 2022 年")
+                    .replace("起止时间为 2020 年 1 月 1 日至 2020 年", "起止时间为 2022 年 1 月 1 日至 2022 年"))
     assert [f.kind for f in of(old.findings, "TEMPLATE-YEAR")] == [REPORT_DEFECT]
     _, unknown = checked(clean, meta__year=None)
     assert [f.kind for f in of(unknown, "TEMPLATE-YEAR")] == [NOT_ASSESSABLE]
@@ -337,3 +339,16 @@ def test_rechecking_is_idempotent(clean):
     first = run_checks(record, SEED)
     second = run_checks(record, SEED)
     assert [(f.check, f.kind, f.message) for f in first] == [(f.check, f.kind, f.message) for f in second]
+
+
+def test_a_sentence_about_review_results_is_no_count_of_reviews():
+    """`全年未发生…被行政复议纠错或行政诉讼败诉情形` says no review corrected the body, not that there
+    was no review: with one review in table 4 it is no TEXT-TABLE defect; `未发生行政复议` is."""
+    t4 = "0\t0\t0\t0\t0\t0\t0\t0\t0\t0\t0\t0\t0\t0\t0"
+    one_review = SEED.replace(t4, "1\t0\t0\t0\t1\t0\t0\t0\t0\t0\t0\t0\t0\t0\t0")
+    one_review = one_review.replace("，也无因政府信息公开申请行政复议、提起行政诉讼的案件", "")
+    at = one_review.index("五、")
+    results = one_review[:at] + "全年未发生因依申请公开被行政复议纠错或行政诉讼败诉情形。\n" + one_review[at:]
+    assert of(record_of(results).findings, "TEXT-TABLE", REPORT_DEFECT) == []
+    none = one_review[:at] + "全年未发生政府信息公开行政复议案件。\n" + one_review[at:]
+    assert [f.keys for f in of(record_of(none).findings, "TEXT-TABLE", REPORT_DEFECT)] == [["t4.review.total"]]

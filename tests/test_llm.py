@@ -30,6 +30,8 @@ GOOD = "\t11\t1\t0\t0\t0\t0\t12"
 GRANTED = "(一) 予以公开\t1110000\t12"  # 11, 1, 0, 0, 0, 0 | 12 or 1, 11, 0, 0, 0, 0 | 12: the rules cannot tell
 RIGHT = {"rows": [{"row": "granted", "quote": GRANTED, "values": [11, 1, 0, 0, 0, 0, 12]}]}
 GRANTED_KEYS = [f"t3.granted.{c}" for c in ("natural", "commercial", "research", "social", "legal", "other_org", "total")]
+# 1110000 | 12 reads 11|1|0, 1|11|0 or 1|1|10 (or a blank was lost between the cells): the row is null, marked
+DOUBTFUL = GRANTED_KEYS
 
 
 def garbled_text(extra: str = "") -> str:
@@ -37,7 +39,8 @@ def garbled_text(extra: str = "") -> str:
     text = SEED.read_text(encoding="utf-8")
     text = text.replace("未收到信息公开申请", "收到信息公开申请12件")
     text = text.replace("一、本年新收政府信息公开申请数量\t" + ZEROS, "一、本年新收政府信息公开申请数量\t" + GOOD, 1)
-    text = text.replace("(七) 总计\t" + ZEROS, "(七) 总计\t" + GOOD, 1)
+    # The total row prints only its 总计, so no column's arithmetic can tell 11 | 1 from 1 | 11 either.
+    text = text.replace("(七) 总计\t" + ZEROS, "(七) 总计\t\t\t\t\t\t\t12", 1)
     text = text.replace("(一) 予以公开" + ZEROS, GRANTED + extra, 1)
     assert GRANTED in text
     return text
@@ -75,7 +78,7 @@ def test_no_key_no_endpoint_means_off_with_a_reason():
     endpoint = FakeEndpoint([])
     outcomes = asyncio.run(fill_with_llm([(record, text)], cfg, endpoint.client()))
     assert [s.status for s in outcomes[0].sections] == ["off"] and endpoint.calls == 0
-    assert record.fields["t3.granted.total"].value is None and record.fields["t3.granted.total"].review
+    assert record.fields["t3.granted.natural"].value is None and record.fields["t3.granted.natural"].review
 
 
 def test_order_flag_then_environment_then_default(monkeypatch):
@@ -140,7 +143,7 @@ def test_garbled_section_filled_grounded_and_merged(mode, tmp_path):
     region = text[record.regions["t3"][0]:record.regions["t3"][1]]
     assert region.strip() in sent and "二、主动公开政府信息情况" not in sent and "五、存在的主要问题" not in sent  # only table 3
     assert [(s.section, s.status, s.attempts) for s in outcome.sections] == [("t3", "filled", 1)]
-    assert outcome.changed == GRANTED_KEYS
+    assert outcome.changed == DOUBTFUL
     assert [record.value(k) for k in GRANTED_KEYS] == [11, 1, 0, 0, 0, 0, 12]
     f = record.fields["t3.granted.natural"]
     assert (f.route, f.rule, f.review, f.raw) == ("llm", f"llm:gpt-4o-mini:{PROMPTS['t3']}", False, GRANTED)
@@ -323,9 +326,9 @@ def test_timeouts_flag_the_document_and_the_run_goes_on():
     assert [o.sections[0].status for o in outcomes] == ["failed", "filled"]
     assert "APITimeoutError" in outcomes[0].sections[0].error
     [failed] = [f for f in stuck.findings if f.kind == "llm_failed"]
-    assert "failed after 4 request(s)" in failed.message and set(GRANTED_KEYS) <= set(failed.keys)
-    assert stuck.status == "flagged" and stuck.value("t3.granted.total") is None
-    assert fine.status == "ok" and fine.value("t3.granted.total") == 12
+    assert "failed after 4 request(s)" in failed.message and set(DOUBTFUL) <= set(failed.keys)
+    assert stuck.status == "flagged" and stuck.value("t3.granted.natural") is None
+    assert fine.status == "ok" and fine.value("t3.granted.natural") == 11
 
 
 def test_a_client_with_its_own_retries_does_not_stack_them():
@@ -354,8 +357,8 @@ def test_budget_exhausted_skips_the_call(tmp_path):
     [outcome] = run(endpoint, [(record, text)], config(token_budget=300), db=tmp_path / "llm.db")
     assert endpoint.calls == 0 and outcome.sections[0].status == "budget"
     [finding] = [f for f in record.findings if f.kind == "llm_budget"]
-    assert "budget of 300" in finding.message and set(GRANTED_KEYS) <= set(finding.keys)
-    assert record.status == "flagged" and record.value("t3.granted.total") is None
+    assert "budget of 300" in finding.message and set(DOUBTFUL) <= set(finding.keys)
+    assert record.status == "flagged" and record.value("t3.granted.natural") is None
     [row] = sqlite_utils.Database(tmp_path / "llm.db")["llm_calls"].rows
     assert (row["status"], row["attempts"], row["tokens_in"]) == ("budget", 0, 0)
 
@@ -393,7 +396,7 @@ def test_instructions_in_the_document_are_data():
     # the obeying reply is rejected (extra key, ungrounded values) and re-asked; only table 3's keys change
     reask = endpoint.requests[1]["messages"][-1]["content"]
     assert "meta.agency" in reask and "Extra inputs are not permitted" in reask
-    assert outcome.sections[0].status == "filled" and set(outcome.changed) == set(GRANTED_KEYS)
+    assert outcome.sections[0].status == "filled" and set(outcome.changed) == set(DOUBTFUL)
     assert record.value("meta.agency") == "西工区财政局" and record.value("t3.granted.natural") == 11
 
 
@@ -405,8 +408,8 @@ def _marker(body):
 def test_a_reply_cannot_reach_keys_of_other_sections():
     record, _ = garbled()
     before = record.value("t2.fees.amount")
-    changed = merge(record, "t3", {"t2.fees.amount": LLMValue("t2.fees.amount", 1.0, "x"), "t3.granted.total": LLMValue("t3.granted.total", 12, "12")})
-    assert changed == ["t3.granted.total"] and record.value("t2.fees.amount") == before
+    changed = merge(record, "t3", {"t2.fees.amount": LLMValue("t2.fees.amount", 1.0, "x"), "t3.granted.natural": LLMValue("t3.granted.natural", 11, "11")})
+    assert changed == ["t3.granted.natural"] and record.value("t2.fees.amount") == before
 
 
 # ---------------------------------------------------------------- merge rules
@@ -428,6 +431,7 @@ def test_merge_confirms_a_marked_value_but_not_a_blank():
     record, _ = garbled()
     for k in GRANTED_KEYS:
         record.fields[k].value = 0 if k.endswith("total") else None  # as if placed by a doubtful rule
+        record.fields[k].review = True
     values = {k: LLMValue(k, None, "q") for k in GRANTED_KEYS[:-1]}
     values["t3.granted.total"] = LLMValue("t3.granted.total", 0, "q 0", source="llm:m", prompt="t3.v1")
     changed = merge(record, "t3", values)
@@ -461,7 +465,7 @@ def test_reextract_flagged_documents(tmp_path):
     [result] = reextract(tmp_path / "reports.db", cfg, endpoint.client(cfg), sleep=Sleeps())
     assert result.path == str(path) and (result.status_before, result.status_after) == ("flagged", "ok")
     assert result.changes["t3.granted.natural"] == ((None, True), (11, False))
-    assert set(result.changes) >= set(GRANTED_KEYS)
+    assert set(result.changes) >= set(DOUBTFUL)
     row = store.values_of(db, result.sha256)["t3.granted.natural"]
     assert (row["value"], row["route"], row["review"], row["rule"]) == (11, "llm", 0, "llm:gpt-4o-mini:t3.v1")
     assert db["llm_calls"].count == 1
@@ -501,7 +505,7 @@ def test_sync_wrapper():
     endpoint = FakeEndpoint([Reply(RIGHT)])
     cfg = config()
     [outcome] = fill_with_llm_sync([(record, text)], cfg, endpoint.client(cfg), sleep=Sleeps())
-    assert outcome.changed == GRANTED_KEYS
+    assert outcome.changed == DOUBTFUL
     [row] = json.loads(outcomes_json([outcome]))
     assert row["sha256"] == record.sha256 and row["sections"][0]["status"] == "filled" and row["tokens"] == 150
 
@@ -527,4 +531,4 @@ def test_outcomes_line_up_with_the_records_failed_ones_included():
     broken = failed_record(b"\x00", "broken.bin", ValueError("binary"))
     outcomes = run(FakeEndpoint([Reply(RIGHT)]), [(broken, None), (record, text)])
     assert [o.name for o in outcomes] == ["broken.bin", "garbled.txt"]
-    assert outcomes[0].sections == [] and outcomes[1].changed == GRANTED_KEYS
+    assert outcomes[0].sections == [] and outcomes[1].changed == DOUBTFUL

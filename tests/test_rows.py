@@ -109,3 +109,12 @@ def test_a_wrapped_group_label_is_not_taken_for_the_row_3_other():
     other = record.fields["t3.other.other.natural"]
     assert other.value == 1 or other.review
     assert record.fields["t3.other.other.total"].value == 1 or record.fields["t3.other.other.total"].review
+
+
+def test_a_page_number_run_into_a_row_is_no_cell():
+    """A PDF's footer `- 5 -` run into a row's last cell (`769- 5 -`), or `第 5 页` after it."""
+    row = "\t\t2. 其他法律行政法规禁止公开\t0\t0\t0\t0\t0\t0\t0\n"
+    for tail, total in (("0- 5 -", 0), ("769 - 5 -", 769), ("0\t第 5 页 共 12 页", 0)):
+        record = extract(SEED.replace(row, row[:-2] + tail + "\n").encode(), "x")
+        assert record.value("t3.denied.law_forbidden.total") == total
+        assert not record.fields["t3.denied.law_forbidden.total"].review

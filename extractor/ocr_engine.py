@@ -87,6 +87,7 @@ def _quiet(model):
     options.inter_op_num_threads = 1
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     options.log_severity_level = 4
+    options.enable_cpu_mem_arena = False  # (as rapidocr has it: memory goes back after each page)
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     options.add_session_config_entry("session.inter_op.allow_spinning", "0")
     model.session.session = ort.InferenceSession(

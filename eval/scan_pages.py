@@ -25,7 +25,7 @@ from PIL import Image, ImageDraw, ImageFilter, ImageFont
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from extractor.synth_values import T3_HEADER, _num, t2_spec, t3_rows  # noqa: E402
+from extractor.synth_values import T3_HEADER, _num, t2_spec, t3_label_cells, t3_rows  # noqa: E402
 
 PAGE_W, PAGE_H = 595.0, 842.0  # A4 in points
 LEFT, TOP, WIDTH = 72.0, 72.0, 451.0
@@ -103,17 +103,9 @@ def table3(fields: dict, template: str) -> tuple[list[Cell], list[float]]:
     rows = t3_rows(template)
     labels = [list(lab) + [""] * (3 - len(lab)) for _, lab in rows]
     cols = ("natural", "commercial", "research", "social", "legal", "other_org", "total")
-    for i, ((row, _), lab) in enumerate(zip(rows, labels)):
-        r = 3 + i
-        for j, text in enumerate(lab):
-            if not text:
-                continue
-            span = 3 - j if not any(lab[j + 1 :]) else 1
-            down = 1
-            while i + down < len(labels) and not any(labels[i + down][: j + 1]):
-                down += 1
-            cells.append(Cell(r, j, text, rowspan=down, colspan=span))
-        cells += [Cell(r, 3 + c, _value(fields, f"t3.{row}.{col}")) for c, col in enumerate(cols)]
+    cells += [Cell(3 + i, j, text, down, across) for i, j, text, down, across in t3_label_cells(labels)]
+    for i, (row, _) in enumerate(rows):
+        cells += [Cell(3 + i, 3 + c, _value(fields, f"t3.{row}.{col}")) for c, col in enumerate(cols)]
     return cells, [34.0, 52.0, 92.0] + [39.0] * 7
 
 

@@ -25,7 +25,7 @@ from pathlib import Path
 from .spec import keys_for
 from .synth_values import (COLS, T3_HEADER, T4_HEADER, T4_KEYS, TEMPLATES, blank_totals, cell_texts,  # noqa: F401
                            identity_violations, nbsp_zeros, ocr_confusions, random_record, split_numbers, t2_spec,
-                           t3_rows, template_of)
+                           t3_label_cells, t3_rows, template_of)
 
 LAYOUTS = ("tsv", "spaces", "markdown", "cell_per_line", "html", "html_gbk", "concatenated", "split_header",
            "wrapped_labels", "missing_table", "ocr", "split_numbers", "blank_totals", "utf16", "gb18030")
@@ -206,16 +206,9 @@ def _html_t3(t, o):
     out = [_td(T3_HEADER[0][0], o, 3, 3) + _td("申请人情况", o, cs=7),
            _td("自然人", o, 2) + _td("法人或其他组织", o, cs=5) + _td("总计", o, 2),
            "".join(_td(w, o) for w in T3_HEADER[2][4:9])]
-    for i, (r, labels) in enumerate(zip(data, grid)):
-        tds = []
-        for j, lab in enumerate(labels):
-            if not lab:
-                continue
-            cs = 3 - j if not any(labels[j + 1:]) else 1
-            rs = 1
-            while i + rs < len(grid) and not any(grid[i + rs][: j + 1]):
-                rs += 1
-            tds.append(_td(lab, o, rs, cs))
+    spans = t3_label_cells(grid)
+    for i, r in enumerate(data):
+        tds = [_td(text, o, rs, cs) for row, _, text, rs, cs in spans if row == i]
         out.append("".join(tds) + "".join(_td(c, o) for c in r.cells))
     return _table(out, o, 10)
 

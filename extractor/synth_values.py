@@ -61,6 +61,23 @@ def t3_rows(template: str) -> list[tuple[str, list[str]]]:
     return _T3_HEAD + _T3_OTHER[template] + _T3_TAIL
 
 
+def t3_label_cells(labels: list[list[str]]) -> list[tuple[int, int, str, int, int]]:
+    """Table 3's label slots (three a row, "" where empty) as the template merges them:
+    (row, slot, text, rowspan, colspan). A label spans the empty slots to its right, and the rows
+    below whose slots up to its own are empty."""
+    out = []
+    for i, row in enumerate(labels):
+        for j, text in enumerate(row):
+            if not text:
+                continue
+            across = 3 - j if not any(row[j + 1:]) else 1
+            down = 1
+            while i + down < len(labels) and not any(labels[i + down][: j + 1]):
+                down += 1
+            out.append((i, j, text, down, across))
+    return out
+
+
 def t3_detail_rows(template: str) -> list[str]:
     return [r for r, _ in t3_rows(template) if r not in NOT_DETAIL]
 

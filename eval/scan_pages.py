@@ -103,9 +103,10 @@ def table3(fields: dict, template: str) -> tuple[list[Cell], list[float]]:
     rows = t3_rows(template)
     labels = [list(lab) + [""] * (3 - len(lab)) for _, lab in rows]
     cols = ("natural", "commercial", "research", "social", "legal", "other_org", "total")
-    cells += [Cell(3 + i, j, text, down, across) for i, j, text, down, across in t3_label_cells(labels)]
+    for i, j, text, down, across in t3_label_cells(labels):
+        cells.append(Cell(3 + i, j, text, down, across))
     for i, (row, _) in enumerate(rows):
-        cells += [Cell(3 + i, 3 + c, _value(fields, f"t3.{row}.{col}")) for c, col in enumerate(cols)]
+        cells += [Cell(3 + i, 3 + c, _value(fields, f"t3.{row}.{c_}")) for c, c_ in enumerate(cols)]
     return cells, [34.0, 52.0, 92.0] + [39.0] * 7
 
 

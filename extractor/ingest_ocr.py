@@ -60,6 +60,9 @@ IMAGE_DPI = 150  # resolution of an image file that does not state one (for its 
 MIN_CONFIDENCE = 0.9
 FIT_MIN = 0.8  # share of a value's ink that must lie inside the cell it is placed in
 SPECK = 0.3  # a box whose ink is under this share of the median box height every way is a speck
+# Two boxes in one cell stand apart (two figures, a space between) when the gap between them is
+# wider than this share of their height; a number cut at its point by the detector stays one.
+APART = 0.8
 SEALED_CELL = 0.15  # share of a cell a red seal may cover before the cell is in doubt
 # Prose is skimmed: a line of text outside the tables is recognized when it is short (under
 # SHORT_LINE of the page's full lines: headings, captions, a paragraph's last line) or stands in
@@ -435,7 +438,7 @@ def _cell_reading(boxes: list[_Box]) -> tuple[str, float]:
         prev = None
         for b in row:
             t, s = _as_value(b.read) if values else (b.text, b.read.low)
-            apart = prev is not None and b.ink[0] - prev.ink[2] > 0.3 * (b.ink[3] - b.ink[1])
+            apart = prev is not None and b.ink[0] - prev.ink[2] > APART * (b.ink[3] - b.ink[1])
             text += (
                 " " if apart and values else _join_text(text, t)
             ) + t  # side by side: two figures

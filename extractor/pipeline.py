@@ -9,7 +9,7 @@ from .checks import run_checks
 from .errors import InputError, NotAReportError
 from .ingest import Document, read_document
 from . import meta
-from .ocr_checks import mark_blanks, page_regions
+from .ocr_checks import mark_blanks, mark_failed_sums, page_regions
 from .record import Field, Finding, Record
 from .sections import outline
 from .spec import keys_for
@@ -41,8 +41,9 @@ def extract_document(doc: Document) -> Record:
     fields.update(meta.fields(out.meta, template))
     ordered = {k: fields.get(k) or Field(k, None, rule="missing", review=True, reason="not read") for k in keys_for(template)}
     _provenance(ordered, doc)
-    if doc.geometry:  # a scan: the blanks its arithmetic rules out are marked
+    if doc.geometry:  # a scan: blanks its arithmetic rules out, and figures of sums that fail
         mark_blanks(ordered, template)
+        mark_failed_sums(ordered, template)
     regions = {name: (span.start, span.end) for name, span in out.regions.items()}
     regions.update({f"s{n}": (span.start, span.end) for n, span in out.sections.items()})
     regions.update(rows)

@@ -399,6 +399,32 @@ def test_blanks_are_marked_only_where_the_arithmetic_fails():
     assert mark_blanks(text_layer, "2021") == []
 
 
+def test_a_sum_that_fails_on_a_scan_marks_the_figure_where_two_cross(golden):
+    from extractor.ocr_checks import mark_failed_sums
+    from extractor.record import Field
+    from extractor.spec import keys_for
+
+    def scanned_fields(change=None, route="ocr"):
+        fields = {
+            k: Field(k, golden.get(k), route=route)
+            for k in keys_for("2021")
+            if k[:3] in ("t3.", "t4.")
+        }
+        for key, value in (change or {}).items():
+            fields[key].value = value
+        return fields
+
+    assert mark_failed_sums(scanned_fields(), "2021") == []  # 淮安's sums all hold
+    misread = scanned_fields({"t3.denied.process_info.natural": 17})  # 12 read as 17
+    assert mark_failed_sums(misread, "2021") == ["t3.denied.process_info.natural"]
+    t4 = scanned_fields({"t4.suit_direct.total": 28})  # table 4 has one sum a group: all of it
+    assert sorted(mark_failed_sums(t4, "2021")) == sorted(
+        f"t4.suit_direct.{p}" for p in ("upheld", "corrected", "other", "pending", "total")
+    )
+    text_layer = scanned_fields({"t3.denied.process_info.natural": 17}, route="pdf-geometry")
+    assert mark_failed_sums(text_layer, "2021") == []  # printed so: the checks' report defect
+
+
 def test_scan_without_text_is_a_one_line_error():
     from PIL import Image
 

@@ -303,11 +303,15 @@ def _name_rank(reading: Reading | None) -> tuple[bool, bool]:
 
 
 def _chosen(titles: list[Title], body_start: int | None) -> Title | None:
-    """The report's own title: the last before the body on a page with a body (a web page lists
-    other years' reports and the site's name above its article), else the first. Of the titles
-    ending on one line, the one whose body's name reads best as a name, then the longest."""
+    """The report's own title: of the titles whose words before the subject read as a body's name
+    (not a crawler's path: `本地目录: zwgk/…/80629_平潭综合实验区2022年度…`), the last before the
+    body on a page with a body (a web page lists other years' reports and the site's name above
+    its article), else the first. Of the titles ending on one line, the one whose body's name
+    reads best as a name, then the longest."""
     if not titles:
         return None
+    named = [t for t in titles if _name_rank(t.agency)[1]]  # a path or a URL names no body
+    titles = named or titles
     ends = [t.end for t in titles]
     end = max(ends) if body_start is not None else min(ends)
     same = [t for t in titles if t.end == end]

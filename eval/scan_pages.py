@@ -25,7 +25,7 @@ from PIL import Image, ImageDraw, ImageFilter, ImageFont
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from extractor.synth_values import T3_HEADER, _num, t2_spec, t3_label_cells, t3_rows  # noqa: E402
+from extractor.synth_values import T3_HEADER, _num, t2_spec, label_spans, t3_rows  # noqa: E402
 
 PAGE_W, PAGE_H = 595.0, 842.0  # A4 in points
 LEFT, TOP, WIDTH = 72.0, 72.0, 451.0
@@ -103,7 +103,7 @@ def table3(fields: dict, template: str) -> tuple[list[Cell], list[float]]:
     rows = t3_rows(template)
     labels = [list(lab) + [""] * (3 - len(lab)) for _, lab in rows]
     cols = ("natural", "commercial", "research", "social", "legal", "other_org", "total")
-    for i, j, text, down, across in t3_label_cells(labels):
+    for i, j, text, down, across in label_spans(labels):
         cells.append(Cell(3 + i, j, text, down, across))
     for i, (row, _) in enumerate(rows):
         cells += [Cell(3 + i, 3 + c, _value(fields, f"t3.{row}.{c_}")) for c, c_ in enumerate(cols)]

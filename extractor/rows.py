@@ -64,14 +64,12 @@ def physical_rows(text: str, start: int, end: int) -> list[list[Cell]]:
 PAGE_NUMBER = re.compile(r"(?<![-—–－])[-—–－]\s*\d{1,3}\s*[-—–－]\s*$|第\s*\d{1,3}\s*页(?:\s*[/，,]?\s*共\s*\d{1,3}\s*页)?\s*$")
 
 
-BARE_PAGE_NUMBER = re.compile(r"\s*\d{1,3}\s*")
-
-
 def _page_number_at_break(lines: list[tuple[str, int]], n: int) -> bool:
     """A bare number alone on the line before (or after) a page break (pdftotext's form feed):
     the page's number in its footer (or header), not a cell."""
     line = lines[n][0]
-    if "\f" in line or not BARE_PAGE_NUMBER.fullmatch(line):
+    bare = line.strip()
+    if "\f" in line or not (bare.isdigit() and len(bare) <= 3):
         return False
     after = next((ln for ln, _ in lines[n + 1 :] if ln.strip()), "")
     before = next((ln for ln, _ in reversed(lines[:n]) if ln.strip()), "")

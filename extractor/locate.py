@@ -203,7 +203,7 @@ def _row_starts(label: str, table: Table) -> list[int]:
             end = pos + size
     bare = _bare_row_at_end(label, table)
     if bare is not None and (not starts or bare > starts[-1]):
-        starts.append(bare)
+        return [_with_enumerator(label, pos) for pos in starts] + [bare]
     if len(starts) < 2 and not (starts and _header_before(label[: starts[0]], table)):
         return []
     return [_with_enumerator(label, pos) for pos in starts]
@@ -215,7 +215,8 @@ INNER_ENUMERATOR = re.compile(r"(?:\d{1,2}\s*[.、．]|[（(][一二三四五六
 def _bare_row_at_end(label: str, table: Table) -> int | None:
     """Where a row named by a bare word, with its enumerator, ends the label (`…政府信息公开申请
     3.其他`, `…不计其他情形)(七)总计`): rows of a crawler's text run into the next."""
-    printed = {PUNCT.sub("", normalise(r.enumerator + r.label)) for r in table.rows if r.bare}
+    printed = {PUNCT.sub("", normalise(r.enumerator + r.label)) for r in table.rows
+               if r.bare or r.heading_only}
     for m in INNER_ENUMERATOR.finditer(label, 1):
         if PUNCT.sub("", normalise(label[m.start():])) in printed:
             return m.start()
@@ -477,8 +478,10 @@ def _row(state: _Attach, item: Named) -> None:
             # of its own by pdftotext -layout): taken, in doubt until its arithmetic decides
             entry.cells, entry.doubt = state.loose + list(seg.values), BEFORE_LABEL
         state.rows[row.id] = entry
-        # rows that got values on lines of their own have had their turn
-        state.waiting = [w for w in state.waiting if _filled(w.cells) == 0]
+        # rows that got values on lines of their own have had their turn, and so have labels
+        # passed over on this row's own line (a crawler's row that printed nothing)
+        state.waiting = [w for w in state.waiting if _filled(w.cells) == 0
+                         and not (seg.has_values and w.label.row == seg.row)]
         place = state.order[id(row)]
         late = place < state.furthest  # a label printed after its values (plain pdftotext)
         blank_row = len(entry.cells) >= state.width(row.id)  # a whole line of blank cells
@@ -514,7 +517,7 @@ def _unknown(state: _Attach, seg: Segment) -> None:
         last.doubt = f"words among the row's values: {seg.label[:20]!r}"
     if not seg.has_values:
         return
-    if state.waiting:
+    if state.waiting and state.waiting[0] is last:
         head = state.waiting.pop(0)
         head.cells.extend(seg.values)  # a wrapped label's second line carries the values
         state.last = head

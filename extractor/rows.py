@@ -20,7 +20,7 @@ from .cells import EMPTY, NUMBER, TEXT, Cell, read_cell
 # A markdown table's rule (`|---|:--:|`), or a line of nothing: never a row. A line of empty pipe
 # cells (`|  |  |  |`) is a row whose cells are all blank, and is kept.
 SEPARATOR_LINE = re.compile(r"^[\s|:：+]*[-—–=][\s|:：\-—–=+]*$|^\s*$")
-RUN = re.compile(r"\d+(?:\.\d+)?|[/／](?=[/／\d]|$)")  # digits, or a placeholder slash, run into a label
+RUN = re.compile(r"[-−—–]?\d+(?:\.\d+)?|[/／](?=[/／\d]|$)")  # a change of 本年增/减 may be negative  # digits, or a placeholder slash, run into a label
 LABEL_END = r"[\u4e00-\u9fff”\"）)》]"
 # What a label opens with, when a run of digits at the start of a cell runs into it
 # (`713000074二、上年结转…`, `00000002.其他…`): a character, or an enumerator.

@@ -15,9 +15,13 @@ from .template import sections as template_sections
 
 ENUM = r"(?:第?[一二三四五六七八九十]{1,2}\s*[、.．,，]|[（(]\s*[一二三四五六七八九十]{1,2}\s*[）)]|\d{1,2}\s*[、.．])"
 MAX_HEADING = 40
-# Where a heading may stand inside a line (a one-line crawler dump): after white space or the end
-# of a sentence, and then only with its enumerator (`二、主动公开…`): prose mentions the same words.
-MID_LINE = r"(?:(?<=[\s。；;：:！!？?）)])|^)"
+# Where a heading may stand inside a line (a one-line crawler dump): after white space, the end
+# of a sentence or a table's last number (`…0103四、政府信息公开…`), and then only with its
+# enumerator (`二、主动公开…`): prose mentions the same words.
+# After a number (a crawler runs a heading into the table's last one), only a heading numbered in
+# words (`0103四、`): `71.6` is no heading `1.`.
+CN_ENUM = r"(?:[一二三四五六七八九十]{1,2}\s*[、.．,，]|[（(]\s*[一二三四五六七八九十]{1,2}\s*[）)])"
+MID_LINE_ENUM = r"(?:(?:(?<=[\s。；;：:！!？?）)])|^)" + ENUM + r"|(?<=\d)" + CN_ENUM + ")"
 
 
 @lru_cache(maxsize=1)
@@ -30,7 +34,7 @@ def _heading_patterns() -> dict[int, tuple[re.Pattern, re.Pattern]]:
         # (\s*+ possessive, and no start inside a run of white space: the same matches, but such
         # a run is not scanned again from each of its characters)
         out[section.number] = (re.compile(r"(?<!\s)" + ENUM + r"?\s*+.{0,14}?" + words),
-                               re.compile(MID_LINE + ENUM + r"\s*[^。；;\n]{0,14}?" + words, re.M))
+                               re.compile(MID_LINE_ENUM + r"\s*[^。；;\n]{0,14}?" + words, re.M))
     return out
 
 
@@ -85,7 +89,7 @@ def _sections(text: str, lines) -> dict[int, Span]:
     return {n: Span(s, end) for (n, s), end in zip(ordered, ends)}
 
 
-NUMBERED = re.compile(MID_LINE + ENUM, re.M)
+NUMBERED = re.compile(MID_LINE_ENUM, re.M)
 HEADING_TEXT = 24  # characters after a heading's enumerator that may hold its words
 SIMILAR_HEADING = 85  # rapidfuzz partial_ratio of a section's words within them
 

@@ -56,7 +56,28 @@ def physical_rows(text: str, start: int, end: int) -> list[list[Cell]]:
             if not piece.strip() or SEPARATOR_LINE.match(piece) or _is_prose(piece):
                 continue
             rows.append(_split_line(piece, at))
-    return rows
+    return _join_wrapped_numbers(rows)
+
+
+# A number in a narrow cell wraps at its thousands separator's last group: `1,52` / `2`.
+NUMBER_HEAD = re.compile(r"\d{1,3}(?:,\d{3})*,(\d{1,2})")
+
+
+def _join_wrapped_numbers(rows: list[list[Cell]]) -> list[list[Cell]]:
+    """A line holding only the head of a number cut inside its last group of thousands (`1,52`)
+    and the next line only its tail (`2`): one number (`1,522`), as plain pdftotext prints a
+    number wrapped in a narrow column. Its span covers both pieces."""
+    out: list[list[Cell]] = []
+    for row in rows:
+        head = out[-1] if out else None
+        if head is not None and len(head) == 1 and len(row) == 1:
+            m = NUMBER_HEAD.fullmatch(head[0].text.strip())
+            tail = row[0].text.strip()
+            if m and tail.isdigit() and len(m.group(1)) + len(tail) == 3:
+                out[-1] = [Cell(head[0].text.strip() + tail, head[0].start, row[0].end)]
+                continue
+        out.append(row)
+    return out
 
 
 # A page's number printed in its footer, at the end of a line a PDF's text runs it into

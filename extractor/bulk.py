@@ -147,7 +147,7 @@ class RunSummary:
             text += f" ({'; '.join(held)})"
         if self.not_reports:
             kinds = ", ".join(f"{n} {s or 'without a suffix'}" for s, n in
-                              sorted(self.not_reports.items(), key=lambda kv: (-kv[1], kv[0])))
+                              sorted(self.not_reports.items(), key=lambda kv: (-kv[1], not kv[0], kv[0])))
             total = sum(self.not_reports.values())
             text += f"; {total} files in folders skipped, not a kind xxgk reads: {kinds}"
         return text

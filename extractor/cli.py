@@ -261,7 +261,7 @@ def _spooled_stdin(ctx: click.Context) -> str:
     ctx.call_on_close(lambda: shutil.rmtree(folder, ignore_errors=True))
     path = Path(folder) / "stdin.db"
     with open(path, "wb") as f:
-        shutil.copyfileobj(click.get_binary_stream("stdin"), f)
+        shutil.copyfileobj(sys.stdin.buffer, f)
     return str(path)
 
 

@@ -19,6 +19,14 @@ from .record import Record
 MAX_BYTES = MAX_FILE_BYTES
 
 
+def collect(paths: Iterable[str]) -> list[Path]:
+    """The files a run reads from `paths` (bulk.collect: folders by suffix, globs), as a list.
+    Raises UsageError for a path that does not exist."""
+    from .bulk import collect as files_of
+
+    return files_of(paths).files
+
+
 _ESCAPES = {
     **{c: f"\\x{c:02x}" for c in range(0x20)},
     0x7F: "\\x7f",

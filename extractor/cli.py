@@ -139,7 +139,7 @@ class Display:
             if self.show_bar and event.files > 1:
                 from tqdm import tqdm
 
-                self.bar = tqdm(total=event.files, desc="extracting", unit="file",
+                self.bar = tqdm(total=event.files, desc="extracting", unit=" files",
                                 file=self.stream, bar_format=self.BAR, smoothing=0.1,
                                 dynamic_ncols=True)
         elif isinstance(event, bulk.FileDone):
@@ -154,8 +154,7 @@ class Display:
             self.write(f"{event.name}: {event.error}")
         if self.bar is not None and self.estimate is not None:
             eta = self.estimate.eta()
-            self.bar.set_postfix_str(f"about {_duration(eta)} left" if eta is not None else "",
-                                     refresh=False)
+            self.bar.set_postfix_str(_left(eta) if eta is not None else "", refresh=False)
             self.bar.update(1)
 
     def write(self, line: str) -> None:
@@ -170,14 +169,17 @@ class Display:
             self.bar = None
 
 
-def _duration(seconds: float) -> str:
-    seconds = round(seconds)
-    if seconds < 60:
-        return f"{seconds} s"
-    minutes, seconds = divmod(seconds, 60)
+def _left(seconds: float) -> str:
+    """The time left, in words: `about 12 s left`, `about 3 min 05 s left`."""
+    if seconds < 1:
+        return "under a second left"
+    whole = round(seconds)
+    if whole < 60:
+        return f"about {whole} s left"
+    minutes, whole = divmod(whole, 60)
     if minutes < 60:
-        return f"{minutes} min {seconds:02d} s"
-    return f"{minutes // 60} h {minutes % 60:02d} min"
+        return f"about {minutes} min {whole:02d} s left"
+    return f"about {minutes // 60} h {minutes % 60:02d} min left"
 
 
 @main.command(context_settings=CONTEXT, epilog=examples(

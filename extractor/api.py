@@ -51,9 +51,12 @@ def extract(data: bytes, name: str) -> Record:
 
 def open_db(db: str | Path | sqlite_utils.Database, write: bool = False) -> sqlite_utils.Database:
     """An xxgk database, read-only unless `write`; never created here. Raises StoreError
-    (NotXxgkDatabase for another program's file: it is never written to)."""
+    (NotXxgkDatabase for another program's file: it is never written to), UsageError for a path
+    that does not exist."""
     if isinstance(db, sqlite_utils.Database):
         return db
+    if not Path(db).exists():
+        raise UsageError(f"{db}: no such database (run `xxgk extract … --db {db}` first)")
     return store.open_db(db, create=False, write=write)
 
 

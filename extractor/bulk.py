@@ -265,7 +265,7 @@ def run(
             interrupted = True
         finally:
             summary.jsonl_lines = out.lines if out is not None else 0
-            if writer is not None:
+            if writer is not None and writer.run_id is not None:
                 writer.flush()
                 store.finish_run(writer.db, writer.run_id)  # counted from what it holds
                 summary.run_id = writer.run_id
@@ -369,11 +369,12 @@ class _Run:
         todo = []
         db = self.writer.db if self.writer is not None else None
         for path in files:
-            stat = self.stats[str(path)] = _stat(path, self.names[str(path)])
+            name = self.names[str(path)]
+            stat = self.stats[str(path)] = _stat(path, name)
             known = None
-            if db is not None and stat and not force:
-                known = store.already_read(db, self.names[str(path)], *stat, skip_failed)
-            if known is None:
+            if db is not None and stat is not None and not force:
+                known = store.already_read(db, name, *stat, skip_failed)
+            if db is None or known is None:
                 todo.append(path)
                 continue
             if known["status"] == "failed":

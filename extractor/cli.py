@@ -133,7 +133,8 @@ class Display:
 
     def __call__(self, event) -> None:
         if isinstance(event, bulk.Notice):
-            self.write(event.message) if not self.quiet else None
+            if not self.quiet:
+                self.write(event.message)
         elif isinstance(event, bulk.Planned):
             self.estimate = bulk.Estimate(event.files, event.bytes)
             if self.show_bar and event.files > 1:

@@ -108,7 +108,9 @@ def test_exit_codes(tmp_path):
     every = run("extract", tmp_path / "empty.txt", "--jsonl", tmp_path / "c.jsonl")
     assert every.exit_code == 3 and "0 ok, 0 flagged, 1 failed" in every.output
     assert run("extract", TEXT, "--jsonl", tmp_path / "d.jsonl", "--workers", "0").exit_code == 2
-    assert run("show", tmp_path / "none.db", "x").exit_code == 1
+    assert run("show", tmp_path / "none.db", "x").exit_code == 2  # no such database
+    (tmp_path / "damaged.db").write_bytes(b"SQLite format 3\x00" + b"\x5a" * 4000)
+    assert run("show", tmp_path / "damaged.db", "x").exit_code == 1
 
 
 def test_ctrl_c_says_what_was_stored_and_that_a_rerun_resumes(tmp_path):

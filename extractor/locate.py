@@ -121,6 +121,7 @@ class _Place:
     last: int | None = None
     seen_keyword: bool = False
     open_row: bool = False  # the last row named stood without values, none have come since
+    open: Row | None = None  # that row
 
     def advance(self, row: Row) -> None:
         index = self.order[id(row)]
@@ -136,6 +137,7 @@ def name_segments(segs: list[Segment], table: Table) -> list[Named]:
     out: list[Named] = []
     pending = ""  # the words of a label without values that the next label may continue
     skip = -1
+    segs = [part for seg in segs for part in split_labels(seg, table)]
     for i, seg in enumerate(segs):
         if i == skip:
             continue
@@ -147,13 +149,88 @@ def name_segments(segs: list[Segment], table: Table) -> list[Named]:
                               words, place)
         if joined:
             skip = i + 1
+        first = _first_line_of(out, named)
+        if first is not None:
+            out[first] = Named(out[first].seg, ROW, named.row)  # `2.申请人逾期未按收费通  0` / `知要求缴纳费用…`
         if named.row is not None:
             place.advance(named.row)
         if named.kind in (ROW, VALUES) or seg.has_values:
             place.open_row = named.kind == ROW and not seg.has_values
+            place.open = named.row if place.open_row else None
         pending = label_key(seg.label) if named.kind == UNKNOWN and not seg.has_values else ""
         out.append(named)
     return out
+
+
+LEADING_ENUMERATOR = re.compile(
+    r"(?:\d{1,2}\s*[.、．]|[（(][一二三四五六七八九十\d]{1,3}[)）]|[一二三四五六七八九十]{1,3}、)\s*$")
+
+
+def split_labels(seg: Segment, table: Table) -> list[Segment]:
+    """A label that names several rows of the template, or the header's words and then a row,
+    is cut before each row's name (with its enumerator): crawler text runs a row that printed
+    nothing into the next (`行政处罚行政强制78`, `6.属于四类过程性信息7.属于行政执法案卷8000008`), and
+    the header's last word into the first row (`其他一、本年新收…`). The values stay with the last."""
+    label = seg.label
+    cuts = [c for c in _row_starts(label, table) if c > 0]
+    if not cuts:
+        return [seg]
+    parts, at = [], 0
+    for cut in cuts + [len(label)]:
+        last = cut == len(label)
+        parts.append(Segment(label[at:cut], seg.start + at, seg.start + cut if not last else seg.end,
+                             list(seg.values) if last else [], seg.row, seg.has_values and last))
+        at = cut
+    return parts
+
+
+def _row_starts(label: str, table: Table) -> list[int]:
+    """Where each row the label names starts in it (backed over its enumerator), when it names
+    two rows or more, or a row after the header's words; [] otherwise."""
+    found = []
+    for row in table.rows:
+        if row.bare or row.heading_only:
+            continue  # `其他`, `总计`, `其他处理` stand inside other rows' labels too
+        hits = [(label.find(w), len(w)) for w in row.words if len(w) >= 2 and w in label]
+        if hits:
+            found.append(min(hits))
+    found.sort()
+    starts, end = [], -1
+    for pos, size in found:
+        if pos >= end:
+            starts.append(pos)
+            end = pos + size
+    if len(starts) < 2 and not (starts and _header_before(label[: starts[0]], table)):
+        return []
+    return [_with_enumerator(label, pos) for pos in starts]
+
+
+def _header_before(head: str, table: Table) -> bool:
+    return any(w in head for w in table.header_words)
+
+
+def _with_enumerator(label: str, pos: int) -> int:
+    m = LEADING_ENUMERATOR.search(label, 0, pos)
+    return m.start() if m else pos
+
+
+def _first_line_of(out: list[Named], named: Named) -> int | None:
+    """The index in `out` of the row's first line, when the unknown label just before its label
+    (past a heading's fragments such as `（六）其`) holds the opening words of its label, wrapped
+    before the words that name it (pdftotext -layout prints a top-aligned 总计 beside them)."""
+    if named.kind != ROW or named.row is None:
+        return None
+    full = label_key(named.row.label)
+    for back in range(len(out) - 1, max(-1, len(out) - 4), -1):
+        before = out[back]
+        if before.kind not in (UNKNOWN, GROUP):
+            return None
+        head = label_key(before.seg.label)
+        if before.kind == UNKNOWN and len(head) >= 2 and full.startswith(head):
+            return back
+        if before.seg.has_values:
+            return None
+    return None
 
 
 def _name(seg: Segment, nxt: Segment | None, pending: str, table: Table, words: _Words,
@@ -171,6 +248,8 @@ def _name(seg: Segment, nxt: Segment | None, pending: str, table: Table, words: 
     joined = None if place.open_row else _wrapped_with_next(seg, key, nxt, table, words, place)
     if joined is not None:
         return Named(seg, ROW, joined), True
+    if place.open is not None and _continues(place.open, key):
+        return Named(seg, ROW, place.open), False  # `一、本年新收` / `政府信息公开申请数量 131 …`
     row = _similar_row(key, table, place)
     if row is not None:
         return Named(seg, ROW, row, similar=True), False
@@ -226,6 +305,11 @@ def _wrapped_with_next(seg: Segment, key: str, nxt: Segment | None, table: Table
     joined = _row_named(seg, key + label_key(nxt.label), table, words, place)
     alone = _row_named(nxt, label_key(nxt.label), table, words, place)
     return joined if joined is not None and alone in (None, joined) else None
+
+
+def _continues(row: Row, key: str) -> bool:
+    """The rest of the row's label, wrapped onto the next line (its values after it)."""
+    return len(key) >= 2 and label_key(row.label).endswith(key)
 
 
 def _similar_row(key: str, table: Table, place: _Place) -> Row | None:
@@ -341,7 +425,9 @@ def _values_alone(state: _Attach, seg: Segment) -> None:
         head = state.waiting[0]
         head.cells.extend(seg.values)
         head.vertical = True
-        if _filled(head.cells) >= state.width(head.row.id):
+        width = state.width(head.row.id)
+        # full: its values, or one line of a grid that keeps blank cells (`| 18 |  |  | … | 18 |`)
+        if _filled(head.cells) >= width or len(seg.values) >= width:
             state.waiting.pop(0)
         return
     last = state.last
@@ -391,7 +477,10 @@ def _again(state: _Attach, entry: RowText, seg: Segment) -> None:
         if _filled(entry.cells):
             state.waiting = [w for w in state.waiting if w is not entry]
         return
-    if seg.has_values and _readings(seg.values) != _readings(entry.cells):
+    if not seg.has_values:
+        state.last = entry  # the rest of its label, wrapped: its values may follow
+        return
+    if _readings(seg.values) != _readings(entry.cells):
         entry.doubt = "the row appears twice with different values"
     state.last = None
 
@@ -409,6 +498,11 @@ def _unknown(state: _Attach, seg: Segment) -> None:
         head = state.waiting.pop(0)
         head.cells.extend(seg.values)  # a wrapped label's second line carries the values
         state.last = head
+        return
+    if last is not None and 0 < _filled(last.cells) < state.width(last.row.id) == \
+            _filled(last.cells) + _filled(seg.values):
+        last.cells.extend(seg.values)  # the rest of the row, beside a heading's fragment (`他处理`)
+        state.last = None
         return
     state.findings.append(Finding("parse.unknown_row", "parse",
                                   f"a row the template does not have: {seg.label!r}"))

@@ -124,11 +124,13 @@ def _cut_or_blank(fit: align.Fit | None) -> bool:
 
 
 def _vouched(keys: set[str], identities: list[Identity], values: dict) -> bool:
-    """The row's own identity holds, and no other identity it stands in fails."""
+    """The row's own identity holds, one across rows holds too, and none it stands in fails."""
     mine = [eq for eq in identities if keys & set(eq.keys)]
     held = [_holds(eq, values) for eq in mine]
     own = [h for eq, h in zip(mine, held) if set(eq.keys) <= keys]
-    return bool(own) and all(own) and not any(h is False for h in held)
+    across = [h for eq, h in zip(mine, held) if not set(eq.keys) <= keys]
+    # the row adding up may be chance (17 cut 1|7 beside an 8); a column that adds up too is not
+    return bool(own) and all(own) and any(h is True for h in across) and not any(h is False for h in held)
 
 
 def _holds(eq: Identity, values: dict) -> bool | None:
@@ -286,7 +288,7 @@ def read_t4(text: str, region: Span | None, template_name: str = "2021") -> Tabl
         return _missing_table(table, _why_no_t4(cells, region), "parse.t4_missing")
     fit = align.fit_row(cells, len(table.keys), group_total_identity)
     runs = _runs(segs)
-    if group_total_identity(align.values_of(fit)) is False and len(runs) > 1:
+    if len(runs) > 1:  # its numbers stand among its header's words: their order is in doubt
         fit = _in_stream_order(fit, table) or _by_runs(fit, runs, table)
     out = TableReading(fields_from_fit(table.keys, fit, "t4"))
     start, end = min(c.start for c in cells), max(c.end for c in cells)
@@ -365,6 +367,10 @@ def _placements(runs: list[list], width: int, size: int, taken: tuple = ()):
             yield from _placements(runs[1:], width, size, taken + tuple(zip(positions, run)))
 
 
+STREAM_ORDERS = ("table 4's cells stand in another order than the template's (a PDF's text stream): "
+                 "shown in the order in which its sums hold")
+
+
 def _stream_orders(table: Table) -> list[tuple[int, ...]]:
     """The orders a PDF's text stream may give table 4's 15 cells in, besides the template's:
     some groups' 总计 cells drawn after every other cell (each order lists, for each position in
@@ -381,27 +387,27 @@ def _stream_orders(table: Table) -> list[tuple[int, ...]]:
 
 
 def _in_stream_order(fit: align.Fit, table: Table) -> align.Fit | None:
-    """Table 4 read in the template's order breaks its sums: its cells in a text stream's order
-    (plain pdftotext: the groups' 总计 drawn last). The order in which every sum holds, if exactly
-    one does, is shown, marked (the orders tried are not every order a PDF may use); when several
-    do, the cells as read with those orders beside them (the checks then suspect the reading, not
-    the report); None when none does."""
+    """Table 4's numbers stand among its header's words (plain pdftotext): the text's order is one
+    a PDF's stream may give, beside others (the groups' 总计 drawn last). Of the orders whose sums
+    all hold: one reading, the text's — read plainly; one reading, another order's — shown,
+    marked; several — the cells they agree on, the others null and marked. None when no order
+    holds."""
     if any(s is None for s in fit.slots):
         return None
-    fits = []
+    fits = [fit] if group_total_identity(align.values_of(fit)) is True else []
     for order in _stream_orders(table):
         slots = [None] * len(order)
         for at, position in enumerate(order):
             slots[position] = fit.slots[at]
         if group_total_identity([s.value for s in slots]) is True:
             fits.append(fit._replace(slots=tuple(slots)))
-    if len({align.values_of(f) for f in fits}) > 1:  # as read, beside the orders whose sums hold
-        return fit._replace(others=align.others_of(fits, fit))
     if not fits:
         return None
-    reason = "table 4's cells stand in another order than the template's (a PDF's text stream): " \
-             "shown in the order in which its sums hold"
-    return fits[0]._replace(rule="stream-order+arithmetic", review=True, reason=reason,
+    if len({align.values_of(f) for f in fits}) > 1:  # the cells those orders disagree on: open
+        return align.ambiguous(fits, STREAM_ORDERS)._replace(review=True, reason=STREAM_ORDERS)
+    if fits[0] is fit:
+        return fit
+    return fits[0]._replace(rule="stream-order+arithmetic", review=True, reason=STREAM_ORDERS,
                             others=align.others_of([fit] + fits, fits[0]))
 
 
@@ -443,7 +449,7 @@ def _t2_row(text: str, region: Span, table: Table, row: Row, rt: RowText,
     block = table.blocks[row.block] if row.block is not None else None
     for column, key, slot in zip(row.columns, row.keys, fit.slots):
         if column in row.money:
-            unit = _block_unit(text, region, rt.label, block.unit_words if block else ())
+            unit = _block_unit(text, region, rt, block.unit_words if block else ())
             _to_wan(fields[key], slot, unit)
         elif isinstance(fields[key].value, float):
             fields[key].review, fields[key].reason = True, "a fraction where a count should stand"
@@ -489,22 +495,32 @@ def _narrative_figures(narrative: str, row: Row) -> dict[int, float]:
 UNIT_ALONE = re.compile(r"(?:^|[\s（(|])(?:单位[:：]?\s*)?(万元|千元|元)\s*(?:[）)|]|$)", re.M)
 
 
-def _block_unit(text: str, region: Span, label: Segment, block_words) -> str | None:
+def _block_unit(text: str, region: Span, rt: RowText, block_words) -> str | None:
     """The money unit the table states for this row: 元, 千元, 万元, or None when it says neither.
-    Read from its block's header above the row, else from a unit standing alone below it in the
-    block (a header cell `采购总金额（单位：元）` wrapped, as plain pdftotext leaves it)."""
-    head = text[region.start : label.start]
+    Read from its block's header above the row's values (in a crawler's one-line text the header
+    runs into the label: `本年收费金额（单位：元）行政事业性收费28876000`), else from a unit standing
+    alone below it in the block (a header cell `采购总金额（单位：元）` wrapped, as plain pdftotext
+    leaves it). White space is dropped first: a wrapped `（单位：万` / `元）` is 万元."""
+    first = min([c.start for c in rt.cells if c.text.strip()] or [rt.label.end])
+    head = text[region.start : first]
     starts = [head.rfind(w) for w in block_words if w in head]
-    block = head[max(starts):] if starts else head[-80:]
-    unit = _unit_in(block)
+    unit = _unit_in("".join((head[max(starts):] if starts else head[-80:]).split()))
     if unit is not None:
         return unit
-    end = text.find("第二十条", label.end, region.end)
-    alone = UNIT_ALONE.search(text, label.end, end if end >= 0 else region.end)
+    end = text.find("第二十条", rt.label.end, region.end)
+    alone = UNIT_ALONE.search(text, rt.label.end, end if end >= 0 else region.end)
     return alone.group(1) if alone else None
 
 
+UNIT_NAMED = re.compile(r"单位[:：]?(千元|万元|元|万)")
+
+
 def _unit_in(block: str) -> str | None:
+    """The unit a block's header states: after 单位 (`单位：万` wrapped before its 元 is 万元), else
+    the first money unit it names."""
+    named = UNIT_NAMED.search(block)
+    if named:
+        return {"万": "万元"}.get(named.group(1), named.group(1))
     if "千元" in block:
         return "千元"
     if YUAN.search(block):

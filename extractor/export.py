@@ -152,6 +152,9 @@ def _to_stdout(db, fmt: str, labels: str, out: IO[bytes]) -> list[str]:
         _jsonl(text, db)
         text.detach()
     else:
+        if getattr(out, "isatty", lambda: False)():
+            raise UsageError("an XLSX workbook is binary: give -o FILE.xlsx, or redirect the "
+                             "standard output to a file")
         buffer = io.BytesIO()
         _xlsx(buffer, db, labels)
         out.write(buffer.getvalue())

@@ -108,6 +108,7 @@ def test_exit_codes(tmp_path):
     every = run("extract", tmp_path / "empty.txt", "--jsonl", tmp_path / "c.jsonl")
     assert every.exit_code == 3 and "0 ok, 0 flagged, 1 failed" in every.output
     assert run("extract", TEXT, "--jsonl", tmp_path / "d.jsonl", "--workers", "0").exit_code == 2
+    assert run("extract", TEXT, "--db", "-").exit_code == 2  # a database is written in place
     assert run("show", tmp_path / "none.db", "x").exit_code == 2  # no such database
     (tmp_path / "damaged.db").write_bytes(b"SQLite format 3\x00" + b"\x5a" * 4000)
     assert run("show", tmp_path / "damaged.db", "x").exit_code == 1

@@ -33,6 +33,9 @@ class Document:
     spans: tuple = ()
     # OCR: (span start, why) of numeric cells read in doubt (the pipeline marks them for review)
     uncertain: frozenset = frozenset()
+    # OCR: (page, {"rotation", "skew", "keystone", "sealed"}) of each page as it was stood straight
+    # (page_geometry.Correction.provenance); the spans' boxes are on the page as it came
+    geometry: tuple = ()
 
 
 # ---------------------------------------------------------------- decoding
@@ -487,14 +490,16 @@ def _read_binary_kind(data: bytes, name: str, kind: str) -> Document:
         limits.check_image(data)  # before a pixel is decoded
         rendered = read_image(data)
         return Document(name=name, sha256=sha, size=len(data), encoding="binary", kind="image", text=fold(rendered.text),
-                        spans=rendered.spans, uncertain=rendered.uncertain)
+                        spans=rendered.spans, uncertain=rendered.uncertain,
+                        geometry=rendered.geometry)
     if kind == "pdf":
         from .ingest_pdf import read_pdf
 
         limits.check_pdf(data)  # before a stream is inflated or a page rendered
         rendered = read_pdf(data)
         return Document(name=name, sha256=sha, size=len(data), encoding="binary", kind="pdf", text=fold(rendered.text),
-                        spans=rendered.spans, uncertain=rendered.uncertain)
+                        spans=rendered.spans, uncertain=rendered.uncertain,
+                        geometry=rendered.geometry)
     from .ingest_docx import convert_doc, read_docx
 
     docx = convert_doc(data) if kind == "doc" else data  # .doc: raises, saying how to convert, without LibreOffice

@@ -94,6 +94,8 @@ class Rendered:
     spans: tuple[Span, ...]
     pages: int
     uncertain: frozenset = frozenset()  # (span start, why) of numeric cells OCR read in doubt
+    # OCR'd pages: (page, {"rotation", "skew", "keystone", "sealed"}), how each was stood straight
+    geometry: tuple = ()
 
 
 # ---------------------------------------------------------------- characters → lines
@@ -426,31 +428,40 @@ def read_pdf(data: bytes) -> Rendered:
         raise InputError("PDF has no pages")
     if not blocks and not scans:
         scans = list(range(1, pages + 1))
-    uncertain: dict = {}
     if scans and ocr_available():
-        from .ingest_ocr import PDF_DPI, ocr_blocks, pdf_page_images
-
-        by_page: dict[int, list] = {}
-        for b in blocks:
-            by_page.setdefault(b.page, []).append(b)
-        for number, image in pdf_page_images(data, scans):
-            by_page[number], doubt = ocr_blocks(image, number, PDF_DPI / 72)
-            uncertain.update(doubt)
-        blocks = [b for n in sorted(by_page) for b in by_page[n]]
-        if not blocks:
-            raise InputError("scanned PDF: OCR found no text on its pages")
-        scans = []
+        return _read_scans(data, blocks, scans, pages)
     if scans or not blocks:
         which = scans or list(range(1, pages + 1))
         listed = ", ".join(map(str, which[:8])) + (", …" if len(which) > 8 else "")
         page_word = "page" if len(which) == 1 else "pages"
         raise NeedsOCR(f"PDF {page_word} {listed} without a text layer: {OCR_MISSING}", tuple(which))
-    return write_blocks(blocks, pages, uncertain)
+    return write_blocks(blocks, pages)
+
+
+def _read_scans(data: bytes, blocks: list, scans: list[int], pages: int) -> Rendered:
+    """The PDF's text-layer blocks and its scanned pages read by OCR, written out in page order."""
+    from .ingest_ocr import PDF_DPI, pdf_page_images, read_page, to_original
+
+    by_page: dict[int, list] = {}
+    for b in blocks:
+        by_page.setdefault(b.page, []).append(b)
+    images = pdf_page_images(data, scans)
+    read = [read_page(image, number, PDF_DPI / 72) for number, image in images]
+    for got in read:
+        by_page[got.number] = got.blocks
+    blocks = [b for n in sorted(by_page) for b in by_page[n]]
+    if not blocks:
+        raise InputError("scanned PDF: OCR found no text on its pages")
+    uncertain = {k: v for got in read for k, v in got.uncertain.items()}
+    return to_original(write_blocks(blocks, pages, uncertain), read)
 
 
 def ocr_available() -> bool:
-    from .ingest_ocr import available
-
+    """Whether the `ocr` extra is installed (its packages import)."""
+    try:
+        from .ocr_engine import available
+    except ImportError:  # numpy, which it imports first, comes with the extra
+        return False
     return available()
 
 

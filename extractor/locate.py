@@ -43,6 +43,7 @@ MIN_FUZZY = 4  # characters of a label key, at least, before similarity is tried
 LOOKAHEAD = 3  # template rows after the last one found that a similar label may name
 
 BEFORE_LABEL = "values stand before their label"
+STRAY = "a number standing alone before its row's line of the table: left out"
 PLACED_BY_ORDER = "values placed by the template's order of rows (their label stands elsewhere)"
 HEADER, BLOCK, GROUP, ROW, UNKNOWN, VALUES = "header", "block", "group", "row", "unknown", "values"
 
@@ -200,9 +201,25 @@ def _row_starts(label: str, table: Table) -> list[int]:
         if pos >= end:
             starts.append(pos)
             end = pos + size
+    bare = _bare_row_at_end(label, table)
+    if bare is not None and (not starts or bare > starts[-1]):
+        starts.append(bare)
     if len(starts) < 2 and not (starts and _header_before(label[: starts[0]], table)):
         return []
     return [_with_enumerator(label, pos) for pos in starts]
+
+
+INNER_ENUMERATOR = re.compile(r"(?:\d{1,2}\s*[.、．]|[（(][一二三四五六七八九十]{1,2}[)）])")
+
+
+def _bare_row_at_end(label: str, table: Table) -> int | None:
+    """Where a row named by a bare word, with its enumerator, ends the label (`…政府信息公开申请
+    3.其他`, `…不计其他情形)(七)总计`): rows of a crawler's text run into the next."""
+    printed = {PUNCT.sub("", normalise(r.enumerator + r.label)) for r in table.rows if r.bare}
+    for m in INNER_ENUMERATOR.finditer(label, 1):
+        if PUNCT.sub("", normalise(label[m.start():])) in printed:
+            return m.start()
+    return None
 
 
 def _header_before(head: str, table: Table) -> bool:
@@ -423,9 +440,11 @@ def _values_alone(state: _Attach, seg: Segment) -> None:
     """A line of values without a label."""
     if state.waiting:
         head = state.waiting[0]
+        width = state.width(head.row.id)
+        if len(seg.values) >= width and 0 < _filled(head.cells) < width:
+            head.cells, head.doubt = [], STRAY  # a lone number before a whole line of the grid
         head.cells.extend(seg.values)
         head.vertical = True
-        width = state.width(head.row.id)
         # full: its values, or one line of a grid that keeps blank cells (`| 18 |  |  | … | 18 |`)
         if _filled(head.cells) >= width or len(seg.values) >= width:
             state.waiting.pop(0)
@@ -462,7 +481,8 @@ def _row(state: _Attach, item: Named) -> None:
         state.waiting = [w for w in state.waiting if _filled(w.cells) == 0]
         place = state.order[id(row)]
         late = place < state.furthest  # a label printed after its values (plain pdftotext)
-        if _filled(entry.cells) == 0 and not late:
+        blank_row = len(entry.cells) >= state.width(row.id)  # a whole line of blank cells
+        if _filled(entry.cells) == 0 and not late and not blank_row:
             state.waiting.append(entry)
         state.furthest = max(state.furthest, place)
         state.last = entry

@@ -9,6 +9,7 @@ from .checks import run_checks
 from .errors import InputError, NotAReportError
 from .ingest import Document, read_document
 from . import meta
+from .ocr_checks import mark_blanks, mark_failed_sums, page_regions
 from .record import Field, Finding, Record
 from .sections import outline
 from .spec import keys_for
@@ -40,15 +41,22 @@ def extract_document(doc: Document) -> Record:
     fields.update(meta.fields(out.meta, template))
     ordered = {k: fields.get(k) or Field(k, None, rule="missing", review=True, reason="not read") for k in keys_for(template)}
     _provenance(ordered, doc)
+    if doc.geometry:  # a scan: blanks its arithmetic rules out, and figures of sums that fail
+        mark_blanks(ordered, template)
+        mark_failed_sums(ordered, template)
     regions = {name: (span.start, span.end) for name, span in out.regions.items()}
     regions.update({f"s{n}": (span.start, span.end) for n, span in out.sections.items()})
     regions.update(rows)
-    record = Record(doc.name, doc.sha256, doc.size, doc.encoding, doc.kind, template, ordered, findings, regions=regions, text=text)
+    regions.update(page_regions(doc.spans, doc.geometry))
+    geometry = {str(page): dict(g) for page, g in doc.geometry}
+    record = Record(doc.name, doc.sha256, doc.size, doc.encoding, doc.kind, template, ordered,
+                    findings, regions=regions, text=text, geometry=geometry)
     record.findings += run_checks(record, text)
     return record
 
 
 ROUTES = {"html": "html", "docx": "docx", "pdf": "pdf-text", "image": "ocr"}
+ILLEGIBLE = "□"  # what OCR writes in a cell whose ink it cannot read (ingest_ocr.ILLEGIBLE)
 
 
 def _provenance(fields: dict[str, Field], doc: Document) -> None:
@@ -67,8 +75,8 @@ def _provenance(fields: dict[str, Field], doc: Document) -> None:
         i = bisect_right(starts, f.start) - 1
         if i >= 0 and f.start < doc.spans[i][1]:
             start, _, f.page, f.box, f.route = doc.spans[i]
-            if start in doubts and f.start == start and not f.review:
-                f.review, f.reason = True, doubts[start]
+            if start in doubts and f.start == start and (not f.review or f.raw == ILLEGIBLE):
+                f.review, f.reason = True, doubts[start]  # (OCR says why it could not read a cell)
 
 
 

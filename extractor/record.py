@@ -51,11 +51,16 @@ class Record:
     fields: dict[str, Field]
     findings: list[Finding] = field(default_factory=list)
     error: str | None = None
-    # Where each part stands in the text read: "t2", "t3", "t4" table regions and "s1".."s6" sections.
+    # Where each part stands in the text read: "t2", "t3", "t4" table regions, "s1".."s6" sections,
+    # and for a scan "p<page>", each OCR'd page.
     regions: dict[str, tuple[int, int]] = field(default_factory=dict)
     text: str | None = field(default=None, repr=False)  # the text read, kept for storage, not in JSON
     # A report for a year before the statutory tables (2019): its meta only, `error` says why.
     predates: bool = False
+    # A scan: how each OCR'd page was stood straight before it was read, by page ("3"):
+    # {"rotation": degrees clockwise, "skew": degrees counter-clockwise, "keystone": share of the
+    # frame's diagonal, "sealed": share of the page under a red seal} (page_geometry.Correction)
+    geometry: dict[str, dict] = field(default_factory=dict)
 
     @property
     def status(self) -> str:
@@ -79,7 +84,7 @@ class Record:
         fields = [astuple_field(f) for f in self.fields.values()]
         findings = [(f.check, f.kind, f.message, f.keys, f.expected, f.actual) for f in self.findings]
         return (_rebuild, (self.name, self.sha256, self.size, self.encoding, self.kind, self.template, fields, findings,
-                           self.error, self.regions, self.text, self.predates))
+                           self.error, self.regions, self.text, self.predates, self.geometry))
 
     def to_json(self) -> dict:
         """The JSON-lines shape: file, sha256, status, template, error (a failed file's or a
@@ -102,6 +107,6 @@ def astuple_field(f: Field) -> tuple:
 
 
 def _rebuild(name, sha256, size, encoding, kind, template, fields, findings, error, regions, text,
-             predates=False) -> Record:
+             predates=False, geometry=None) -> Record:
     return Record(name, sha256, size, encoding, kind, template, {t[0]: Field(*t) for t in fields},
-                  [Finding(*t) for t in findings], error, regions, text, predates)
+                  [Finding(*t) for t in findings], error, regions, text, predates, geometry or {})

@@ -17,7 +17,9 @@ from functools import lru_cache
 
 from .cells import EMPTY, NUMBER, TEXT, Cell, read_cell
 
-SEPARATOR_LINE = re.compile(r"^[\s|:：\-—–=+]*$")
+# A markdown table's rule (`|---|:--:|`), or a line of nothing: never a row. A line of empty pipe
+# cells (`|  |  |  |`) is a row whose cells are all blank, and is kept.
+SEPARATOR_LINE = re.compile(r"^[\s|:：+]*[-—–=][\s|:：\-—–=+]*$|^\s*$")
 RUN = re.compile(r"\d+(?:\.\d+)?|[/／](?=[/／\d]|$)")  # digits, or a placeholder slash, run into a label
 LABEL_END = r"[\u4e00-\u9fff”\"）)》]"
 # What a label opens with, when a run of digits at the start of a cell runs into it
@@ -46,8 +48,10 @@ def physical_rows(text: str, start: int, end: int) -> list[list[Cell]]:
     if filled and one_per_line >= 0.6 * len(filled):
         return _cell_per_line_rows(lines)
     rows = []
-    for line, offset in lines:
+    for n, (line, offset) in enumerate(lines):
         line = _without_page_number(line)
+        if _page_number_at_break(lines, n):
+            continue
         for piece, at in _sentences(line, offset):
             if not piece.strip() or SEPARATOR_LINE.match(piece) or _is_prose(piece):
                 continue
@@ -58,6 +62,20 @@ def physical_rows(text: str, start: int, end: int) -> list[list[Cell]]:
 # A page's number printed in its footer, at the end of a line a PDF's text runs it into
 # (`769- 5 -`, `第5页`, `第 5 页 共 12 页`): never a cell.
 PAGE_NUMBER = re.compile(r"(?<![-—–－])[-—–－]\s*\d{1,3}\s*[-—–－]\s*$|第\s*\d{1,3}\s*页(?:\s*[/，,]?\s*共\s*\d{1,3}\s*页)?\s*$")
+
+
+BARE_PAGE_NUMBER = re.compile(r"\s*\d{1,3}\s*")
+
+
+def _page_number_at_break(lines: list[tuple[str, int]], n: int) -> bool:
+    """A bare number alone on the line before (or after) a page break (pdftotext's form feed):
+    the page's number in its footer (or header), not a cell."""
+    line = lines[n][0]
+    if "\f" in line or not BARE_PAGE_NUMBER.fullmatch(line):
+        return False
+    after = next((ln for ln, _ in lines[n + 1 :] if ln.strip()), "")
+    before = next((ln for ln, _ in reversed(lines[:n]) if ln.strip()), "")
+    return after.startswith("\f") or before.rstrip(" ").endswith("\f")
 
 
 def _without_page_number(line: str) -> str:
@@ -102,6 +120,9 @@ def segments(rows: list[list[Cell]]) -> list[Segment]:
         cells = _fold_enumerator(cells)
         current: Segment | None = None
         leading: list[Cell] = []
+        if len(cells) >= 2 and all(read_cell(c.text).kind == EMPTY for c in cells):
+            out.append(Segment("", cells[0].start, cells[0].start, cells, row=index))  # all blank
+            continue
         for cell in cells:
             kind = read_cell(cell.text).kind
             if kind == TEXT:

@@ -27,7 +27,7 @@ CREATE TABLE IF NOT EXISTS documents (
     id INTEGER PRIMARY KEY, sha256 TEXT NOT NULL UNIQUE, path TEXT, size INTEGER, encoding TEXT, kind TEXT,
     template TEXT, year INTEGER, agency TEXT, status TEXT, error TEXT,
     n_review INTEGER, run_id INTEGER, extracted_at TEXT, version TEXT, regions TEXT,
-    mtime_ns INTEGER
+    mtime_ns INTEGER, geometry TEXT
 );
 CREATE INDEX IF NOT EXISTS documents_path ON documents(path);
 CREATE TABLE IF NOT EXISTS texts (
@@ -162,6 +162,8 @@ def _prepare(db: sqlite_utils.Database) -> None:
         "PRAGMA synchronous=NORMAL"
     )  # with WAL: never corrupt; a power cut may undo the last batch
     db.conn.executescript(SCHEMA)
+    if "geometry" not in {c.name for c in db["documents"].columns}:  # (made before scans kept it)
+        db.execute("ALTER TABLE documents ADD COLUMN geometry TEXT")
     if db.execute("PRAGMA application_id").fetchone()[0] != APPLICATION_ID:
         db.execute(f"PRAGMA application_id={APPLICATION_ID}")
     if not had_files:
@@ -312,8 +314,9 @@ class Packed:
         fields = {row[0]: field_from_row(*row) for row in self.values}
         findings = [Finding(c, k, m, json.loads(keys or "[]"), e, a) for c, k, m, keys, e, a in self.findings]
         regions = {k: tuple(v) for k, v in json.loads(doc.get("regions") or "{}").items()}
+        geometry = json.loads(doc.get("geometry") or "{}")
         return Record(self.name, self.sha256, doc["size"], doc["encoding"], doc["kind"], doc["template"], fields, findings,
-                      self.error, regions, self.text, self.status == "predates")
+                      self.error, regions, self.text, self.status == "predates", geometry)
 
 
 def pack(record: Record, text: str | None = None) -> Packed:
@@ -326,6 +329,7 @@ def pack(record: Record, text: str | None = None) -> Packed:
         "year": meta["meta.year"].value if "meta.year" in meta else None,
         "agency": meta["meta.agency"].value if "meta.agency" in meta else None,
         "status": status, "error": record.error, "n_review": len(record.review_keys()), "regions": json.dumps(record.regions),
+        "geometry": json.dumps(record.geometry) if record.geometry else None,
     }
     mark_unstorable(record)
     values = [
@@ -461,7 +465,8 @@ def _point(
 
 
 DOCUMENT_COLUMNS = ("sha256", "path", "size", "encoding", "kind", "template", "year", "agency", "status", "error",
-                    "n_review", "run_id", "extracted_at", "version", "regions", "mtime_ns")
+                    "n_review", "run_id", "extracted_at", "version", "regions", "mtime_ns",
+                    "geometry")
 # A document read again keeps its id (INSERT OR REPLACE would give it a new one).
 DOCUMENT_SQL = (f"INSERT INTO documents ({', '.join(DOCUMENT_COLUMNS)}) VALUES ({', '.join('?' * len(DOCUMENT_COLUMNS))}) "
                 f"ON CONFLICT(sha256) DO UPDATE SET {', '.join(f'{c} = excluded.{c}' for c in DOCUMENT_COLUMNS[1:])} RETURNING id")

@@ -95,7 +95,7 @@ def _decide(readings: list[Reading], identities: list[Identity], row_identity, t
         if r.options is None:
             continue
         fit = align.choose(r.options, row_identity, k)
-        if row_identity(align.values_of(fit)) is False and not r.grid:
+        if not r.grid:
             fit = _in_another_line_order(r, fit, text, k, row_identity) or fit
         if fit.rule.endswith("+ambiguous") and r.options.complete:
             undecided.append(r)
@@ -144,25 +144,33 @@ MAX_LINES_REORDERED = 3
 
 
 def _in_another_line_order(r: Reading, fit: align.Fit, text: str, k: int, row_identity) -> align.Fit | None:
-    """A row whose cells stand on two or three lines and do not add up as the text orders them:
-    read with its lines in another order (pdftotext prints a top-aligned 总计 on the label's first
-    line, the six applicant columns on the next). When exactly one order adds up, the arithmetic
-    decided it; when several do, the cells they disagree on are marked; when none does, None."""
+    """A row whose cells stand on two or three lines: read in every order of its lines
+    (pdftotext -layout prints a top-aligned 总计 on the label's first line, the six applicant
+    columns on the next). The orders whose row adds up: one reading — taken (unmarked when the
+    arithmetic chose it over the text's order); several — they are the row's readings, for the
+    table's identities to choose from (solve.py); none — the text's order, marked (None when it
+    adds up or is marked already)."""
     assert r.text is not None
     groups = _line_groups(text, r.text.cells)
     if not 2 <= len(groups) <= MAX_LINES_REORDERED:
         return None
-    found = []
+    found = [fit] if row_identity(align.values_of(fit)) is True else []
     for order in list(itertools.permutations(groups))[1:]:
         cells = [c for group in order for c in group]
-        found += [f for f in align.options(cells, k, glued=False).fits
+        found += [f._replace(rule="line-order") for f in align.options(cells, k, glued=False).fits
                   if row_identity(align.values_of(f)) is True]
-    if not found:
+    distinct = {align.values_of(f) for f in found}
+    if not found and row_identity(align.values_of(fit)) is False and not fit.review:
+        # the lines may not all be this row's (a number wrapped in its column, a neighbour's total)
+        return fit._replace(review=True, reason="its cells stand on several lines and add up in no order")
+    if not found or (len(distinct) == 1 and found[0] is fit):
         return None
-    others = align.others_of([fit] + found, found[0])
-    if len({align.values_of(f) for f in found}) == 1:
-        return found[0]._replace(rule="line-order+arithmetic", review=False, reason="", others=others)
-    return align.ambiguous(found, "its lines add up in more than one order")
+    if len(distinct) == 1:
+        return found[0]._replace(rule="line-order+arithmetic", review=False, reason="",
+                                 others=align.others_of([fit] + found, found[0]))
+    readings = list({align.values_of(f): f for f in found}.values())
+    r.options = align.Options(tuple(readings), "line-order", "its lines add up in more than one order")
+    return align.ambiguous(readings, r.options.reason)
 
 
 def _line_groups(text: str, cells: list[Cell]) -> list[list[Cell]]:

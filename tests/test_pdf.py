@@ -463,10 +463,10 @@ def _image_pdf() -> bytes:
 
 @pytest.fixture
 def no_ocr(monkeypatch):
-    """As if the OCR package were not installed."""
-    import extractor.ingest_ocr
+    """As if the OCR extra were not installed: importing its package fails."""
+    import sys
 
-    monkeypatch.setattr(extractor.ingest_ocr, "available", lambda: False)
+    monkeypatch.setitem(sys.modules, "rapidocr", None)
 
 
 def test_scanned_pdf_needs_ocr(no_ocr):
@@ -474,6 +474,7 @@ def test_scanned_pdf_needs_ocr(no_ocr):
         read_document(_image_pdf(), "scan.pdf")
     message = str(caught.value)
     assert OCR_MISSING in message and "\n" not in message
+    assert "pip install 'xxgk[ocr]'" in message
     assert caught.value.pages == (1,)
     assert isinstance(caught.value, InputError)
 

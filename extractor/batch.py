@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import errno
-import glob
 import hashlib
 import json
 import os
@@ -17,28 +16,15 @@ from .limits import MAX_FILE_BYTES
 from .pipeline import extract, failed_record
 from .record import Record
 
-SUFFIXES = {".txt", ".text", ".md", ".markdown", ".html", ".htm", ".xhtml", ".shtml", ".pdf", ".docx"}
 MAX_BYTES = MAX_FILE_BYTES
 
 
 def collect(paths: Iterable[str]) -> list[Path]:
-    """Files named, files under folders (recursively, by suffix), and glob matches; sorted, unique."""
-    found: dict[str, Path] = {}
-    for arg in paths:
-        p = Path(arg)
-        if p.is_dir():
-            for sub in sorted(p.rglob("*")):
-                if sub.is_file() and sub.suffix.lower() in SUFFIXES:
-                    found.setdefault(str(sub), sub)
-        elif p.exists():
-            found.setdefault(str(p), p)
-        elif any(ch in arg for ch in "*?["):
-            for match in sorted(glob.glob(arg, recursive=True)):
-                if os.path.isfile(match):
-                    found.setdefault(match, Path(match))
-        else:
-            found.setdefault(arg, p)  # reported as failed: no such file
-    return list(found.values())
+    """The files a run reads from `paths` (bulk.collect: folders by suffix, globs), as a list.
+    Raises UsageError for a path that does not exist."""
+    from .bulk import collect as files_of
+
+    return files_of(paths).files
 
 
 _ESCAPES = {
@@ -204,9 +190,11 @@ class JsonLines:
 
 
 def recheck(db) -> dict[str, int]:
-    """Run the checks again over every stored document; returns counts of documents and findings by kind."""
+    """Run the checks again over every stored document (pipeline.recheck: the findings of reading
+    and of the LLM route are kept); returns counts of documents and findings by kind, and of the
+    documents without a stored text ("without text")."""
     from . import store
-    from .checks import run_checks
+    from .pipeline import recheck as recheck_record
 
     counts = {"documents": 0, "without text": 0}
     # (a failed file and a report from before the statutory tables have no tables to check)
@@ -216,8 +204,7 @@ def recheck(db) -> dict[str, int]:
             counts["without text"] += 1
             continue
         record = store.load_record(db, doc)
-        record.findings = [f for f in record.findings if f.check.startswith("parse.")]
-        record.findings += run_checks(record, text)
+        recheck_record(record, text)
         store.save(db, record, doc["path"], doc["run_id"])
         counts["documents"] += 1
         for f in record.findings:

@@ -19,7 +19,7 @@ import re
 import unicodedata
 from functools import lru_cache
 
-from .spec import rules_dir
+from .spec import open_rule
 
 RADICALS_FILE = "equivalent_unified_ideograph.txt"
 # Where NFKC changes single characters (the rest of the code space has no compatibility forms):
@@ -51,7 +51,8 @@ def _keeps_digits(ch: str, folded: str) -> bool:
 def radicals() -> dict[int, str]:
     """{radical code point: unified ideograph} from the rules' EquivalentUnifiedIdeograph lines."""
     out: dict[int, str] = {}
-    text = (rules_dir() / RADICALS_FILE).read_text(encoding="utf-8")
+    with open_rule(RADICALS_FILE) as f:
+        text = f.read()
     for line in text.splitlines():
         data = line.split("#", 1)[0].strip()
         if not data:

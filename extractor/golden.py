@@ -6,14 +6,10 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import XxgkError
+from .errors import GoldenError
 from .spec import field_by_key, keys_for
 
 REQUIRED = ("report", "sha256", "version", "fields")
-
-
-class GoldenError(XxgkError):
-    """A golden file that does not follow the spec."""
 
 
 @dataclass
@@ -68,11 +64,27 @@ def _check_type(path, key, value) -> None:
         raise GoldenError(f"{path}: {key} must be {kind} or null, not {value!r}")
 
 
-def load_folder(folder: Path) -> list[Golden]:
+def load_folder(folder: Path, root: Path | None = None) -> list[Golden]:
+    """Every golden file of `folder`, validated; their `report` paths relative to `root` (default:
+    the folder's parent). Raises GoldenError."""
     files = sorted(Path(folder).glob("*.json"))
     if not files:
         raise GoldenError(f"{folder}: no golden .json files")
-    return [load_file(f) for f in files]
+    return [load_file(f, root) for f in files]
+
+
+def check_reports(goldens: list[Golden]) -> None:
+    """Raise GoldenError naming the reports that are not where their golden files say (a golden
+    folder copied without its reports would otherwise score every key as a silent error)."""
+    missing = [g for g in goldens if not g.report.is_file()]
+    if not missing:
+        return
+    shown = ", ".join(str(g.report) for g in missing[:3]) + (" …" if len(missing) > 3 else "")
+    raise GoldenError(
+        f"{len(missing)} of {len(goldens)} reports the golden files name are not found ({shown}): "
+        f"their `report` paths are relative to the golden folder's parent; give --reports DIR, the "
+        f"folder they are relative to"
+    )
 
 
 def store(db, goldens: list[Golden]) -> int:

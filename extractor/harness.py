@@ -9,15 +9,12 @@ from typing import Callable
 
 from . import evaluate, store
 from .batch import read_file
-from .errors import XxgkError
+from .errors import GoldenMismatch, LLMConfigError, UsageError
 from .golden import Golden
 from .record import Record
 
 Reader = Callable[[Path], Record]
-
-
-class GoldenMismatch(XxgkError):
-    """A golden file whose sha256 is not that of the report it names."""
+ROUTES = ("rules", "hybrid", "llm")
 
 
 def git_commit() -> str | None:
@@ -44,18 +41,30 @@ def run_eval(db, goldens: list[Golden], route: str, reader: Reader = read_file, 
             "reports": len(goldens), **summary,
         }).last_pk
         db["eval_outcomes"].insert_all(
-            ({"run": run_id, "document": o.document, "key": o.key, "truth": json.dumps(o.truth), "value": json.dumps(o.value),
+            ({"run": run_id, "document": o.document, "key": o.key, "truth": json.dumps(o.truth, ensure_ascii=False),
+              "value": json.dumps(o.value, ensure_ascii=False),
               "review": int(o.review), "outcome": o.kind, "layout": o.layout} for o in outcomes), batch_size=1000)
     return run_id, outcomes
 
 
 def compare_runs(db, run_a: int, run_b: int) -> list[dict]:
-    """Keys whose outcome or value differs between two runs."""
+    """Keys whose outcome, value or mark differs between two runs: document, key, truth, value_a,
+    outcome_a, value_b, outcome_b (values decoded from their stored JSON). Raises UsageError for a
+    run id the database does not hold."""
+    held = [r[0] for r in db.execute("SELECT rowid FROM eval_runs ORDER BY rowid")] if db["eval_runs"].exists() else []
+    unknown = [str(r) for r in (run_a, run_b) if r not in held]
+    if unknown:
+        runs = ", ".join(map(str, held[-10:])) if held else "none yet: run xxgk eval --golden DIR"
+        raise UsageError(f"no evaluation run {' or '.join(unknown)} in {store.db_path(db)} (its runs: {runs})")
     sql = """SELECT a.document, a.key, a.truth, a.value AS value_a, a.outcome AS outcome_a, b.value AS value_b, b.outcome AS outcome_b
              FROM eval_outcomes a JOIN eval_outcomes b ON a.document = b.document AND a.key = b.key
              WHERE a.run = ? AND b.run = ? AND (a.value != b.value OR a.outcome != b.outcome OR a.review != b.review)
              ORDER BY a.document, a.key"""
-    return list(db.query(sql, [run_a, run_b]))
+    rows = list(db.query(sql, [run_a, run_b]))
+    for row in rows:
+        for name in ("truth", "value_a", "value_b"):
+            row[name] = json.loads(row[name]) if row[name] is not None else None
+    return rows
 
 
 def reader_for(route: str, config=None, db=None, cache_only: bool = False) -> Reader:
@@ -65,7 +74,8 @@ def reader_for(route: str, config=None, db=None, cache_only: bool = False) -> Re
     if route == "rules":
         return read_file
     if config is None or not (config.enabled or cache_only):
-        raise XxgkError(f"the {route} route needs an LLM endpoint: {config.reason if config else 'none configured'}")
+        why = config.reason if config else "none configured"
+        raise LLMConfigError(f"the {route} route needs an LLM endpoint: {why} (or --cache-only)")
     from .llm import fill_with_llm_sync
 
     def read(path: Path) -> Record:

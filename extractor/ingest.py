@@ -15,7 +15,8 @@ from dataclasses import dataclass
 import lxml.html
 from lxml import etree
 
-from extractor.errors import InputError, LimitError
+from extractor.errors import InputError, LimitError, MissingExtra
+from extractor.formats import SUPPORTED, missing_extra
 from extractor.fold import fold
 from extractor.limits import MAX_GRID_CELLS, MAX_SPAN
 
@@ -39,9 +40,7 @@ class Document:
 
 # ---------------------------------------------------------------- decoding
 
-_UNSUPPORTED = (
-    "is not read (xxgk reads text, markdown, HTML, PDF, Word .docx and PNG, JPEG or TIFF images)"
-)
+_UNSUPPORTED = f"is not read (xxgk reads {SUPPORTED})"
 _MAGIC = [
     (b"%PDF", "PDF"),
     (b"PK\x03\x04", "ZIP archive"),
@@ -459,7 +458,25 @@ def binary_kind(data: bytes) -> str | None:
     return None
 
 
+# The modules each binary kind needs from its extra (pyproject.toml): a file of that kind fails
+# with the extra to install when one is missing
+_EXTRA_MODULES = {"pdf": ("PDF", {"pdfplumber", "pdfminer", "pypdfium2", "PIL"}),
+                  "docx": ("Word", {"docx"}), "doc": ("Word", {"docx"})}
+
+
 def _read_binary(data: bytes, name: str, kind: str) -> Document:
+    """A PDF, Word file or image read by its reader. Raises MissingExtra when that reader's
+    packages are not installed."""
+    try:
+        return _read_binary_kind(data, name, kind)
+    except ModuleNotFoundError as e:
+        what, modules = _EXTRA_MODULES.get(kind, ("", set()))
+        if (e.name or "").split(".")[0] not in modules:
+            raise
+        raise MissingExtra(missing_extra(what, e.name or "")) from e
+
+
+def _read_binary_kind(data: bytes, name: str, kind: str) -> Document:
     from . import limits
     from .ingest_pdf import OCR_MISSING, NeedsOCR, ocr_available
 

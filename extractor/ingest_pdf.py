@@ -28,7 +28,7 @@ import re
 import statistics
 from dataclasses import dataclass, field
 
-from .errors import InputError
+from .errors import InputError, NeedsOCR
 from .fold import fold_chars
 
 OCR_MISSING = "scanned pages need OCR, which is not installed: pip install 'xxgk[ocr]'"
@@ -47,17 +47,6 @@ Box = tuple  # (x0, top, x1, bottom)
 Span = tuple  # (start, end, page, box, route)
 
 logging.getLogger("pdfminer").setLevel(logging.ERROR)
-
-
-class NeedsOCR(InputError):
-    """The file (or some of its pages) is an image of text: only the OCR route can read it.
-
-    `pages` are the 1-based numbers of the pages without a text layer (empty for an image file).
-    """
-
-    def __init__(self, message: str, pages: tuple[int, ...] = ()):
-        super().__init__(message)
-        self.pages = pages
 
 
 @dataclass

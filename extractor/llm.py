@@ -275,10 +275,9 @@ def _keep_marked(record: Record, keys: list[str], reason: str) -> None:
 
 def _recheck(record: Record, text: str) -> None:
     """The checks again, over the merged values (parse and LLM findings are kept)."""
-    from .checks import run_checks
+    from .pipeline import recheck
 
-    record.findings = [f for f in record.findings if f.check.startswith(("parse.", "llm"))]
-    record.findings += run_checks(record, text)
+    recheck(record, text)
 
 
 def outcomes_json(outcomes: list[LLMOutcome]) -> str:

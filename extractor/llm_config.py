@@ -23,15 +23,11 @@ import os
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
-from .errors import XxgkError
+from .errors import LLMConfigError
 
 MODES = ("TOOLS", "JSON", "JSON_SCHEMA", "MD_JSON")
 OPENAI_URL = "https://api.openai.com/v1"
 KEYLESS = "not-needed"  # local endpoints (vLLM, Ollama) take any key; the client needs one
-
-
-class LLMConfigError(XxgkError):
-    """A setting of the LLM route has a value that cannot be used."""
 
 
 @dataclass(frozen=True)

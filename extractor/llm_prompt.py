@@ -20,9 +20,12 @@ CJK = re.compile(r"[\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef\u3000-\u303f]")
 
 
 def prompts_dir() -> Path:
-    """$XXGK_PROMPTS_DIR, else the project's prompts/ folder."""
+    """$XXGK_PROMPTS_DIR, else the package's prompts (spec.package_data: the top-level
+    prompts/ in a checkout, extractor/prompts in a wheel)."""
+    from .spec import package_data
+
     override = os.environ.get("XXGK_PROMPTS_DIR")
-    return Path(override) if override else Path(__file__).resolve().parent.parent / "prompts"
+    return Path(override) if override else package_data("prompts")
 
 
 @lru_cache(maxsize=16)

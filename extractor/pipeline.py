@@ -92,6 +92,19 @@ def _predates(doc: Document, out) -> Record:
     return record
 
 
+# Findings that are not the checks' own: what reading and the LLM route noticed. Running the
+# checks again replaces the others and keeps these.
+KEPT_FINDINGS = ("parse.", "llm")
+
+
+def recheck(record: Record, text: str) -> None:
+    """Run the checks again over a record's values, in place: their findings and marks are
+    replaced, those of reading (parse.*) and of the LLM route (llm_*) kept. What `xxgk check`
+    and the LLM route's merge both run."""
+    record.findings = [f for f in record.findings if f.check.startswith(KEPT_FINDINGS)]
+    record.findings += run_checks(record, text)
+
+
 def failed_record(data: bytes | None, name: str, error: Exception, sha256: str | None = None) -> Record:
     """The record of a file that could not be read: status failed, one-line reason.
 
@@ -103,4 +116,4 @@ def failed_record(data: bytes | None, name: str, error: Exception, sha256: str |
     return Record(name, sha256, len(data) if data is not None else 0, "", "", None, {}, [], message)
 
 
-__all__ = ["extract", "extract_document", "failed_record", "InputError"]
+__all__ = ["extract", "extract_document", "failed_record", "recheck", "InputError"]

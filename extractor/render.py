@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 import unicodedata
 
 from .spec import field_by_key, keys_for
@@ -41,7 +42,9 @@ def _split_label(key: str) -> tuple[str, str]:
     return " ".join(words[:-1]), words[-1]
 
 
-def render(doc: dict, values: dict[str, dict], findings: list[dict]) -> str:
+def render(doc: dict, values: dict[str, dict], findings: list[dict], db_name: str = "DB") -> str:
+    """A stored document drawn as its tables, its marks and findings; `db_name` is the database
+    as the hints at the end name it."""
     lines = [f"{doc['agency'] or '(agency unknown)'} · {doc['year'] or '?'} · template {doc['template'] or '?'} · {doc['status']}",
              f"{doc['path']}  sha256 {doc['sha256'][:12]}"]
     if doc.get("error"):
@@ -72,7 +75,8 @@ def render(doc: dict, values: dict[str, dict], findings: list[dict]) -> str:
     if shown or unassessable:
         lines += ["", "findings:"] + [f"  [{f['kind']}] {f['check']}: {f['message']}" for f in shown]
         if unassessable:
-            lines.append(f"  {unassessable} checks not assessable (a blank among their cells): xxgk findings DB --kind not_assessable")
+            hint = f"xxgk findings {shlex.quote(db_name)} --kind not_assessable"
+            lines.append(f"  {unassessable} checks not assessable (a blank among their cells): {hint}")
     return "\n".join(lines)
 
 

@@ -10,13 +10,38 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from .errors import UsageError, XxgkError
+
 TEMPLATES = ("2019", "2021")
 
 
 def rules_dir() -> Path:
-    """Where the rule data lives: $XXGK_RULES_DIR, else the project's rules/ folder."""
+    """Where the rule data lives: $XXGK_RULES_DIR, else the package's `extractor/rules` (an
+    installed wheel: the top-level rules/ is packaged there, see pyproject.toml), else the source
+    tree's top-level rules/ (a checkout or an editable install: the one copy that is edited)."""
     override = os.environ.get("XXGK_RULES_DIR")
-    return Path(override) if override else Path(__file__).resolve().parent.parent / "rules"
+    return Path(override) if override else package_data("rules")
+
+
+def package_data(name: str) -> Path:
+    """The folder of a packaged data directory (`rules`, `prompts`): inside the package when
+    installed from a wheel, else the source tree's top-level folder of that name."""
+    here = Path(__file__).resolve().parent
+    packaged = here / name
+    return packaged if packaged.is_dir() else here.parent / name
+
+
+def open_rule(name: str, mode: str = "r"):
+    """Open a file of rules_dir(). Raises XxgkError naming the folder when it is not there."""
+    path = rules_dir() / name
+    try:
+        if "b" in mode:
+            return open(path, mode)
+        return open(path, mode, encoding="utf-8", newline="")
+    except FileNotFoundError as e:
+        raise XxgkError(
+            f"{path}: the rules file is missing (is $XXGK_RULES_DIR right, or xxgk installed whole?)"
+        ) from e
 
 
 @dataclass(frozen=True)
@@ -31,7 +56,7 @@ class FieldSpec:
 
 @lru_cache(maxsize=1)
 def fields() -> tuple[FieldSpec, ...]:
-    with open(rules_dir() / "fields.tsv", encoding="utf-8", newline="") as f:
+    with open_rule("fields.tsv") as f:
         return tuple(FieldSpec(**row) for row in csv.DictReader(f, delimiter="\t"))
 
 
@@ -39,7 +64,7 @@ def fields() -> tuple[FieldSpec, ...]:
 def keys_for(template: str) -> tuple[str, ...]:
     """Every key of a template's record, in fields.tsv order (201 for 2019, 203 for 2021)."""
     if template not in TEMPLATES:
-        raise ValueError(f"unknown template {template!r}")
+        raise UsageError(f"unknown template {template!r} (known: {', '.join(TEMPLATES)})")
     return tuple(f.key for f in fields() if f.template in ("both", template))
 
 
@@ -50,12 +75,12 @@ def field_by_key() -> dict[str, FieldSpec]:
 
 @lru_cache(maxsize=1)
 def templates() -> dict:
-    with open(rules_dir() / "templates.toml", "rb") as f:
+    with open_rule("templates.toml", "rb") as f:
         return tomllib.load(f)
 
 
 @lru_cache(maxsize=1)
 def meta_rules() -> dict:
     """rules/meta.toml: the words of titles, years, bodies' names and what is not a report."""
-    with open(rules_dir() / "meta.toml", "rb") as f:
+    with open_rule("meta.toml", "rb") as f:
         return tomllib.load(f)

@@ -31,7 +31,7 @@ CREATE TABLE IF NOT EXISTS documents (
 );
 CREATE INDEX IF NOT EXISTS documents_path ON documents(path);
 CREATE TABLE IF NOT EXISTS texts (
-    document_id INTEGER PRIMARY KEY REFERENCES documents(id), text BLOB  -- zlib-compressed UTF-8
+    document_id INTEGER PRIMARY KEY REFERENCES documents(id), text TEXT  -- as read (older: zlib)
 );
 CREATE TABLE IF NOT EXISTS "values" (
     document_id INTEGER NOT NULL REFERENCES documents(id), key TEXT NOT NULL, value,
@@ -307,17 +307,16 @@ class Packed:
     document: dict  # the documents columns that come from the record
     values: list[tuple]  # VALUES_SQL's columns after document_id
     findings: list[tuple]  # FINDINGS_SQL's columns after document_id
-    text: bytes | None  # zlib-compressed UTF-8; None: leave the stored text as it is
+    text: str | None  # the text read; None: leave the stored text as it is
 
     def record(self) -> Record:
         doc = self.document
         fields = {row[0]: field_from_row(*row) for row in self.values}
         findings = [Finding(c, k, m, json.loads(keys or "[]"), e, a) for c, k, m, keys, e, a in self.findings]
         regions = {k: tuple(v) for k, v in json.loads(doc.get("regions") or "{}").items()}
-        text = zlib.decompress(self.text).decode("utf-8") if self.text is not None else None
         geometry = json.loads(doc.get("geometry") or "{}")
         return Record(self.name, self.sha256, doc["size"], doc["encoding"], doc["kind"], doc["template"], fields, findings,
-                      self.error, regions, text, self.status == "predates", geometry)
+                      self.error, regions, self.text, self.status == "predates", geometry)
 
 
 def pack(record: Record, text: str | None = None) -> Packed:
@@ -361,8 +360,9 @@ def pack(record: Record, text: str | None = None) -> Packed:
         )
         for f in record.findings
     ]
-    blob = zlib.compress(text.encode("utf-8"), 1) if text is not None else None  # fast: texts are kept to check again, not archived
-    return Packed(record.name, record.sha256, status, record.error, document, values, findings, blob)
+    # The text as TEXT, not compressed: any SQLite client and Datasette show it, and a value's
+    # span (start, end) can be followed in it (README "The database": the size this costs).
+    return Packed(record.name, record.sha256, status, record.error, document, values, findings, text)
 
 
 INT64 = (-(1 << 63), (1 << 63) - 1)
@@ -504,8 +504,12 @@ def findings_of(db: sqlite_utils.Database, sha256: str) -> list[dict]:
 
 
 def text_of(db: sqlite_utils.Database, sha256: str) -> str | None:
+    """The text a document was read as (stored as TEXT; zlib-compressed by earlier versions)."""
     rows = list(db.query(f"SELECT text FROM texts WHERE document_id = {ID_OF}", [sha256]))
-    return zlib.decompress(rows[0]["text"]).decode("utf-8") if rows else None
+    if not rows:
+        return None
+    text = rows[0]["text"]
+    return zlib.decompress(text).decode("utf-8") if isinstance(text, bytes) else text
 
 
 def load_record(db: sqlite_utils.Database, doc: dict) -> Record:

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from typing import Any
 
+from .errors import UsageError
 from .spec import TEMPLATES, templates
 
 NUMBERED_TABLES = ("t2", "t3", "t4")
@@ -142,9 +143,9 @@ class Template:
 
 @lru_cache(maxsize=2)
 def template(name: str) -> Template:
-    """The 2019 or the 2021 format. Raises ValueError for any other name."""
+    """The 2019 or the 2021 format. Raises UsageError (a ValueError) for any other name."""
     if name not in TEMPLATES:
-        raise ValueError(f"unknown template {name!r} (known: {', '.join(TEMPLATES)})")
+        raise UsageError(f"unknown template {name!r} (known: {', '.join(TEMPLATES)})")
     data = templates()
     meta = data["templates"][name]
     tables = {"t2": _t2(data["t2"], name), "t3": _t3(data["t3"], name), "t4": _t4(data["t4"])}

@@ -260,15 +260,17 @@ def test_exports(tmp_path):
     assert result.exit_code == 0, result.output
     lines = out.read_text(encoding="utf-8-sig").splitlines()
     header = lines[0].split(",")
-    assert header[:5] == ["path", "sha256", "status", "template", "error"] and len(header) == 5 + len(set(header[5:])) == 5 + 229
-    assert len(lines) == 1 + 7 and (tmp_path / "r.findings.csv").exists()
+    assert header[:6] == ["path", "sha256", "status", "template", "error", "marked"]
+    assert len(header) == 6 + len(set(header[6:])) == 6 + 229
+    assert len(lines) == 8 and (tmp_path / "r.findings.csv").exists()
+    assert (tmp_path / "r.review.csv").exists()
     zh = tmp_path / "zh.xlsx"
     result = CliRunner().invoke(main, ["export", str(db_path), "--format", "xlsx", "-o", str(zh), "--labels", "zh"])
     assert result.exit_code == 0
     with zipfile.ZipFile(zh) as z:
         workbook = z.read("xl/workbook.xml").decode()
         strings = z.read("xl/sharedStrings.xml").decode() if "xl/sharedStrings.xml" in z.namelist() else z.read("xl/worksheets/sheet1.xml").decode()
-    assert 'name="reports"' in workbook and 'name="findings"' in workbook
+    assert 'name="reports"' in workbook and 'name="findings"' in workbook and 'name="review"' in workbook
     assert "发布机关（报告主体）" in strings
     jl = tmp_path / "r.jsonl"
     CliRunner().invoke(main, ["export", str(db_path), "--format", "jsonl", "-o", str(jl)])

@@ -73,7 +73,7 @@ def test_bad_files_fail_alone_and_the_run_goes_on(tmp_path):
     (folder / "truncated.html").write_bytes("<html><body><p>某局2023年政府信息公开工作年度报告</p><table><tr><td>规".encode("gbk"))
     db_path = tmp_path / "r.db"
     result = run("extract", folder, "--db", db_path)
-    assert result.exit_code == 0
+    assert result.exit_code == 3  # the run finished, some files failed
     # The truncated page is a report whose tables are cut off: flagged, every table value null and marked.
     assert "11 documents read: 4 ok, 4 flagged, 3 failed" in result.output
     errors = [ln for ln in result.output.splitlines() if ln.startswith("Error: ")]
@@ -88,11 +88,16 @@ def test_bad_files_fail_alone_and_the_run_goes_on(tmp_path):
     assert len(t3) == 175 and all(r["value"] is None and r["review"] == 1 for r in t3)
 
 
-def test_missing_file_and_nothing_to_write(tmp_path):
-    result = run("extract", tmp_path / "nope.txt", "--db", tmp_path / "r.db")
-    assert "1 documents read: 0 ok, 0 flagged, 1 failed" in result.output
+def test_missing_path_is_refused_before_anything_is_written(tmp_path):
+    """A path that does not exist was recorded as a failed document, and the database created."""
+    result = run("extract", tmp_path / "nope.txt", tmp_path / "nodir/", "--db", tmp_path / "r.db")
+    assert result.exit_code == 2 and not (tmp_path / "r.db").exists()
+    assert "Error: no such file or folder: " in result.output and "nope.txt" in result.output
+    assert "nodir" in result.output
+    result = run("extract", str(tmp_path / "*.nothing"), "--db", tmp_path / "r.db")
+    assert result.exit_code == 2 and "a pattern that matches no file" in result.output
     result = run("extract", EXAMPLES)
-    assert result.exit_code != 0 and "Error: nothing to write" in result.output
+    assert result.exit_code == 2 and "Error: nothing to write" in result.output
 
 
 def test_show_draws_the_tables(tmp_path):

@@ -110,14 +110,15 @@ def test_names_that_are_not_utf8_or_hold_a_newline_are_read_and_shown_escaped(tm
         run("extract", named, "--db", tmp_path / "one.db", "-w", "1").exit_code == 0
     )  # named on the command line
     result = run("extract", tmp_path, "--db", db, "-w", "1")
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 3, result.output  # finished, one file failed
     assert "2 documents read" in result.output and "1 failed" in result.output
     errors = [line for line in result.output.splitlines() if line.startswith("Error:")]
     assert errors == [f"Error: {tmp_path}/bad\\nname.txt: empty file"]
     paths = {p for (p,) in rows(db, "select path from files")}
     assert f"{tmp_path}/\\xff\\xfe report.txt" in paths
     again = run("extract", tmp_path, "--db", db, "-w", "1", "--skip-failed")
-    assert "(2 unchanged, not read again)" in again.output  # the escaped name finds its row again
+    # the escaped names find their rows again: the good one unchanged, the empty one failed before
+    assert "(1 unchanged, not read again; 1 failed before, left by --skip-failed)" in again.output
 
 
 def test_pipes_and_devices_are_refused_before_reading(tmp_path):
@@ -408,7 +409,8 @@ def test_a_failed_file_is_retried_and_replaced_and_one_row_stays_per_path(tmp_pa
     flaky = fi.write(folder, "flaky.txt", b"")
     db = tmp_path / "r.db"
     assert "1 failed" in run("extract", folder, "--db", db, "-w", "1").output
-    assert "(3 unchanged" in run("extract", folder, "--db", db, "-w", "1", "--skip-failed").output
+    skipping = run("extract", folder, "--db", db, "-w", "1", "--skip-failed").output
+    assert "(2 unchanged, not read again; 1 failed before, left by --skip-failed)" in skipping
     flaky.write_bytes(fi.seed_report(9))
     os.utime(
         flaky, ns=(1, 1)

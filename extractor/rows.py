@@ -108,6 +108,7 @@ SENTENCE_END = re.compile(r"(?<=。)")
 # neither a measure word nor a date word.
 BARE_NUMBER = re.compile(r"\d+(?:\.\d+)?(?![\d.年月日号条项件个人次家位%％])")
 MIN_BARE_NUMBERS = 3  # a long line without cell separators holding this many is a table's run of cells
+MIN_RUN_DIGITS = 7  # … or this many digits in bare numbers (table 4's 15 cells run together)
 
 
 def _sentences(line: str, offset: int) -> list[tuple[str, int]]:
@@ -129,7 +130,9 @@ def _is_prose(line: str) -> bool:
         return True
     if "\t" in line or "|" in line or len(line.strip()) <= 100:
         return False
-    return len(BARE_NUMBER.findall(line)) < MIN_BARE_NUMBERS
+    bare = BARE_NUMBER.findall(line)
+    # a table's run of cells: three numbers apart, or one run of digits as long as a row's cells
+    return len(bare) < MIN_BARE_NUMBERS and sum(len(n) for n in bare) < MIN_RUN_DIGITS
 
 
 def segments(rows: list[list[Cell]]) -> list[Segment]:

@@ -15,3 +15,15 @@ class NotAReportError(InputError):
 
 class StoreError(XxgkError):
     """The SQLite database cannot be opened or written."""
+
+
+class LLMError(XxgkError):
+    """The LLM route: a setting, or an endpoint that does not answer as one should."""
+
+
+class LLMConfigError(LLMError):
+    """A setting of the LLM route has a value that cannot be used."""
+
+
+class EndpointError(LLMError):
+    """The endpoint answered with something that is not a chat completion, or not in time."""

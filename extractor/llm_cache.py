@@ -1,5 +1,11 @@
-"""The LLM route's SQLite tables: `llm_calls` (one row per section sent, cached or not) and
-`llm_cache` (validated replies keyed by what determines them, so a re-run is free)."""
+"""The LLM route's SQLite tables: `llm_calls` (one row per table sent, cached or not) and
+`llm_cache` (validated replies keyed by what determines them, so a re-run is free).
+
+`llm_calls` keeps the accounting side by side: `estimate` (tokens, planned from the request as
+built: instructions and schema included; `estimate_in` / `estimate_out` its parts, and
+`sent_estimate_in` the same estimate over the body instructor actually sent first) against
+`tokens_in` / `tokens_out` (the endpoint's own counts); `latency_ms` is the time in requests
+alone, `queue_ms` the wait for a free slot before them. Errors are stored scrubbed of secrets."""
 
 from __future__ import annotations
 
@@ -13,7 +19,8 @@ import sqlite_utils
 CALLS_COLUMNS = {
     "id": int, "document": str, "section": str, "model": str, "mode": str, "prompt": str,
     "tokens_in": int, "tokens_out": int, "estimate": int, "latency_ms": int, "attempts": int,
-    "cache_hit": int, "status": str, "error": str, "at": str,
+    "cache_hit": int, "status": str, "error": str, "at": str, "estimate_in": int, "estimate_out": int,
+    "sent_estimate_in": int, "queue_ms": int, "rows": str, "max_tokens": int, "finish": str,
 }
 CACHE_COLUMNS = {"key": str, "model": str, "mode": str, "prompt": str, "section": str, "reply": str, "tokens_in": int, "tokens_out": int, "at": str}
 
@@ -60,4 +67,4 @@ def log_call(db, **row) -> None:
     if db is None:
         return
     with db.atomic():
-        db["llm_calls"].insert({**row, "at": now()})
+        db["llm_calls"].insert({**row, "at": now()}, alter=True)  # a log made by an earlier version gains the new columns

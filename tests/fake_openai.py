@@ -29,14 +29,36 @@ class Reply:
 
 @dataclass
 class Status:
-    """An error status, e.g. Status(429, {"retry-after": "2"})."""
+    """An error status, e.g. Status(429, {"retry-after": "2"}); `message` is the error's text
+    (`{auth}` in it is replaced by the request's Authorization header, as some endpoints echo it)."""
 
     code: int
     headers: dict = field(default_factory=dict)
+    message: str = ""
 
 
 class Timeout:
     """The request times out (the transport raises the HTTP library's ReadTimeout)."""
+
+
+class Refused:
+    """Nothing listens: the connection is refused (the HTTP library's ConnectError)."""
+
+
+@dataclass
+class Raw:
+    """A 200 whose body is this JSON as it stands (not a chat completion, or a broken one)."""
+
+    body: Any
+
+
+@dataclass
+class Drip:
+    """A 200 whose body comes a byte every `every` seconds, `count` bytes in all: no read ever
+    waits long enough to time out, so only a bound on the whole request stops it."""
+
+    every: float = 0.5
+    count: int = 1000
 
 
 class FakeEndpoint:
@@ -68,8 +90,15 @@ class FakeEndpoint:
             return hx.Response(500, json={"error": {"message": "the fake endpoint has no reply scripted"}})
         if isinstance(step, Timeout):
             raise hx.ReadTimeout("timed out", request=request)
+        if isinstance(step, Refused):
+            raise hx.ConnectError("connection refused", request=request)
         if isinstance(step, Status):
-            return hx.Response(step.code, headers=step.headers, json={"error": {"message": f"status {step.code}", "type": "fake"}})
+            message = (step.message or f"status {step.code}").replace("{auth}", request.headers.get("authorization", ""))
+            return hx.Response(step.code, headers=step.headers, json={"error": {"message": message, "type": "fake"}})
+        if isinstance(step, Raw):
+            return hx.Response(200, json=step.body)
+        if isinstance(step, Drip):
+            return hx.Response(200, headers={"content-type": "application/json"}, content=_drip(step))
         return hx.Response(200, json=completion(body, step))
 
     def client(self, config=None):
@@ -83,6 +112,14 @@ class FakeEndpoint:
     @property
     def calls(self) -> int:
         return len(self.requests)
+
+
+async def _drip(step: Drip):
+    import asyncio
+
+    for _ in range(step.count):
+        await asyncio.sleep(step.every)
+        yield b" "
 
 
 def completion(body: dict, reply: Reply) -> dict:
@@ -102,7 +139,7 @@ def completion(body: dict, reply: Reply) -> dict:
 def section_of(body: dict) -> str:
     """Which table a request asks for, from its system message."""
     system = body["messages"][0]["content"]
-    for section, words in (("t2", "Read table 2"), ("t3", "Read table 3"), ("t4", "Read table 4")):
+    for section, words in (("t2", "table 2 ("), ("t3", "table 3 ("), ("t4", "table 4 (")):
         if words in system:
             return section
     raise AssertionError("not a request of the LLM route")

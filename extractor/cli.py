@@ -44,9 +44,11 @@ def llm_config(kwargs: dict):
     overrides = {n: kwargs.pop("llm_" + n) for n in names}
     no_llm = kwargs.pop("no_llm")
     try:
-        return resolve_config(enabled=False if no_llm else None, **overrides)
+        config = resolve_config(enabled=False if no_llm else None, **overrides)
     except XxgkError as e:
         fail(str(e))
+    config.state.notify = lambda message: click.echo(message, err=True)  # the route's warnings, once a run
+    return config
 
 
 @click.group()

@@ -31,8 +31,30 @@ from .errors import EndpointError
 from .record import Finding, Record
 
 # instructor logs each failed attempt at ERROR; the outcome and the call log say it once, so keep
-# them off a terminal whose logging is not configured (configured handlers still get them).
+# them off a terminal whose logging is not configured (configured handlers still get them, scrubbed).
 logging.getLogger("instructor").addHandler(logging.NullHandler())
+
+
+class _Scrub(logging.Filter):
+    """Takes the run's secrets out of instructor's log records (an endpoint's error may repeat the key)."""
+
+    secrets: tuple[str, ...] = ()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if self.secrets:
+            record.msg, record.args = scrub(record.getMessage(), self.secrets), ()
+        return True
+
+
+_SCRUB = _Scrub()
+
+
+def _guard_logs(secrets: tuple[str, ...]) -> None:
+    """Every instructor logger gets the scrubbing filter (a logger's filters see only its own records)."""
+    _SCRUB.secrets = secrets
+    for name, logger in list(logging.Logger.manager.loggerDict.items()):
+        if name.startswith("instructor") and isinstance(logger, logging.Logger) and _SCRUB not in logger.filters:
+            logger.addFilter(_SCRUB)
 
 MISREADING = "misreading_suspected"
 FAILED, BUDGET, SKIPPED = "llm_failed", "llm_budget", "llm_skipped"
@@ -269,6 +291,7 @@ async def _call(req: Request, out: SectionOutcome, config: LLMConfig, transport:
     from instructor.core import IncompleteOutputException, InstructorRetryException
 
     create = instructor.patch(create=transport.create, mode=instructor_mode(config))
+    _guard_logs(_secrets(config))
     try:
         async with asyncio.timeout(config.table_deadline):
             reply = await create(response_model=req.response_model, context=req.context, max_retries=config.reasks,
@@ -328,7 +351,7 @@ def _validation_summary(error: Exception, config: LLMConfig) -> str:
         words = [e.get("msg", "").removeprefix("Value error, ") for e in cause.errors()]
         return "; ".join(w.replace("\n", "; ") for w in words)[:600]
     text = str(cause).splitlines()[0] if str(cause) else type(cause).__name__
-    if config.mode == "TOOLS" and ("tool_calls" in text or "NoneType" in text or "has no attribute" in text):
+    if config.mode == "TOOLS" and any(w in text for w in ("tool call", "tool_calls", "NoneType", "has no attribute")):
         return ("the model answered in text instead of calling the tool: this endpoint or model does not do tool "
                 "calls; use --llm-mode JSON_SCHEMA (or JSON)")
     if "NoneType" in text or "not subscriptable" in text or "has no attribute" in text:

@@ -104,6 +104,7 @@ class RunState:
     failures: int = 0  # transport failures in a row
     stopped: str = ""  # why the route stopped for the run ("" while it runs)
     said: set = field(default_factory=set)
+    notify: Callable[[str], None] | None = None  # where a warning goes (the CLI: stderr); else the logger
 
     def failed(self, error: BaseException, threshold: int, secrets: tuple[str, ...] = ()) -> None:
         if not is_transport_failure(error):
@@ -118,10 +119,14 @@ class RunState:
         self.failures = 0
 
     def say_once(self, what: str, message: str) -> None:
-        """A warning on the `xxgk.llm` logger (stderr when logging is not configured), once a run."""
+        """A warning, once a run: to `notify`, else on the `xxgk.llm` logger (stderr when logging
+        is not configured)."""
         if what not in self.said:
             self.said.add(what)
-            log.warning("Warning: %s", message)
+            if self.notify is not None:
+                self.notify(f"Warning: {message}")
+            else:
+                log.warning("Warning: %s", message)
 
 
 # ---------------------------------------------------------------- requests
@@ -163,8 +168,8 @@ class Transport:
             kwargs["max_tokens"] = self.max_tokens
         if self.estimate and not self.usage.requests:
             self.usage.estimate_in = self.estimate(kwargs)
-        retrying = AsyncRetrying(stop=stop_after_attempt(self.retries + 1), wait=_Wait(), retry=retry_if_exception(is_transient),
-                                 sleep=self._sleep, reraise=True)
+        retrying = AsyncRetrying(stop=stop_after_attempt(self.retries + 1), wait=_Wait(), sleep=self._sleep, reraise=True,
+                                 retry=retry_if_exception(lambda e: is_transient(e) and not self.state.stopped))
         async for attempt in retrying:
             with attempt:
                 response = await self._one(*args, **kwargs)

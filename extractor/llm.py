@@ -304,8 +304,9 @@ async def _call(req: Request, out: SectionOutcome, config: LLMConfig, transport:
                      f"included): raise --llm-timeout or XXGK_LLM_DEADLINE, or use --llm-profile local")
     except IncompleteOutputException:
         out.status = "invalid"
-        out.error = (f"the reply was cut at its bound of {req.max_tokens} tokens: the model did not stop "
-                     f"(it repeats itself); a larger model, or JSON_SCHEMA mode, keeps to the format")
+        out.error = ("the reply was cut at its max_tokens: the model did not stop (it repeats itself); "
+                     + ("a larger model keeps to the format" if config.mode == "JSON_SCHEMA" else
+                        "JSON_SCHEMA mode (decoding bound by the schema), or a larger model, keeps to the format"))
     except InstructorRetryException as e:
         out.status, out.error = _retry_failure(e, config)
     except RouteStopped as e:

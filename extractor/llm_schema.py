@@ -157,6 +157,7 @@ class Token:
     end: int
     ocr: bool = False  # read through a character OCR confuses with a digit (O → 0)
     glued: bool = False  # digits run on from a label (`申请数量801000081`): they may hold several cells
+    printed: str = ""  # the cell as printed, when it is not its digits (`O` read as 0)
 
 
 def printed_numbers(text: str, start: int, end: int) -> list[Token]:
@@ -169,7 +170,8 @@ def printed_numbers(text: str, start: int, end: int) -> list[Token]:
         cell, at = m.group(), m.start()
         reading = read_cell(cell)
         if reading.kind in (NUMBER, OCR):
-            out.append(Token(number_text(reading.value), at, m.end(), reading.kind == OCR))
+            out.append(Token(number_text(reading.value), at, m.end(), reading.kind == OCR,
+                             printed=cell if reading.kind == OCR else ""))
             continue
         folded = cell.translate(FOLD)
         skip = ENUMERATOR.match(folded)
@@ -235,7 +237,7 @@ def _misplaced(v, tokens: list[Token], ti: int) -> str:
 
 
 def _show(tokens: list[Token]) -> str:
-    return " ".join(t.digits for t in tokens)
+    return " ".join(t.printed or t.digits for t in tokens)
 
 
 # ---------------------------------------------------------------- one row checked
@@ -381,7 +383,8 @@ def normalise_reply(data, section: str, template_name: str, asked: tuple[str, ..
         elif data and all(isinstance(v, list) for v in data.values()):
             data = {"rows": [{"row": k, "values": v} for k, v in data.items()]}
     rows = data.get("rows") if isinstance(data, dict) else data if isinstance(data, list) else None
-    if not isinstance(rows, list):
+    if isinstance(rows, list) and rows and not any(isinstance(r, (dict, list)) for r in rows):
+        rows = None  # [1]: a list of numbers, not of rows
         return [], [f"the reply must be one JSON object {{\"rows\": [{{\"row\": id, \"values\": [...]}}]}}, not "
                     f"{_kind(data)}"]
     out, problems, seen = [], [], set()
@@ -403,6 +406,8 @@ def normalise_reply(data, section: str, template_name: str, asked: tuple[str, ..
 
 
 def _kind(data) -> str:
+    if isinstance(data, list) and data and not any(isinstance(r, (dict, list)) for r in data):
+        return "a list of numbers"
     return {list: "a list", dict: "an object without \"rows\"", str: "text", int: "a number", float: "a number",
             type(None): "null", bool: "true/false"}.get(type(data), type(data).__name__)
 

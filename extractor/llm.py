@@ -206,11 +206,13 @@ def _plan(record: Record, text: str, config: LLMConfig, db, refresh: bool, cache
         out = SectionOutcome(section, why, "pending")
         plan.outcome.sections.append(out)
         region = record.regions.get(section)
-        asked, empty = rows_to_ask(record, section, text) if region and text else ((), [])
+        readable = bool(region and text and printed_numbers(text, *region))
+        asked, empty = rows_to_ask(record, section, text) if readable else ((), [])
         out.asked = list(asked)
         if not asked:
             out.status = "skipped"
             out.error = ("the table's region was not found: not sent" if not (region and text) else
+                         "no number printed in the table: not sent" if not readable else
                          "no number printed in the rows to read: not sent")
             keys = section_keys(record, section)
             plan.findings.append(Finding(f"llm.{section}", SKIPPED, f"{section}: {out.error}", keys))

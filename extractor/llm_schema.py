@@ -383,8 +383,9 @@ def normalise_reply(data, section: str, template_name: str, asked: tuple[str, ..
         elif data and all(isinstance(v, list) for v in data.values()):
             data = {"rows": [{"row": k, "values": v} for k, v in data.items()]}
     rows = data.get("rows") if isinstance(data, dict) else data if isinstance(data, list) else None
-    if isinstance(rows, list) and rows and not any(isinstance(r, (dict, list)) for r in rows):
+    if isinstance(rows, list) and rows and all(_is_number(r) for r in rows):
         rows = None  # [1]: a list of numbers, not of rows
+    if not isinstance(rows, list):
         return [], [f"the reply must be one JSON object {{\"rows\": [{{\"row\": id, \"values\": [...]}}]}}, not "
                     f"{_kind(data)}"]
     out, problems, seen = [], [], set()
@@ -405,8 +406,12 @@ def normalise_reply(data, section: str, template_name: str, asked: tuple[str, ..
     return out, problems
 
 
+def _is_number(x) -> bool:
+    return x is None or (isinstance(x, (int, float)) and not isinstance(x, bool))
+
+
 def _kind(data) -> str:
-    if isinstance(data, list) and data and not any(isinstance(r, (dict, list)) for r in data):
+    if isinstance(data, list) and data and all(_is_number(r) for r in data):
         return "a list of numbers"
     return {list: "a list", dict: "an object without \"rows\"", str: "text", int: "a number", float: "a number",
             type(None): "null", bool: "true/false"}.get(type(data), type(data).__name__)

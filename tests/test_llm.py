@@ -378,7 +378,9 @@ def test_rows_named_by_label_or_as_a_list_are_read_and_problems_come_few_and_in_
     assert check(record, text, "t3", {"rows": [["予以公开", [11, 1, 0, 0, 0, 0, 12]]]}, ["granted"])[0]
     assert check(record, text, "t3", {"granted": [11, 1, 0, 0, 0, 0, 12]}, ["granted"])[0]
     ok, words = check(record, text, "t3", [1], ["granted"])
-    assert not ok and "rows[0] must be an object" in words and "input_value" not in words
+    assert not ok and "must be one JSON object" in words and "not a list of numbers" in words and "input_value" not in words
+    ok, words = check(record, text, "t3", {"rows": ["granted"]}, ["granted"])
+    assert not ok and "rows[0] must be an object" in words
     ok, words = check(record, text, "t3", {"rows": [{"row": "三", "values": ["O"] * 7}]}, ["granted"])
     assert not ok and "not a row of this table: name it by its id (granted)" in words
     ok, words = check(record, text, "t3", {"rows": [{"row": "granted", "values": ["O", 1]}]}, ["granted"])

@@ -101,7 +101,7 @@ def test_replies_of_the_wrong_shape_are_reported_in_words():
         (Raw({"id": "x", "object": "chat.completion", "choices": None, "usage": None}), "not a chat completion"),
         (Raw({"error": "overloaded"}), "not a chat completion"),
         (Reply("null"), "not null"),
-        (Reply([1]), "must be an object"),
+        (Reply([1]), "must be one JSON object"),
     ]
     for step, words in cases:
         record, text = garbled()

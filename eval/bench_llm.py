@@ -165,7 +165,7 @@ def main(argv=None) -> int:
     print(f"corpus: {n} documents (5 seeds, {n - 5} variants), {n_tables} tables; {needing} need the LLM ({needing / n_tables:.1%}):"
           f" {garbled} garbled here ({marked} of them marked by the rules), {own} unreadable as printed;"
           f" {skipped} of these have no numbers to read (not sent)")
-    print(f"mode {cfg.mode}; tokens counted from the request bodies (CJK/1.5 + other/4)")
+    print(f"mode {cfg.mode}; tokens counted from the request bodies (extractor.llm_prompt.estimate_tokens)")
     print(f"{'':24}{'calls/doc':>10}{'tokens/doc':>12}{'calls':>8}{'tokens':>10}")
     print(f"{'LLM route (tables)':24}{len(bodies) / n:>10.2f}{per_doc:>12.0f}{len(bodies):>8}{route_tokens:>10}")
     print(f"{'whole-report baseline':24}{len(base) / n:>10.2f}{base_per_doc:>12.0f}{len(base):>8}{base_tokens:>10}")

@@ -16,6 +16,7 @@ examples' own unreadable tables. Each table is judged against its golden values
   rejected  why the reply (or the call) was refused, in the route's words
   wrong     values of the table that are wrong and UNMARKED after the route (the worst defect)
   tokens    estimated before the call (instructions and schema included) / counted by the endpoint
+            for that first request / counted for every request of the table (re-asks included)
   seconds   in requests alone / waiting for a free slot
 
 then the totals, the machine's load (this measures speed only on an otherwise idle machine) and
@@ -39,6 +40,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "eval"))
+sys.path.insert(0, str(ROOT / "tests"))
 
 from bench_llm import garble  # noqa: E402
 from extractor.llm import fill_with_llm_sync, sections_needing_llm  # noqa: E402
@@ -116,11 +118,30 @@ def judge(record, outcome, doc: Doc) -> list[dict]:
             "sent": s.status not in ("skipped", "budget", "off", "uncached"),
             "filled": bool(accepted and right), "accepted": accepted,
             "reason": "" if accepted else _reason(s.error), "wrong": wrong,
-            "estimate": s.estimate, "counted": s.tokens_in + s.tokens_out, "seconds": s.seconds,
+            "estimate": s.estimate, "first": s.first_in + s.first_out, "counted": s.tokens_in + s.tokens_out,
+            "seconds": s.seconds,
             "queued": s.queued, "attempts": s.attempts,
             "wrong_cells": [k for k in known if not same(record.value(k), doc.truth[k])] if accepted else [],
         })
     return rows
+
+
+def _showing_client(config):
+    """A client that prints each reply's content (for --show)."""
+    from fake_openai import http_module
+    from extractor.llm_config import build_client
+
+    hx = http_module()
+
+    async def show(response):
+        await response.aread()
+        try:
+            message = response.json()["choices"][0]["message"]
+            print("    reply:", (message.get("content") or json.dumps(message.get("tool_calls")))[:1500].replace("\n", " "))
+        except (ValueError, KeyError, IndexError, TypeError):
+            print("    reply (not a completion):", response.text[:300])
+
+    return build_client(config, http_client=hx.AsyncClient(timeout=config.timeout, event_hooks={"response": [show]}))
 
 
 def _row_of(key: str, section: str) -> str:
@@ -153,6 +174,7 @@ def main(argv=None) -> int:
     ap.add_argument("--seed", type=int, default=3)
     ap.add_argument("--only", help="only the documents whose name contains this")
     ap.add_argument("--db", help="keep the call log and cache here (default: a temporary file; no cache reuse)")
+    ap.add_argument("--show", action="store_true", help="print each reply the model sent, as it came")
     args = ap.parse_args(argv)
     config = resolve_config(base_url=args.base_url, model=args.model, profile=args.profile, mode=args.mode,
                             timeout=args.timeout, token_budget=10**9)
@@ -165,15 +187,16 @@ def main(argv=None) -> int:
     started = time.monotonic()
     rows = []
     print(f"{'document':34}{'table':>6}{'rows':>5}  {'sent':5}{'filled':7}{'rejected':30}{'wrong':>6}"
-          f"{'tok est':>8}{'tok cnt':>8}{'s req':>7}{'s wait':>7}")
+          f"{'tok est':>8}{'tok 1st':>8}{'tok all':>8}{'s req':>7}{'s wait':>7}")
     for doc in docs:
         record = extract(doc.text.encode("utf-8"), doc.name)
-        [outcome] = fill_with_llm_sync([(record, doc.text)], config, db=db, refresh=not args.db)
+        client = _showing_client(config) if args.show else None
+        [outcome] = fill_with_llm_sync([(record, doc.text)], config, client, db=db, refresh=not args.db)
         for r in judge(record, outcome, doc):
             rows.append(r)
             print(f"{r['doc'][:33]:34}{r['table']:>6}{r['rows']:>5}  {'yes' if r['sent'] else 'no':5}"
                   f"{'yes' if r['filled'] else 'no':7}{r['reason'][:29]:30}{len(r['wrong']):>6}"
-                  f"{r['estimate']:>8}{r['counted']:>8}{r['seconds']:>7.1f}{r['queued']:>7.1f}", flush=True)
+                  f"{r['estimate']:>8}{r['first']:>8}{r['counted']:>8}{r['seconds']:>7.1f}{r['queued']:>7.1f}", flush=True)
             for k in r["wrong"]:
                 print(f"    WRONG AND UNMARKED: {k} = {record.value(k)} (golden {doc.truth[k]})")
             if r["accepted"] and r["wrong_cells"]:
@@ -188,8 +211,10 @@ def main(argv=None) -> int:
           f"{sum(r['accepted'] for r in sent) - filled} accepted but not all right (left marked)")
     print("not filled, by reason: " + (", ".join(f"{k} {v}" for k, v in reasons.most_common()) or "none"))
     print(f"wrong values unmarked: {wrong}")
-    est, cnt = sum(r["estimate"] for r in sent), sum(r["counted"] for r in sent)
-    print(f"tokens: estimated {est}, counted by the endpoint {cnt}" + (f" (estimate / count {est / cnt:.2f})" if cnt else ""))
+    est = sum(r["estimate"] for r in sent if r["first"])
+    first, cnt = sum(r["first"] for r in sent), sum(r["counted"] for r in sent)
+    print(f"tokens: first requests estimated {est}, counted by the endpoint {first}"
+          + (f" (estimate / count {est / first:.2f})" if first else "") + f"; all requests (re-asks included) {cnt}")
     print(f"time: {time.monotonic() - started:.0f} s in all; slowest request {slowest:.1f} s (limit {CALL_LIMIT:g} s on an idle machine)")
     print(f"load average before {load_before[0]:.1f}, after {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores "
           f"(the 60 s limit holds for an otherwise idle machine)")

@@ -70,6 +70,8 @@ class SectionOutcome:
     estimate: int = 0  # tokens, estimated from the request as built (instructions and schema included)
     tokens_in: int = 0  # as the endpoint counted them
     tokens_out: int = 0
+    first_in: int = 0  # the endpoint's counts for the first request alone (compare with `estimate`)
+    first_out: int = 0
     attempts: int = 0  # HTTP requests (transport retries and re-asks included)
     seconds: float = 0.0  # in requests alone
     queued: float = 0.0  # waiting for a free slot (--llm-concurrency)
@@ -278,8 +280,10 @@ async def _send(req: Request, out: SectionOutcome, record: Record, config: LLMCo
         reply = await _call(req, out, config, transport)
     out.attempts, out.seconds = transport.usage.requests, transport.usage.seconds
     out.tokens_in, out.tokens_out = transport.usage.tokens_in, transport.usage.tokens_out
+    out.first_in, out.first_out = transport.usage.first or (0, 0)
     out.error = scrub(out.error, _secrets(config)) or ""
-    _log(db, record, req, out, config, sent_estimate_in=transport.usage.estimate_in, finish=transport.usage.finish or None)
+    _log(db, record, req, out, config, sent_estimate_in=transport.usage.estimate_in, finish=transport.usage.finish or None,
+         first_tokens_in=out.first_in, first_tokens_out=out.first_out)
     if reply is not None:
         cache_put(db, req.key, json.dumps({"rows": reply.rows}, ensure_ascii=False), model=config.model, mode=config.mode,
                   prompt=req.prompt, section=req.section, tokens_in=out.tokens_in, tokens_out=out.tokens_out)

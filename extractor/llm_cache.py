@@ -4,7 +4,8 @@
 `llm_calls` keeps the accounting side by side: `estimate` (tokens, planned from the request as
 built: instructions and schema included; `estimate_in` / `estimate_out` its parts, and
 `sent_estimate_in` the same estimate over the body instructor actually sent first) against
-`tokens_in` / `tokens_out` (the endpoint's own counts); `latency_ms` is the time in requests
+`tokens_in` / `tokens_out` (the endpoint's own counts, every request of the table: retries and
+re-asks) and `first_tokens_in` / `first_tokens_out` (its counts for the first request); `latency_ms` is the time in requests
 alone, `queue_ms` the wait for a free slot before them. Errors are stored scrubbed of secrets."""
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ CALLS_COLUMNS = {
     "tokens_in": int, "tokens_out": int, "estimate": int, "latency_ms": int, "attempts": int,
     "cache_hit": int, "status": str, "error": str, "at": str, "estimate_in": int, "estimate_out": int,
     "sent_estimate_in": int, "queue_ms": int, "rows": str, "max_tokens": int, "finish": str,
+    "first_tokens_in": int, "first_tokens_out": int,
 }
 CACHE_COLUMNS = {"key": str, "model": str, "mode": str, "prompt": str, "section": str, "reply": str, "tokens_in": int, "tokens_out": int, "at": str}
 

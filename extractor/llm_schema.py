@@ -122,6 +122,19 @@ def rows_table(section: str, template_name: str, ids: tuple[str, ...] | None = N
     return "\n".join(lines)
 
 
+def rows_printed(printed: dict[str, str]) -> str:
+    """The asked rows' own text, one a line (`id: cell | cell | …`); the rules located them."""
+    by_text: dict[str, list[str]] = {}
+    for row_id, text in printed.items():
+        by_text.setdefault(text, []).append(row_id)  # table 4's groups share one line
+    return "\n".join(f"{', '.join(ids)}: {text}" for text, ids in by_text.items()) or "(not located)"
+
+
+def as_cells(text: str) -> str:
+    """A row's text on one line, its cells apart: tabs and line ends as ` | `, so a blank cell shows."""
+    return " | ".join(cell.strip() for cell in re.split(r"\t|\n", text.strip()))
+
+
 def resolve_row(section: str, template_name: str, given: str, asked: tuple[str, ...]) -> tuple[str | None, str]:
     """The row id a reply names by its id or its label (`本年新收` → `new`); (None, why) when it
     names none or several."""
@@ -258,7 +271,14 @@ def row_problem(section: str, template_name: str, spec: RowSpec, values: list, u
     if span is None:
         placed = _in_region(values, grounds)
         return (f"{where}: {placed.problem}" if placed.problem else ""), placed
-    placed = align(values, printed_numbers(grounds.text, *span))
+    tokens = printed_numbers(grounds.text, *span)
+    present = [v for v in values if v is not None]
+    if len(present) > len(tokens) and not any(t.glued or len(t.digits) > 1 for t in tokens):
+        n, blanks = len(tokens), len(values) - len(tokens)
+        return (f"{where}: the row prints only {n} number{'s' if n != 1 else ''} ({_show(tokens)}) for "
+                f"{len(values)} columns: give {'each' if n != 1 else 'it'} in its column and null for the {blanks} "
+                f"blank cells"), Placed()
+    placed = align(values, tokens)
     if placed.problem:
         return f"{where}: {placed.problem}", placed
     if "cut" in placed.how and len(spec.columns) > 1:  # a run in a row of one cell can only be that cell

@@ -139,6 +139,7 @@ class Usage:
     waits: list[float] = field(default_factory=list)
     estimate_in: int = 0  # tokens of the first request as sent, estimated from its body
     finish: str = ""  # the last reply's finish_reason ("length": cut at max_tokens)
+    first: tuple[int, int] | None = None  # (prompt, completion) tokens of the first answered request
 
 
 class Transport:
@@ -175,8 +176,10 @@ class Transport:
                 response = await self._one(*args, **kwargs)
         usage = getattr(response, "usage", None)
         if usage is not None:
-            self.usage.tokens_in += getattr(usage, "prompt_tokens", 0) or 0
-            self.usage.tokens_out += getattr(usage, "completion_tokens", 0) or 0
+            counted = (getattr(usage, "prompt_tokens", 0) or 0, getattr(usage, "completion_tokens", 0) or 0)
+            self.usage.tokens_in += counted[0]
+            self.usage.tokens_out += counted[1]
+            self.usage.first = self.usage.first or counted
         return response
 
     async def _one(self, *args, **kwargs):

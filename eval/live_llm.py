@@ -5,11 +5,15 @@
                             [--only NAME] [--garbled 6] [--seed 3]
 
 Whatever endpoint is configured (flags, else XXGK_LLM_* / OPENAI_*, as `xxgk` reads them) is
-sent the tables of: garbled copies of the examples (digits of neighbouring cells run together,
-a cell dropped or replaced by junk, until the rules mark the table), the one-line crawler dump
-and the detached-labels case of ../shared/cases (as copied into tests/data/cases), and the
-examples' own unreadable tables. Each table is judged against its golden values
-(golden/*.json, the cases' *.expected.json); per table it prints:
+sent the tables the rules leave marked in: the one-line crawler dump and the detached-labels case
+of ../shared/cases (as copied into tests/data/cases); the examples' own unreadable tables;
+garbled copies of the examples, garbled so that a reader can still read them (digits of
+neighbouring cells run together; a row's label misprinted past recognition, its numbers intact);
+and generated reports with real numbers in the layouts the rules mark (crawler text run
+together, OCR confusions, numbers split over two cells, blank totals). A cell dropped or
+replaced by junk is not in the set: no reader can get it back from the text, the route leaves it
+marked by design. Each table is judged against its golden values (golden/*.json, the cases'
+*.expected.json, the generator's truth); per table it prints:
 
   sent      whether it went to the endpoint (not: no region, no number in the rows asked)
   filled    the reply was accepted and every cell it was asked for is right against the golden
@@ -43,12 +47,16 @@ sys.path.insert(0, str(ROOT / "eval"))
 sys.path.insert(0, str(ROOT / "tests"))
 
 from bench_llm import garble  # noqa: E402
+from extractor.synth import generate_samples  # noqa: E402
+from extractor.template import template  # noqa: E402
 from extractor.llm import fill_with_llm_sync, sections_needing_llm  # noqa: E402
 from extractor.llm_config import resolve_config  # noqa: E402
 from extractor.pipeline import extract  # noqa: E402
 
 CASES = ROOT / "tests" / "data" / "cases"
 CALL_LIMIT = 60.0  # seconds a call may take on an otherwise idle machine (issue 14)
+SYNTH_LAYOUTS = ("concatenated", "ocr", "split_numbers", "blank_totals")
+MISPRINT = "□"  # what a row's label becomes: no rule can tell which row it is
 
 
 @dataclass
@@ -64,8 +72,8 @@ def golden(path: Path) -> dict:
     return data["fields"]
 
 
-def corpus(n_garbled: int, seed: int) -> list[Doc]:
-    """The fixed set: the cases, the examples' own marked tables, then garbled copies."""
+def corpus(n_garbled: int, seed: int, n_synth: int = 4) -> list[Doc]:
+    """The fixed set: the cases, the examples' own marked tables, garbled copies, generated reports."""
     docs = []
     for name in ("one_line_dump_2022.txt", "t3_detached_label_shift.md"):
         path = CASES / name
@@ -75,24 +83,63 @@ def corpus(n_garbled: int, seed: int) -> list[Doc]:
         text = path.read_text(encoding="utf-8")
         if sections_needing_llm(extract(text.encode("utf-8"), path.name)):
             docs.append(Doc(path.name, text, golden(ROOT / "golden" / path.with_suffix(".json").name)))
-    rng = random.Random(seed)
-    clean = [p for p in examples if not sections_needing_llm(extract(p.read_bytes(), p.name))]
-    made = 0
-    for attempt in range(n_garbled * 20):
-        if made >= n_garbled:
+    docs += garbled_examples([p for p in examples if not sections_needing_llm(extract(p.read_bytes(), p.name))],
+                             n_garbled, random.Random(seed))
+    found = 0
+    for sample in generate_samples(n_synth * 10, seed, layouts=SYNTH_LAYOUTS):
+        if found >= n_synth:
+            break
+        text = sample.data.decode("utf-8", "replace")
+        if sections_needing_llm(extract(sample.data, sample.name)):
+            found += 1
+            docs.append(Doc(sample.name, text, sample.truth))
+    return docs
+
+
+def garbled_examples(clean: list[Path], n: int, rng: random.Random) -> list[Doc]:
+    """Copies of the clean examples, one table each made unreadable to the rules and still readable:
+    digits of two cells run together, or a row's label misprinted (its numbers left as they are)."""
+    docs = []
+    for attempt in range(n * 20):
+        if len(docs) >= n:
             break
         path = clean[attempt % len(clean)]
         section = ("t3", "t2", "t4")[(attempt // len(clean)) % 3]
         text = path.read_text(encoding="utf-8")
         record = extract(text.encode("utf-8"), path.name)
-        garbled = garble(text, record.regions[section], rng)
-        marked = extract(garbled.encode("utf-8"), path.name)
-        if section not in sections_needing_llm(marked):
+        trick = ("label", "run")[attempt % 2] if section != "t4" else "run"
+        garbled = misprint_label(text, record, section, rng) if trick == "label" else _run(text, record.regions[section], rng)
+        if garbled is None or section not in sections_needing_llm(extract(garbled.encode("utf-8"), path.name)):
             continue
-        made += 1
         truth = golden(ROOT / "golden" / path.with_suffix(".json").name)
-        docs.append(Doc(f"{path.stem}#{section}{made}", garbled, truth, (section,)))
+        docs.append(Doc(f"{path.stem}#{section}-{trick}{len(docs) + 1}", garbled, truth, (section,)))
     return docs
+
+
+def _run(text: str, region, rng: random.Random) -> str | None:
+    """bench_llm's garble, keeping only its run-together trick (the others lose a value)."""
+    for _ in range(20):
+        state = rng.getstate()
+        garbled = garble(text, region, rng)
+        if len(garbled) == len(text) - 1 or garbled == text:
+            return garbled if garbled != text else None
+        rng.setstate(state)
+        rng.random()
+    return None
+
+
+def misprint_label(text: str, record, section: str, rng: random.Random) -> str | None:
+    """A located row of the table whose label is overprinted (□ for each character)."""
+    rows = [r for r in template(record.template).tables[section].rows if record.regions.get(f"{section}.{r.id}")]
+    if not rows:
+        return None
+    row = rng.choice(rows)
+    start, end = record.regions[f"{section}.{row.id}"]
+    line = text[start:end]
+    for word in sorted(row.words, key=len, reverse=True):
+        if word in line:
+            return text[:start] + line.replace(word, MISPRINT * len(word), 1) + text[end:]
+    return None
 
 
 def same(a, b) -> bool:
@@ -109,7 +156,7 @@ def judge(record, outcome, doc: Doc) -> list[dict]:
             continue
         asked = [k for k in record.fields if k.startswith(s.section + ".") and _row_of(k, s.section) in s.asked]
         known = [k for k in asked if k in doc.truth]
-        right = all(same(record.value(k), doc.truth[k]) for k in known) and known
+        right = bool(known) and all(same(record.value(k), doc.truth[k]) for k in known)
         wrong = [k for k, f in record.fields.items() if k.startswith(s.section + ".") and k in doc.truth
                  and not f.review and not same(f.value, doc.truth[k])]
         accepted = s.status in ("filled", "cached")
@@ -171,6 +218,7 @@ def main(argv=None) -> int:
     ap.add_argument("--mode")
     ap.add_argument("--timeout", type=float)
     ap.add_argument("--garbled", type=int, default=6, help="garbled copies of the examples (default 6)")
+    ap.add_argument("--synth", type=int, default=4, help="generated reports the rules mark (default 4)")
     ap.add_argument("--seed", type=int, default=3)
     ap.add_argument("--only", help="only the documents whose name contains this")
     ap.add_argument("--db", help="keep the call log and cache here (default: a temporary file; no cache reuse)")
@@ -181,7 +229,7 @@ def main(argv=None) -> int:
     print(config.describe())
     if not config.enabled:
         return 2
-    docs = [d for d in corpus(args.garbled, args.seed) if not args.only or args.only in d.name]
+    docs = [d for d in corpus(args.garbled, args.seed, args.synth) if not args.only or args.only in d.name]
     db = args.db or os.path.join(tempfile.mkdtemp(), "live.db")
     load_before = os.getloadavg()
     started = time.monotonic()

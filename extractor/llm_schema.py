@@ -500,11 +500,11 @@ def reply_model(section: str, template_name: str, asked: tuple[str, ...] | None 
 
 def reply_schema(section: str, template_name: str, asked: tuple[str, ...]) -> dict:
     """The JSON schema of a reply: the row ids asked (enumerated), exactly each row's number of
-    values (integers, or numbers for table 2's money), exactly the number of rows asked."""
+    values (integers; numbers only in a row with money), exactly the number of rows asked."""
     specs = [s for s in row_specs(section, template_name) if s.id in asked]
     shapes: dict[tuple, list[str]] = {}
     for s in specs:
-        shapes.setdefault((len(s.columns), bool(s.money) or section == "t2"), []).append(s.id)
+        shapes.setdefault((len(s.columns), bool(s.money)), []).append(s.id)
     variants = []
     for (n, decimal), ids in shapes.items():
         item = {"type": ["number" if decimal else "integer", "null"]}

@@ -77,14 +77,25 @@ def corpus(n_garbled: int, seed: int, n_synth: int = 4) -> list[Doc]:
     docs = []
     for name in ("one_line_dump_2022.txt", "t3_detached_label_shift.md"):
         path = CASES / name
-        docs.append(Doc(name, path.read_text(encoding="utf-8"), golden(path.with_name(name + ".expected.json"))))
+        docs.append(
+            Doc(
+                name,
+                path.read_text(encoding="utf-8"),
+                golden(path.with_name(name + ".expected.json")),
+            )
+        )
     examples = sorted((ROOT / "examples").glob("*.txt"))
     for path in examples:
         text = path.read_text(encoding="utf-8")
         if sections_needing_llm(extract(text.encode("utf-8"), path.name)):
-            docs.append(Doc(path.name, text, golden(ROOT / "golden" / path.with_suffix(".json").name)))
-    docs += garbled_examples([p for p in examples if not sections_needing_llm(extract(p.read_bytes(), p.name))],
-                             n_garbled, random.Random(seed))
+            docs.append(
+                Doc(path.name, text, golden(ROOT / "golden" / path.with_suffix(".json").name))
+            )
+    docs += garbled_examples(
+        [p for p in examples if not sections_needing_llm(extract(p.read_bytes(), p.name))],
+        n_garbled,
+        random.Random(seed),
+    )
     found = 0
     for sample in generate_samples(n_synth * 10, seed, layouts=SYNTH_LAYOUTS):
         if found >= n_synth:
@@ -108,11 +119,19 @@ def garbled_examples(clean: list[Path], n: int, rng: random.Random) -> list[Doc]
         text = path.read_text(encoding="utf-8")
         record = extract(text.encode("utf-8"), path.name)
         trick = ("label", "run")[attempt % 2] if section != "t4" else "run"
-        garbled = misprint_label(text, record, section, rng) if trick == "label" else _run(text, record.regions[section], rng)
-        if garbled is None or section not in sections_needing_llm(extract(garbled.encode("utf-8"), path.name)):
+        garbled = (
+            misprint_label(text, record, section, rng)
+            if trick == "label"
+            else _run(text, record.regions[section], rng)
+        )
+        if garbled is None or section not in sections_needing_llm(
+            extract(garbled.encode("utf-8"), path.name)
+        ):
             continue
         truth = golden(ROOT / "golden" / path.with_suffix(".json").name)
-        docs.append(Doc(f"{path.stem}#{section}-{trick}{len(docs) + 1}", garbled, truth, (section,)))
+        docs.append(
+            Doc(f"{path.stem}#{section}-{trick}{len(docs) + 1}", garbled, truth, (section,))
+        )
     return docs
 
 
@@ -130,7 +149,11 @@ def _run(text: str, region, rng: random.Random) -> str | None:
 
 def misprint_label(text: str, record, section: str, rng: random.Random) -> str | None:
     """A located row of the table whose label is overprinted (□ for each character)."""
-    rows = [r for r in template(record.template).tables[section].rows if record.regions.get(f"{section}.{r.id}")]
+    rows = [
+        r
+        for r in template(record.template).tables[section].rows
+        if record.regions.get(f"{section}.{r.id}")
+    ]
     if not rows:
         return None
     row = rng.choice(rows)
@@ -154,22 +177,44 @@ def judge(record, outcome, doc: Doc) -> list[dict]:
     for s in outcome.sections:
         if doc.tables and s.section not in doc.tables:
             continue
-        asked = [k for k in record.fields if k.startswith(s.section + ".") and _row_of(k, s.section) in s.asked]
+        asked = [
+            k
+            for k in record.fields
+            if k.startswith(s.section + ".") and _row_of(k, s.section) in s.asked
+        ]
         known = [k for k in asked if k in doc.truth]
         right = bool(known) and all(same(record.value(k), doc.truth[k]) for k in known)
-        wrong = [k for k, f in record.fields.items() if k.startswith(s.section + ".") and k in doc.truth
-                 and not f.review and not same(f.value, doc.truth[k])]
+        wrong = [
+            k
+            for k, f in record.fields.items()
+            if k.startswith(s.section + ".")
+            and k in doc.truth
+            and not f.review
+            and not same(f.value, doc.truth[k])
+        ]
         accepted = s.status in ("filled", "cached")
-        rows.append({
-            "doc": doc.name, "table": s.section, "rows": len(s.asked), "status": s.status,
-            "sent": s.status not in ("skipped", "budget", "off", "uncached"),
-            "filled": bool(accepted and right), "accepted": accepted,
-            "reason": "" if accepted else _reason(s.error), "wrong": wrong,
-            "estimate": s.estimate, "first": s.first_in + s.first_out, "counted": s.tokens_in + s.tokens_out,
-            "seconds": s.seconds,
-            "queued": s.queued, "attempts": s.attempts,
-            "wrong_cells": [k for k in known if not same(record.value(k), doc.truth[k])] if accepted else [],
-        })
+        rows.append(
+            {
+                "doc": doc.name,
+                "table": s.section,
+                "rows": len(s.asked),
+                "status": s.status,
+                "sent": s.status not in ("skipped", "budget", "off", "uncached"),
+                "filled": bool(accepted and right),
+                "accepted": accepted,
+                "reason": "" if accepted else _reason(s.error),
+                "wrong": wrong,
+                "estimate": s.estimate,
+                "first": s.first_in + s.first_out,
+                "counted": s.tokens_in + s.tokens_out,
+                "seconds": s.seconds,
+                "queued": s.queued,
+                "attempts": s.attempts,
+                "wrong_cells": [k for k in known if not same(record.value(k), doc.truth[k])]
+                if accepted
+                else [],
+            }
+        )
     return rows
 
 
@@ -184,27 +229,44 @@ def _showing_client(config):
         await response.aread()
         try:
             message = response.json()["choices"][0]["message"]
-            print("    reply:", (message.get("content") or json.dumps(message.get("tool_calls")))[:1500].replace("\n", " "))
+            print(
+                "    reply:",
+                (message.get("content") or json.dumps(message.get("tool_calls")))[:1500].replace(
+                    "\n", " "
+                ),
+            )
         except (ValueError, KeyError, IndexError, TypeError):
             print("    reply (not a completion):", response.text[:300])
 
-    return build_client(config, http_client=hx.AsyncClient(timeout=config.timeout, event_hooks={"response": [show]}))
+    return build_client(
+        config, http_client=hx.AsyncClient(timeout=config.timeout, event_hooks={"response": [show]})
+    )
 
 
 def _row_of(key: str, section: str) -> str:
-    return key[len(section) + 1:].rsplit(".", 1)[0]
+    return key[len(section) + 1 :].rsplit(".", 1)[0]
 
 
 def _reason(error: str) -> str:
     """The kind of a refusal, from the route's words."""
-    for words, kind in (("cut at its max_tokens", "cut at max_tokens"), ("no value read", "all null"),
-                        ("not the next number printed", "value not printed in its row"),
-                        ("leaves", "printed number left out"), ("does not add up", "cut does not add up"),
-                        ("give every column", "run not cut whole"), ("no sum to check", "run in table 2"),
-                        ("not a row of this table", "unknown row"), ("values for", "wrong number of values"),
-                        ("is not a number", "not a number"), ("timeout", "timeout"), ("deadline", "deadline"),
-                        ("stopped for this run", "route stopped"), ("region was not found", "no region"),
-                        ("no number printed", "nothing to read"), ("answered in text", "tool answered in text")):
+    for words, kind in (
+        ("cut at its max_tokens", "cut at max_tokens"),
+        ("no value read", "all null"),
+        ("not the next number printed", "value not printed in its row"),
+        ("leaves", "printed number left out"),
+        ("does not add up", "cut does not add up"),
+        ("give every column", "run not cut whole"),
+        ("no sum to check", "run in table 2"),
+        ("not a row of this table", "unknown row"),
+        ("values for", "wrong number of values"),
+        ("is not a number", "not a number"),
+        ("timeout", "timeout"),
+        ("deadline", "deadline"),
+        ("stopped for this run", "route stopped"),
+        ("region was not found", "no region"),
+        ("no number printed", "nothing to read"),
+        ("answered in text", "tool answered in text"),
+    ):
         if words in error:
             return kind
     return (error or "?")[:60]
@@ -217,34 +279,59 @@ def main(argv=None) -> int:
     ap.add_argument("--profile")
     ap.add_argument("--mode")
     ap.add_argument("--timeout", type=float)
-    ap.add_argument("--garbled", type=int, default=6, help="garbled copies of the examples (default 6)")
-    ap.add_argument("--synth", type=int, default=4, help="generated reports the rules mark (default 4)")
+    ap.add_argument(
+        "--garbled", type=int, default=6, help="garbled copies of the examples (default 6)"
+    )
+    ap.add_argument(
+        "--synth", type=int, default=4, help="generated reports the rules mark (default 4)"
+    )
     ap.add_argument("--seed", type=int, default=3)
     ap.add_argument("--only", help="only the documents whose name contains this")
-    ap.add_argument("--db", help="keep the call log and cache here (default: a temporary file; no cache reuse)")
-    ap.add_argument("--show", action="store_true", help="print each reply the model sent, as it came")
+    ap.add_argument(
+        "--db", help="keep the call log and cache here (default: a temporary file; no cache reuse)"
+    )
+    ap.add_argument(
+        "--show", action="store_true", help="print each reply the model sent, as it came"
+    )
     args = ap.parse_args(argv)
-    config = resolve_config(base_url=args.base_url, model=args.model, profile=args.profile, mode=args.mode,
-                            timeout=args.timeout, token_budget=10**9)
+    config = resolve_config(
+        base_url=args.base_url,
+        model=args.model,
+        profile=args.profile,
+        mode=args.mode,
+        timeout=args.timeout,
+        token_budget=10**9,
+    )
     print(config.describe())
     if not config.enabled:
         return 2
-    docs = [d for d in corpus(args.garbled, args.seed, args.synth) if not args.only or args.only in d.name]
+    docs = [
+        d
+        for d in corpus(args.garbled, args.seed, args.synth)
+        if not args.only or args.only in d.name
+    ]
     db = args.db or os.path.join(tempfile.mkdtemp(), "live.db")
     load_before = os.getloadavg()
     started = time.monotonic()
     rows = []
-    print(f"{'document':34}{'table':>6}{'rows':>5}  {'sent':5}{'filled':7}{'rejected':30}{'wrong':>6}"
-          f"{'tok est':>8}{'tok 1st':>8}{'tok all':>8}{'s req':>7}{'s wait':>7}")
+    print(
+        f"{'document':34}{'table':>6}{'rows':>5}  {'sent':5}{'filled':7}{'rejected':30}{'wrong':>6}"
+        f"{'tok est':>8}{'tok 1st':>8}{'tok all':>8}{'s req':>7}{'s wait':>7}"
+    )
     for doc in docs:
         record = extract(doc.text.encode("utf-8"), doc.name)
         client = _showing_client(config) if args.show else None
-        [outcome] = fill_with_llm_sync([(record, doc.text)], config, client, db=db, refresh=not args.db)
+        [outcome] = fill_with_llm_sync(
+            [(record, doc.text)], config, client, db=db, refresh=not args.db
+        )
         for r in judge(record, outcome, doc):
             rows.append(r)
-            print(f"{r['doc'][:33]:34}{r['table']:>6}{r['rows']:>5}  {'yes' if r['sent'] else 'no':5}"
-                  f"{'yes' if r['filled'] else 'no':7}{r['reason'][:29]:30}{len(r['wrong']):>6}"
-                  f"{r['estimate']:>8}{r['first']:>8}{r['counted']:>8}{r['seconds']:>7.1f}{r['queued']:>7.1f}", flush=True)
+            print(
+                f"{r['doc'][:33]:34}{r['table']:>6}{r['rows']:>5}  {'yes' if r['sent'] else 'no':5}"
+                f"{'yes' if r['filled'] else 'no':7}{r['reason'][:29]:30}{len(r['wrong']):>6}"
+                f"{r['estimate']:>8}{r['first']:>8}{r['counted']:>8}{r['seconds']:>7.1f}{r['queued']:>7.1f}",
+                flush=True,
+            )
             for k in r["wrong"]:
                 print(f"    WRONG AND UNMARKED: {k} = {record.value(k)} (golden {doc.truth[k]})")
             if r["accepted"] and r["wrong_cells"]:
@@ -255,17 +342,29 @@ def main(argv=None) -> int:
     slowest = max((r["seconds"] / max(r["attempts"], 1) for r in sent), default=0.0)
     reasons = Counter(r["reason"] for r in rows if not r["accepted"])
     print()
-    print(f"tables: {len(rows)} given, {len(sent)} sent, {filled} filled (accepted and right against the golden), "
-          f"{sum(r['accepted'] for r in sent) - filled} accepted but not all right (left marked)")
-    print("not filled, by reason: " + (", ".join(f"{k} {v}" for k, v in reasons.most_common()) or "none"))
+    print(
+        f"tables: {len(rows)} given, {len(sent)} sent, {filled} filled (accepted and right against the golden), "
+        f"{sum(r['accepted'] for r in sent) - filled} accepted but not all right (left marked)"
+    )
+    print(
+        "not filled, by reason: "
+        + (", ".join(f"{k} {v}" for k, v in reasons.most_common()) or "none")
+    )
     print(f"wrong values unmarked: {wrong}")
     est = sum(r["estimate"] for r in sent if r["first"])
     first, cnt = sum(r["first"] for r in sent), sum(r["counted"] for r in sent)
-    print(f"tokens: first requests estimated {est}, counted by the endpoint {first}"
-          + (f" (estimate / count {est / first:.2f})" if first else "") + f"; all requests (re-asks included) {cnt}")
-    print(f"time: {time.monotonic() - started:.0f} s in all; slowest request {slowest:.1f} s (limit {CALL_LIMIT:g} s on an idle machine)")
-    print(f"load average before {load_before[0]:.1f}, after {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores "
-          f"(the 60 s limit holds for an otherwise idle machine)")
+    print(
+        f"tokens: first requests estimated {est}, counted by the endpoint {first}"
+        + (f" (estimate / count {est / first:.2f})" if first else "")
+        + f"; all requests (re-asks included) {cnt}"
+    )
+    print(
+        f"time: {time.monotonic() - started:.0f} s in all; slowest request {slowest:.1f} s (limit {CALL_LIMIT:g} s on an idle machine)"
+    )
+    print(
+        f"load average before {load_before[0]:.1f}, after {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores "
+        f"(the 60 s limit holds for an otherwise idle machine)"
+    )
     ok = sent and filled * 2 >= len(sent) and wrong == 0 and slowest < CALL_LIMIT
     return 0 if ok else 1
 

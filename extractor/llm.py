@@ -31,12 +31,14 @@ from .errors import EndpointError
 from .record import Finding, Record
 
 # instructor logs each failed attempt at ERROR; the outcome and the call log say it once, so keep
-# them off a terminal whose logging is not configured (configured handlers still get them, scrubbed).
+# them off a terminal whose logging is not configured (configured handlers still get them,
+# scrubbed).
 logging.getLogger("instructor").addHandler(logging.NullHandler())
 
 
 class _Scrub(logging.Filter):
-    """Takes the run's secrets out of instructor's log records (an endpoint's error may repeat the key)."""
+    """Takes the run's secrets out of instructor's log records (an endpoint's error may repeat
+    the key)."""
 
     secrets: tuple[str, ...] = ()
 
@@ -50,11 +52,17 @@ _SCRUB = _Scrub()
 
 
 def _guard_logs(secrets: tuple[str, ...]) -> None:
-    """Every instructor logger gets the scrubbing filter (a logger's filters see only its own records)."""
+    """Every instructor logger gets the scrubbing filter (a logger's filters see only its own
+    records)."""
     _SCRUB.secrets = secrets
     for name, logger in list(logging.Logger.manager.loggerDict.items()):
-        if name.startswith("instructor") and isinstance(logger, logging.Logger) and _SCRUB not in logger.filters:
+        if (
+            name.startswith("instructor")
+            and isinstance(logger, logging.Logger)
+            and _SCRUB not in logger.filters
+        ):
             logger.addFilter(_SCRUB)
+
 
 MISREADING = "misreading_suspected"
 FAILED, BUDGET, SKIPPED = "llm_failed", "llm_budget", "llm_skipped"
@@ -67,7 +75,9 @@ class SectionOutcome:
     status: str  # filled, cached, uncached, invalid, failed, stopped, budget, skipped, off
     changed: list[str] = field(default_factory=list)
     asked: list[str] = field(default_factory=list)  # the row ids asked for
-    estimate: int = 0  # tokens, estimated from the request as built (instructions and schema included)
+    estimate: int = (
+        0  # tokens, estimated from the request as built (instructions and schema included)
+    )
     tokens_in: int = 0  # as the endpoint counted them
     tokens_out: int = 0
     first_in: int = 0  # the endpoint's counts for the first request alone (compare with `estimate`)
@@ -98,12 +108,16 @@ class LLMOutcome:
 
 
 def sections_needing_llm(record: Record) -> dict[str, str]:
-    """The tables to send, each with why: values marked for review, or a check that suspects a misreading."""
+    """The tables to send, each with why: values marked for review, or a check that suspects a
+    misreading."""
     need: dict[str, str] = {}
     for section in SECTIONS:
         marked = [f for k, f in record.fields.items() if k.startswith(section + ".") and f.review]
         if marked:
-            need[section] = f"{len(marked)} values marked for review ({marked[0].key}: {marked[0].reason or 'no reason given'})"
+            need[section] = (
+                f"{len(marked)} values marked for review ({marked[0].key}: "
+                f"{marked[0].reason or 'no reason given'})"
+            )
     for finding in record.findings:
         if finding.kind != MISREADING:
             continue
@@ -116,13 +130,25 @@ def sections_needing_llm(record: Record) -> dict[str, str]:
 def section_keys(record: Record, section: str) -> list[str]:
     """The keys a failure leaves in doubt: the marked ones, or those a check suspects."""
     marked = [k for k, f in record.fields.items() if k.startswith(section + ".") and f.review]
-    suspected = [k for f in record.findings if f.kind == MISREADING for k in f.keys if k.startswith(section + ".")]
+    suspected = [
+        k
+        for f in record.findings
+        if f.kind == MISREADING
+        for k in f.keys
+        if k.startswith(section + ".")
+    ]
     return list(dict.fromkeys(marked + suspected))
 
 
-async def fill_with_llm(records_and_texts: Iterable[tuple[Record, str]], config: LLMConfig, client=None, db=None,
-                        refresh: bool = False, sleep: Callable[[float], Awaitable[None]] | None = None,
-                        cache_only: bool = False) -> list[LLMOutcome]:
+async def fill_with_llm(
+    records_and_texts: Iterable[tuple[Record, str]],
+    config: LLMConfig,
+    client=None,
+    db=None,
+    refresh: bool = False,
+    sleep: Callable[[float], Awaitable[None]] | None = None,
+    cache_only: bool = False,
+) -> list[LLMOutcome]:
     """Send the sections that need it, merge what validates, re-run the checks; records change in
     place. `db` (a sqlite_utils Database or a path) holds the call log and the cache; `refresh`
     skips cache reads. `client` is an AsyncOpenAI (built from `config` when None). One outcome per
@@ -132,20 +158,41 @@ async def fill_with_llm(records_and_texts: Iterable[tuple[Record, str]], config:
     pairs = [(r, t if t is not None else getattr(r, "text", None)) for r, t in records_and_texts]
     items = [(r, t) for r, t in pairs if r.error is None and r.fields]
     if not items or not (config.enabled or cache_only):
-        off = {id(r): [SectionOutcome(s, why, "off", error=config.reason) for s, why in sections_needing_llm(r).items()] for r, _ in items}
+        off = {
+            id(r): [
+                SectionOutcome(s, why, "off", error=config.reason)
+                for s, why in sections_needing_llm(r).items()
+            ]
+            for r, _ in items
+        }
         return [LLMOutcome(r.sha256, r.name, off.get(id(r), [])) for r, _ in pairs]
     db = open_llm_db(db)
-    plans = [_plan(record, text, config, db, refresh and not cache_only, cache_only) for record, text in items]
+    plans = [
+        _plan(record, text, config, db, refresh and not cache_only, cache_only)
+        for record, text in items
+    ]
     if cache_only:
         return _finish_all(plans, pairs, config)
     own_client = client is None
     client = client or build_client(config)
-    if getattr(client, "max_retries", 0):  # one retry layer only: the client's own retries would stack under it
+    if getattr(
+        client, "max_retries", 0
+    ):  # one retry layer only: the client's own retries would stack under it
         client = client.with_options(max_retries=0)
     semaphore = asyncio.Semaphore(config.concurrency)
     try:
-        jobs = [(plan, req, out) for plan in plans for req, out in plan.requests if out.status == "pending"]
-        replies = await asyncio.gather(*(_send(req, out, plan.record, config, client, semaphore, db, sleep) for plan, req, out in jobs))
+        jobs = [
+            (plan, req, out)
+            for plan in plans
+            for req, out in plan.requests
+            if out.status == "pending"
+        ]
+        replies = await asyncio.gather(
+            *(
+                _send(req, out, plan.record, config, client, semaphore, db, sleep)
+                for plan, req, out in jobs
+            )
+        )
     finally:
         if own_client:
             await client.close()
@@ -159,14 +206,23 @@ def _finish_all(plans, pairs, config: LLMConfig) -> list[LLMOutcome]:
     return [done.get(id(r)) or LLMOutcome(r.sha256, r.name) for r, _ in pairs]
 
 
-def fill_with_llm_sync(records_and_texts, config: LLMConfig, client=None, db=None, refresh: bool = False, sleep=None,
-                       cache_only: bool = False) -> list[LLMOutcome]:
+def fill_with_llm_sync(
+    records_and_texts,
+    config: LLMConfig,
+    client=None,
+    db=None,
+    refresh: bool = False,
+    sleep=None,
+    cache_only: bool = False,
+) -> list[LLMOutcome]:
     """`fill_with_llm` for synchronous callers (the CLI). Leave `client` None to have it built
     (and closed) inside this run's event loop."""
-    return asyncio.run(fill_with_llm(records_and_texts, config, client, db, refresh, sleep, cache_only))
+    return asyncio.run(
+        fill_with_llm(records_and_texts, config, client, db, refresh, sleep, cache_only)
+    )
 
 
-# ---------------------------------------------------------------- planning: what to send, within budget
+# ------------------------------------------------------------ planning: what to send, within budget
 @dataclass
 class _Plan:
     record: Record
@@ -201,7 +257,9 @@ def rows_to_ask(record: Record, section: str, text: str) -> tuple[tuple[str, ...
     return tuple(asked), empty
 
 
-def _plan(record: Record, text: str, config: LLMConfig, db, refresh: bool, cache_only: bool = False) -> _Plan:
+def _plan(
+    record: Record, text: str, config: LLMConfig, db, refresh: bool, cache_only: bool = False
+) -> _Plan:
     plan = _Plan(record, text, LLMOutcome(record.sha256, record.name))
     planned = 0
     for section, why in sections_needing_llm(record).items():
@@ -213,11 +271,17 @@ def _plan(record: Record, text: str, config: LLMConfig, db, refresh: bool, cache
         out.asked = list(asked)
         if not asked:
             out.status = "skipped"
-            out.error = ("the table's region was not found: not sent" if not (region and text) else
-                         "no number printed in the table: not sent" if not readable else
-                         "no number printed in the rows to read: not sent")
+            out.error = (
+                "the table's region was not found: not sent"
+                if not (region and text)
+                else "no number printed in the table: not sent"
+                if not readable
+                else "no number printed in the rows to read: not sent"
+            )
             keys = section_keys(record, section)
-            plan.findings.append(Finding(f"llm.{section}", SKIPPED, f"{section}: {out.error}", keys))
+            plan.findings.append(
+                Finding(f"llm.{section}", SKIPPED, f"{section}: {out.error}", keys)
+            )
             _keep_marked(record, keys, f"LLM route: {out.error}")
             continue
         grounds = Grounds(text, region, {r: record.regions.get(f"{section}.{r}") for r in asked})
@@ -231,8 +295,18 @@ def _plan(record: Record, text: str, config: LLMConfig, db, refresh: bool, cache
             continue
         if planned + req.estimate > config.token_budget:
             out.status = "budget"
-            out.error = f"about {req.estimate} tokens would pass the budget of {config.token_budget} per document ({planned} already planned)"
-            plan.findings.append(Finding(f"llm.{section}", BUDGET, f"{section} not sent to the LLM: {out.error}", section_keys(record, section)))
+            out.error = (
+                f"about {req.estimate} tokens would pass the budget of {config.token_budget} "
+                f"per document ({planned} already planned)"
+            )
+            plan.findings.append(
+                Finding(
+                    f"llm.{section}",
+                    BUDGET,
+                    f"{section} not sent to the LLM: {out.error}",
+                    section_keys(record, section),
+                )
+            )
             _log(db, record, req, out, config)
             continue
         planned += req.estimate
@@ -240,7 +314,9 @@ def _plan(record: Record, text: str, config: LLMConfig, db, refresh: bool, cache
     return plan
 
 
-def _from_cache(plan: _Plan, req: Request, out: SectionOutcome, config: LLMConfig, db, refresh: bool) -> bool:
+def _from_cache(
+    plan: _Plan, req: Request, out: SectionOutcome, config: LLMConfig, db, refresh: bool
+) -> bool:
     cached = None if refresh else cache_get(db, req.key)
     if cached is None or (reply := _revalidate(req, cached["reply"])) is None:
         return False
@@ -257,16 +333,50 @@ def _revalidate(req: Request, reply_json: str):
         return None  # the validators changed since: ask again
 
 
-def _log(db, record: Record, req: Request, out: SectionOutcome, config: LLMConfig, cache_hit: int = 0, **extra) -> None:
-    log_call(db, document=record.sha256, section=req.section, model=config.model, mode=config.mode, prompt=req.prompt,
-             tokens_in=out.tokens_in, tokens_out=out.tokens_out, estimate=req.estimate, estimate_in=req.estimate_in,
-             estimate_out=req.estimate_out, latency_ms=int(out.seconds * 1000), queue_ms=int(out.queued * 1000),
-             attempts=out.attempts, cache_hit=cache_hit, status=out.status, error=out.error or None,
-             rows=",".join(req.asked), max_tokens=req.max_tokens, **extra)
+def _log(
+    db,
+    record: Record,
+    req: Request,
+    out: SectionOutcome,
+    config: LLMConfig,
+    cache_hit: int = 0,
+    **extra,
+) -> None:
+    log_call(
+        db,
+        document=record.sha256,
+        section=req.section,
+        model=config.model,
+        mode=config.mode,
+        prompt=req.prompt,
+        tokens_in=out.tokens_in,
+        tokens_out=out.tokens_out,
+        estimate=req.estimate,
+        estimate_in=req.estimate_in,
+        estimate_out=req.estimate_out,
+        latency_ms=int(out.seconds * 1000),
+        queue_ms=int(out.queued * 1000),
+        attempts=out.attempts,
+        cache_hit=cache_hit,
+        status=out.status,
+        error=out.error or None,
+        rows=",".join(req.asked),
+        max_tokens=req.max_tokens,
+        **extra,
+    )
 
 
 # ---------------------------------------------------------------- one call
-async def _send(req: Request, out: SectionOutcome, record: Record, config: LLMConfig, client, semaphore, db, sleep):
+async def _send(
+    req: Request,
+    out: SectionOutcome,
+    record: Record,
+    config: LLMConfig,
+    client,
+    semaphore,
+    db,
+    sleep,
+):
     waiting = time.monotonic()
     async with semaphore:
         out.queued = time.monotonic() - waiting
@@ -274,19 +384,45 @@ async def _send(req: Request, out: SectionOutcome, record: Record, config: LLMCo
             out.status, out.error = "stopped", config.state.stopped
             _log(db, record, req, out, config)
             return None
-        transport = Transport(client, config.retries, sleep, timeout=config.timeout, state=config.state,
-                              breaker=config.breaker, secrets=_secrets(config), max_tokens=req.max_tokens,
-                              estimate=request_tokens)
+        transport = Transport(
+            client,
+            config.retries,
+            sleep,
+            timeout=config.timeout,
+            state=config.state,
+            breaker=config.breaker,
+            secrets=_secrets(config),
+            max_tokens=req.max_tokens,
+            estimate=request_tokens,
+        )
         reply = await _call(req, out, config, transport)
     out.attempts, out.seconds = transport.usage.requests, transport.usage.seconds
     out.tokens_in, out.tokens_out = transport.usage.tokens_in, transport.usage.tokens_out
     out.first_in, out.first_out = transport.usage.first or (0, 0)
     out.error = scrub(out.error, _secrets(config)) or ""
-    _log(db, record, req, out, config, sent_estimate_in=transport.usage.estimate_in, finish=transport.usage.finish or None,
-         first_tokens_in=out.first_in, first_tokens_out=out.first_out)
+    _log(
+        db,
+        record,
+        req,
+        out,
+        config,
+        sent_estimate_in=transport.usage.estimate_in,
+        finish=transport.usage.finish or None,
+        first_tokens_in=out.first_in,
+        first_tokens_out=out.first_out,
+    )
     if reply is not None:
-        cache_put(db, req.key, json.dumps({"rows": reply.rows}, ensure_ascii=False), model=config.model, mode=config.mode,
-                  prompt=req.prompt, section=req.section, tokens_in=out.tokens_in, tokens_out=out.tokens_out)
+        cache_put(
+            db,
+            req.key,
+            json.dumps({"rows": reply.rows}, ensure_ascii=False),
+            model=config.model,
+            mode=config.mode,
+            prompt=req.prompt,
+            section=req.section,
+            tokens_in=out.tokens_in,
+            tokens_out=out.tokens_out,
+        )
     return reply
 
 
@@ -300,24 +436,41 @@ async def _call(req: Request, out: SectionOutcome, config: LLMConfig, transport:
     _guard_logs(_secrets(config))
     try:
         async with asyncio.timeout(config.table_deadline):
-            reply = await create(response_model=req.response_model, context=req.context, max_retries=config.reasks,
-                                 strict=False, model=config.model, messages=[dict(m) for m in req.messages])
+            reply = await create(
+                response_model=req.response_model,
+                context=req.context,
+                max_retries=config.reasks,
+                strict=False,
+                model=config.model,
+                messages=[dict(m) for m in req.messages],
+            )
         out.status = "filled"
         return reply
     except TimeoutError:
         out.status = "failed"
-        out.error = (f"the table took longer than its deadline of {config.table_deadline:g} s (retries and re-asks "
-                     f"included): raise --llm-timeout or XXGK_LLM_DEADLINE, or use --llm-profile local")
+        out.error = (
+            f"the table took longer than its deadline of {config.table_deadline:g} s (retries and "
+            "re-asks "
+            f"included): raise --llm-timeout or XXGK_LLM_DEADLINE, or use --llm-profile local"
+        )
     except IncompleteOutputException:
         out.status = "invalid"
-        out.error = ("the reply was cut at its max_tokens: the model did not stop (it repeats itself); "
-                     + ("a larger model keeps to the format" if config.mode == "JSON_SCHEMA" else
-                        "JSON_SCHEMA mode (decoding bound by the schema), or a larger model, keeps to the format"))
+        out.error = (
+            "the reply was cut at its max_tokens: the model did not stop (it repeats itself); "
+            + (
+                "a larger model keeps to the format"
+                if config.mode == "JSON_SCHEMA"
+                else "JSON_SCHEMA mode (decoding bound by the schema), or a larger model, keeps to "
+                "the format"
+            )
+        )
     except InstructorRetryException as e:
         out.status, out.error = _retry_failure(e, config)
     except RouteStopped as e:
         out.status, out.error = "stopped", str(e)
-    except Exception as e:  # an API error outside instructor's wrapper, or a bug: never stop the run
+    except (
+        Exception
+    ) as e:  # an API error outside instructor's wrapper, or a bug: never stop the run
         out.status, out.error = "failed", _failure_words(e, config)
     return None
 
@@ -334,8 +487,11 @@ def _retry_failure(error: Exception, config: LLMConfig) -> tuple[str, str]:
 def _failure_words(error: BaseException, config: LLMConfig) -> str:
     text = describe(error)
     if isinstance(error, RequestTimeout) or "Timeout" in type(error).__name__:
-        advice = (f"a request took longer than --llm-timeout {config.timeout:g} s (XXGK_LLM_TIMEOUT): a model on a "
-                  "CPU needs more; raise it, or use --llm-profile local")
+        advice = (
+            f"a request took longer than --llm-timeout {config.timeout:g} s (XXGK_LLM_TIMEOUT): a "
+            "model on a "
+            "CPU needs more; raise it, or use --llm-profile local"
+        )
         config.state.say_once("timeout", advice)
         text += f" ({advice})"
     return text
@@ -358,9 +514,14 @@ def _validation_summary(error: Exception, config: LLMConfig) -> str:
         words = [e.get("msg", "").removeprefix("Value error, ") for e in cause.errors()]
         return "; ".join(w.replace("\n", "; ") for w in words)[:600]
     text = str(cause).splitlines()[0] if str(cause) else type(cause).__name__
-    if config.mode == "TOOLS" and any(w in text for w in ("tool call", "tool_calls", "NoneType", "has no attribute")):
-        return ("the model answered in text instead of calling the tool: this endpoint or model does not do tool "
-                "calls; use --llm-mode JSON_SCHEMA (or JSON)")
+    if config.mode == "TOOLS" and any(
+        w in text for w in ("tool call", "tool_calls", "NoneType", "has no attribute")
+    ):
+        return (
+            "the model answered in text instead of calling the tool: this endpoint or model does "
+            "not do tool "
+            "calls; use --llm-mode JSON_SCHEMA (or JSON)"
+        )
     if "NoneType" in text or "not subscriptable" in text or "has no attribute" in text:
         return f"the reply is not the JSON asked for ({type(cause).__name__})"
     return scrub(text[:300], _secrets(config)) or ""
@@ -374,10 +535,14 @@ def _finish(plan: _Plan, config: LLMConfig) -> LLMOutcome:
         reply = plan.replies.get(out.section)
         if out.status in ("invalid", "failed", "stopped"):
             keys = section_keys(record, out.section)
-            what = {"invalid": f"the reply was refused after {config.reasks} re-ask(s)",
-                    "failed": f"the call failed after {out.attempts} request(s)",
-                    "stopped": "not sent"}[out.status]
-            plan.findings.append(Finding(f"llm.{out.section}", FAILED, f"{out.section}: {what}: {out.error}", keys))
+            what = {
+                "invalid": f"the reply was refused after {config.reasks} re-ask(s)",
+                "failed": f"the call failed after {out.attempts} request(s)",
+                "stopped": "not sent",
+            }[out.status]
+            plan.findings.append(
+                Finding(f"llm.{out.section}", FAILED, f"{out.section}: {what}: {out.error}", keys)
+            )
             _keep_marked(record, keys, f"LLM route failed ({out.status})")
         if reply is None:
             continue
@@ -388,7 +553,17 @@ def _finish(plan: _Plan, config: LLMConfig) -> LLMOutcome:
         merged = merged or bool(out.changed)
     used = plan.outcome.tokens
     if used > config.token_budget:
-        plan.findings.append(Finding("llm", BUDGET, f"the LLM calls used {used} tokens, over the budget of {config.token_budget} per document (re-asks)", [], config.token_budget, used))
+        plan.findings.append(
+            Finding(
+                "llm",
+                BUDGET,
+                f"the LLM calls used {used} tokens, over the budget of {config.token_budget} per "
+                "document (re-asks)",
+                [],
+                config.token_budget,
+                used,
+            )
+        )
     if merged:
         _recheck(record, plan.text)
     record.findings += plan.findings
@@ -396,7 +571,8 @@ def _finish(plan: _Plan, config: LLMConfig) -> LLMOutcome:
 
 
 def _keep_marked(record: Record, keys: list[str], reason: str) -> None:
-    """A table the route could not settle leaves the document flagged: every key it was to settle stays marked."""
+    """A table the route could not settle leaves the document flagged: every key it was to settle
+    stays marked."""
     for k in keys:
         f = record.fields.get(k)
         if f is not None and not f.review:
@@ -410,8 +586,12 @@ def _recheck(record: Record, text: str) -> None:
     record.findings = [f for f in record.findings if f.check.startswith(("parse.", "llm"))]
     record.findings += run_checks(record, text)
 
+
 def outcomes_json(outcomes: list[LLMOutcome]) -> str:
     """The outcomes as JSON, for logs and `--jsonl` consumers."""
     from dataclasses import asdict
 
-    return json.dumps([{**asdict(o), "changed": o.changed, "tokens": o.tokens} for o in outcomes], ensure_ascii=False)
+    return json.dumps(
+        [{**asdict(o), "changed": o.changed, "tokens": o.tokens} for o in outcomes],
+        ensure_ascii=False,
+    )

@@ -18,13 +18,42 @@ from pathlib import Path
 import sqlite_utils
 
 CALLS_COLUMNS = {
-    "id": int, "document": str, "section": str, "model": str, "mode": str, "prompt": str,
-    "tokens_in": int, "tokens_out": int, "estimate": int, "latency_ms": int, "attempts": int,
-    "cache_hit": int, "status": str, "error": str, "at": str, "estimate_in": int, "estimate_out": int,
-    "sent_estimate_in": int, "queue_ms": int, "rows": str, "max_tokens": int, "finish": str,
-    "first_tokens_in": int, "first_tokens_out": int,
+    "id": int,
+    "document": str,
+    "section": str,
+    "model": str,
+    "mode": str,
+    "prompt": str,
+    "tokens_in": int,
+    "tokens_out": int,
+    "estimate": int,
+    "latency_ms": int,
+    "attempts": int,
+    "cache_hit": int,
+    "status": str,
+    "error": str,
+    "at": str,
+    "estimate_in": int,
+    "estimate_out": int,
+    "sent_estimate_in": int,
+    "queue_ms": int,
+    "rows": str,
+    "max_tokens": int,
+    "finish": str,
+    "first_tokens_in": int,
+    "first_tokens_out": int,
 }
-CACHE_COLUMNS = {"key": str, "model": str, "mode": str, "prompt": str, "section": str, "reply": str, "tokens_in": int, "tokens_out": int, "at": str}
+CACHE_COLUMNS = {
+    "key": str,
+    "model": str,
+    "mode": str,
+    "prompt": str,
+    "section": str,
+    "reply": str,
+    "tokens_in": int,
+    "tokens_out": int,
+    "at": str,
+}
 
 
 def now() -> str:
@@ -32,7 +61,8 @@ def now() -> str:
 
 
 def open_llm_db(db) -> sqlite_utils.Database | None:
-    """A Database (given, or opened from a path) with the two tables; None stays None (no log, no cache)."""
+    """A Database (given, or opened from a path) with the two tables; None stays None (no log, no
+    cache)."""
     if db is None:
         return None
     if not isinstance(db, sqlite_utils.Database):
@@ -43,10 +73,14 @@ def open_llm_db(db) -> sqlite_utils.Database | None:
     return db
 
 
-def cache_key(model: str, mode: str, prompt: str, prompt_text: str, schema: dict, section_text: str) -> str:
+def cache_key(
+    model: str, mode: str, prompt: str, prompt_text: str, schema: dict, section_text: str
+) -> str:
     """Hash of everything that determines a reply: model, mode, prompt version (and its text, so an
     edit without a new version cannot serve stale replies), the reply schema and the section text."""
-    payload = json.dumps([model, mode, prompt, prompt_text, schema, section_text], ensure_ascii=False, sort_keys=True)
+    payload = json.dumps(
+        [model, mode, prompt, prompt_text, schema, section_text], ensure_ascii=False, sort_keys=True
+    )
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 
@@ -57,16 +91,41 @@ def cache_get(db, key: str) -> dict | None:
     return rows[0] if rows else None
 
 
-def cache_put(db, key: str, reply: str, *, model: str, mode: str, prompt: str, section: str, tokens_in: int, tokens_out: int) -> None:
+def cache_put(
+    db,
+    key: str,
+    reply: str,
+    *,
+    model: str,
+    mode: str,
+    prompt: str,
+    section: str,
+    tokens_in: int,
+    tokens_out: int,
+) -> None:
     if db is None:
         return
     with db.atomic():
-        db["llm_cache"].upsert({"key": key, "model": model, "mode": mode, "prompt": prompt, "section": section, "reply": reply,
-                                "tokens_in": tokens_in, "tokens_out": tokens_out, "at": now()}, pk="key")
+        db["llm_cache"].upsert(
+            {
+                "key": key,
+                "model": model,
+                "mode": mode,
+                "prompt": prompt,
+                "section": section,
+                "reply": reply,
+                "tokens_in": tokens_in,
+                "tokens_out": tokens_out,
+                "at": now(),
+            },
+            pk="key",
+        )
 
 
 def log_call(db, **row) -> None:
     if db is None:
         return
     with db.atomic():
-        db["llm_calls"].insert({**row, "at": now()}, alter=True)  # a log made by an earlier version gains the new columns
+        db["llm_calls"].insert(
+            {**row, "at": now()}, alter=True
+        )  # a log made by an earlier version gains the new columns

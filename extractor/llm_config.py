@@ -61,8 +61,12 @@ class LLMConfig:
     profile: str = "hosted"
     deadline: float = 0.0  # seconds for one table, whole (0: timeout × (reasks + 2))
     breaker: int = 3  # transport failures in a row that stop the route for the run
-    sources: dict[str, str] = field(default_factory=dict, compare=False)  # setting -> where it came from
-    state: RunState = field(default_factory=RunState, compare=False, repr=False)  # the run's breaker
+    sources: dict[str, str] = field(
+        default_factory=dict, compare=False
+    )  # setting -> where it came from
+    state: RunState = field(
+        default_factory=RunState, compare=False, repr=False
+    )  # the run's breaker
 
     @property
     def table_deadline(self) -> float:
@@ -73,9 +77,12 @@ class LLMConfig:
         if not self.enabled:
             return f"LLM route off: {self.reason}"
         key = f"key from {self.sources.get('api_key')}" if self.api_key else "no key"
-        return (f"LLM route on: {self.model} at {self.base_url or OPENAI_URL} (mode {self.mode}, {key}, profile "
-                f"{self.profile}, {self.concurrency} concurrent, {self.timeout:g} s a request, budget "
-                f"{self.token_budget} tokens per document)")
+        return (
+            f"LLM route on: {self.model} at {self.base_url or OPENAI_URL} (mode {self.mode}, "
+            f"{key}, profile "
+            f"{self.profile}, {self.concurrency} concurrent, {self.timeout:g} s a request, budget "
+            f"{self.token_budget} tokens per document)"
+        )
 
 
 _ENV = {
@@ -92,13 +99,28 @@ _ENV = {
     "deadline": ("XXGK_LLM_DEADLINE",),
     "breaker": ("XXGK_LLM_BREAKER",),
 }
-_DEFAULTS: dict[str, Any] = {"profile": "hosted", "model": "gpt-4o-mini", "token_budget": 20000, "reasks": 1, "deadline": 0.0,
-                             "breaker": 3}
-_NUMBERS = {"concurrency": (int, 1, 256), "timeout": (float, 0.1, 3600), "token_budget": (int, 0, 10**9), "retries": (int, 0, 10),
-            "reasks": (int, 0, 2), "deadline": (float, 0, 36000), "breaker": (int, 1, 1000)}
+_DEFAULTS: dict[str, Any] = {
+    "profile": "hosted",
+    "model": "gpt-4o-mini",
+    "token_budget": 20000,
+    "reasks": 1,
+    "deadline": 0.0,
+    "breaker": 3,
+}
+_NUMBERS = {
+    "concurrency": (int, 1, 256),
+    "timeout": (float, 0.1, 3600),
+    "token_budget": (int, 0, 10**9),
+    "retries": (int, 0, 10),
+    "reasks": (int, 0, 2),
+    "deadline": (float, 0, 36000),
+    "breaker": (int, 1, 1000),
+}
 
 
-def resolve_config(env: Mapping[str, str] | None = None, enabled: bool | None = None, **cli_overrides) -> LLMConfig:
+def resolve_config(
+    env: Mapping[str, str] | None = None, enabled: bool | None = None, **cli_overrides
+) -> LLMConfig:
     """The configuration in force: each setting from its CLI override (None: not given), else the
     environment, else the default. `enabled=False` (a `--no-llm` flag) turns the route off."""
     env = os.environ if env is None else env
@@ -129,7 +151,11 @@ def resolve_config(env: Mapping[str, str] | None = None, enabled: bool | None = 
     if enabled is False:
         on, reason = False, "turned off (--no-llm)"
     elif not values["api_key"] and not values["base_url"]:
-        on, reason = False, "no API key or endpoint configured (set OPENAI_API_KEY, or XXGK_LLM_BASE_URL for a local endpoint)"
+        on, reason = (
+            False,
+            "no API key or endpoint configured (set OPENAI_API_KEY, or XXGK_LLM_BASE_URL for a "
+            "local endpoint)",
+        )
     else:
         on, reason = True, ""
     return LLMConfig(on, reason, sources=sources, **values)
@@ -141,14 +167,19 @@ def _number(name: str, value, kind, low, high, source: str):
     except (TypeError, ValueError):
         raise LLMConfigError(f"{name} must be a number, got {value!r} (from {source})") from None
     if not low <= number <= high:
-        raise LLMConfigError(f"{name} must be between {low} and {high}, got {value!r} (from {source})")
+        raise LLMConfigError(
+            f"{name} must be between {low} and {high}, got {value!r} (from {source})"
+        )
     return number
 
 
 def _profile(value, sources: dict[str, str]) -> str:
     profile = str(value).strip().lower()
     if profile not in PROFILES:
-        raise LLMConfigError(f"profile must be one of {', '.join(PROFILES)}, got {value!r} (from {sources['profile']})")
+        raise LLMConfigError(
+            f"profile must be one of {', '.join(PROFILES)}, got {value!r} (from "
+            f"{sources['profile']})"
+        )
     return profile
 
 
@@ -179,7 +210,9 @@ def _mode(value, base_url: str | None, sources: dict[str, str]) -> str:
         return "JSON_SCHEMA" if is_local(base_url) else "JSON"
     mode = str(value).strip().upper().replace("-", "_")
     if mode not in MODES:
-        raise LLMConfigError(f"mode must be one of {', '.join(MODES)}, got {value!r} (from {sources['mode']})")
+        raise LLMConfigError(
+            f"mode must be one of {', '.join(MODES)}, got {value!r} (from {sources['mode']})"
+        )
     return mode
 
 
@@ -189,8 +222,13 @@ def build_client(config: LLMConfig, http_client=None):
     fake transport underneath (an AsyncClient of the HTTP library the openai package uses)."""
     from openai import AsyncOpenAI
 
-    return AsyncOpenAI(api_key=config.api_key or KEYLESS, base_url=config.base_url or OPENAI_URL,
-                       timeout=config.timeout, max_retries=0, http_client=http_client)
+    return AsyncOpenAI(
+        api_key=config.api_key or KEYLESS,
+        base_url=config.base_url or OPENAI_URL,
+        timeout=config.timeout,
+        max_retries=0,
+        http_client=http_client,
+    )
 
 
 def instructor_mode(config: LLMConfig):

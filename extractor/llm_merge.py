@@ -43,9 +43,14 @@ def merge(record: Record, section: str, llm_values: dict[str, LLMValue]) -> list
         if f is None or not key.startswith(section + "."):
             continue  # never a key of another section, nor one the template lacks
         tag = f"{got.source}:{got.prompt}"
-        alternative = {"value": got.value, "source": got.source, "prompt": got.prompt, "quote": got.quote}
+        alternative = {
+            "value": got.value,
+            "source": got.source,
+            "prompt": got.prompt,
+            "quote": got.quote,
+        }
         if got.value is None and f.value is None:
-            continue  # the LLM gives no value either: a blank, or a cell neither could read; the mark stays
+            continue  # no value either: a blank, or a cell neither could read; the mark stays
         if f.value is None and f.review:
             f.alternatives = [a for a in f.alternatives if a.get("source") != got.source]
             f.value, f.raw, f.start, f.end = got.value, got.quote, got.start, got.end
@@ -61,7 +66,9 @@ def merge(record: Record, section: str, llm_values: dict[str, LLMValue]) -> list
         elif got.value is not None or f.review:
             if _add(f, alternative) or not f.review:
                 f.review = True
-                if not f.reason or f.reason.startswith("check "):  # a check's mark is cleared when checks re-run: this one must stay
+                if not f.reason or f.reason.startswith(
+                    "check "
+                ):  # a check's mark is cleared when checks re-run: this one must stay
                     f.reason = f"{DISAGREES}: {got.value}"
                 changed.append(key)
     for key in pinned(record, candidates):
@@ -71,7 +78,11 @@ def merge(record: Record, section: str, llm_values: dict[str, LLMValue]) -> list
 
 
 def _why_unconfirmed(got: LLMValue) -> str:
-    notes = [UNCONFIRMED] + ([REGION_ONLY] if got.grounded == "region" else []) + ([OCR_GUESS] if got.printed == "ocr" else [])
+    notes = (
+        [UNCONFIRMED]
+        + ([REGION_ONLY] if got.grounded == "region" else [])
+        + ([OCR_GUESS] if got.printed == "ocr" else [])
+    )
     return "; ".join(notes)
 
 

@@ -22,7 +22,9 @@ SPACE_RUN = re.compile(r"\s+")
 # Tokens of a reply, per row and per value, at most: `{"row": "granted", "values": [11, 1, …]},`
 # pretty-printed (a value a line) as small models do. The bound stops a reply that loops.
 REPLY_ROW, REPLY_VALUE, REPLY_FIXED = 16, 4, 16
-MAX_ROW_TEXT = 300  # characters of a row's text shown beside its id (a longer span is no single row)
+MAX_ROW_TEXT = (
+    300  # characters of a row's text shown beside its id (a longer span is no single row)
+)
 
 
 def prompts_dir() -> Path:
@@ -60,7 +62,11 @@ def estimate_tokens(text: str) -> int:
 def request_tokens(kwargs: dict) -> int:
     """Tokens of a request as sent: every message, and the schema when it goes as tools or as
     the response format (instructor puts it in the system message in JSON modes)."""
-    sent = [m.get("content") or "" for m in kwargs.get("messages", ()) if isinstance(m.get("content") or "", str)]
+    sent = [
+        m.get("content") or ""
+        for m in kwargs.get("messages", ())
+        if isinstance(m.get("content") or "", str)
+    ]
     for extra in ("tools", "response_format"):
         if kwargs.get(extra) and kwargs[extra] != {"type": "json_object"}:
             sent.append(json.dumps(kwargs[extra], ensure_ascii=False, separators=(",", ":")))
@@ -94,7 +100,9 @@ class Request:
         return reply_model(self.section, self.template, self.asked)
 
 
-def build_request(section: str, template: str, grounds: Grounds, asked: tuple[str, ...], model: str, mode: str) -> Request:
+def build_request(
+    section: str, template: str, grounds: Grounds, asked: tuple[str, ...], model: str, mode: str
+) -> Request:
     """The request for the rows `asked` of one table. The table's text goes in only as a Jinja
     variable of instructor's templating, between markers derived from its hash: never rendered as
     a template, never mistaken for instructions."""
@@ -102,23 +110,52 @@ def build_request(section: str, template: str, grounds: Grounds, asked: tuple[st
     system, user = load_prompt(version)
     start, end = grounds.table
     text = grounds.text[start:end]
-    printed = {r: as_cells(grounds.text[s[0]:s[1]]) for r, s in grounds.rows.items() if s and s[1] - s[0] <= MAX_ROW_TEXT}
-    context = {"section_text": text, "marker": hashlib.sha256(text.encode("utf-8")).hexdigest()[:12],
-               "rows_table": rows_table(section, template, asked), "rows_printed": rows_printed(printed),
-               "section": section, "template": template, "grounds": grounds}
+    printed = {
+        r: as_cells(grounds.text[s[0] : s[1]])
+        for r, s in grounds.rows.items()
+        if s and s[1] - s[0] <= MAX_ROW_TEXT
+    }
+    context = {
+        "section_text": text,
+        "marker": hashlib.sha256(text.encode("utf-8")).hexdigest()[:12],
+        "rows_table": rows_table(section, template, asked),
+        "rows_printed": rows_printed(printed),
+        "section": section,
+        "template": template,
+        "grounds": grounds,
+    }
     messages = [{"role": "system", "content": system}, {"role": "user", "content": user}]
     response_model = reply_model(section, template, asked)
     schema = response_model.model_json_schema()
     rendered = [{"role": m["role"], "content": _render(m["content"], context)} for m in messages]
     estimate_in = request_tokens(_as_sent(response_model, mode, rendered))
-    spans = {r: grounds.text[s[0]:s[1]] if s else None for r, s in grounds.rows.items()}
-    key = cache_key(model, mode, version, rendered[0]["content"] + USER_SPLIT + user, schema,
-                    text + json.dumps(spans, ensure_ascii=False, sort_keys=True))
+    spans = {r: grounds.text[s[0] : s[1]] if s else None for r, s in grounds.rows.items()}
+    key = cache_key(
+        model,
+        mode,
+        version,
+        rendered[0]["content"] + USER_SPLIT + user,
+        schema,
+        text + json.dumps(spans, ensure_ascii=False, sort_keys=True),
+    )
     specs = [s for s in row_specs(section, template) if s.id in asked]
     max_tokens = REPLY_FIXED + sum(REPLY_ROW + REPLY_VALUE * len(s.columns) for s in specs)
     estimate_out = REPLY_FIXED + sum(8 + 2 * len(s.columns) for s in specs)
-    return Request(section, template, version, text, start, asked, messages, context, schema, estimate_in,
-                   estimate_out, max_tokens, key)
+    return Request(
+        section,
+        template,
+        version,
+        text,
+        start,
+        asked,
+        messages,
+        context,
+        schema,
+        estimate_in,
+        estimate_out,
+        max_tokens,
+        key,
+    )
 
 
 def _as_sent(response_model, mode: str, messages: list[dict]) -> dict:
@@ -129,7 +166,9 @@ def _as_sent(response_model, mode: str, messages: list[dict]) -> dict:
         from instructor.v2.core.response import handle_response_model
     except ImportError:  # instructor before 1.15
         from instructor.process_response import handle_response_model
-    _, kwargs = handle_response_model(response_model, instructor.Mode[mode], messages=[dict(m) for m in messages])
+    _, kwargs = handle_response_model(
+        response_model, instructor.Mode[mode], messages=[dict(m) for m in messages]
+    )
     return kwargs
 
 

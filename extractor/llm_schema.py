@@ -81,7 +81,9 @@ def row_specs(section: str, template_name: str) -> tuple[RowSpec, ...]:
         ks = row.keys
         if section == "t3":
             label = labels[ks[-1]].label_zh.split(" × ")[0]
-            columns = tuple(labels[k].label_zh.split(" × ")[1].replace("法人或其他组织 ", "") for k in ks)
+            columns = tuple(
+                labels[k].label_zh.split(" × ")[1].replace("法人或其他组织 ", "") for k in ks
+            )
         else:
             label = labels[ks[0]].label_zh.rsplit(" ", 1)[0]
             columns = tuple(labels[k].label_zh.rsplit(" ", 1)[1] for k in ks)
@@ -115,10 +117,19 @@ def rows_table(section: str, template_name: str, ids: tuple[str, ...] | None = N
     rows share them (`ids`: those asked; None: every row)."""
     specs = [s for s in row_specs(section, template_name) if ids is None or s.id in ids]
     shared = len({s.columns for s in specs}) == 1
-    lines = ([f"Columns, in order ({len(specs[0].columns)} values per row): {', '.join(specs[0].columns)}.",
-              "Rows to read (id: label):"] if shared else ["Rows to read (id: label | columns, in order):"])
+    lines = (
+        [
+            f"Columns, in order ({len(specs[0].columns)} values per row): "
+            f"{', '.join(specs[0].columns)}.",
+            "Rows to read (id: label):",
+        ]
+        if shared
+        else ["Rows to read (id: label | columns, in order):"]
+    )
     for s in specs:
-        lines.append(f"{s.id}: {short_label(section, s)}" + ("" if shared else f" | {', '.join(s.columns)}"))
+        lines.append(
+            f"{s.id}: {short_label(section, s)}" + ("" if shared else f" | {', '.join(s.columns)}")
+        )
     return "\n".join(lines)
 
 
@@ -127,15 +138,20 @@ def rows_printed(printed: dict[str, str]) -> str:
     by_text: dict[str, list[str]] = {}
     for row_id, text in printed.items():
         by_text.setdefault(text, []).append(row_id)  # table 4's groups share one line
-    return "\n".join(f"{', '.join(ids)}: {text}" for text, ids in by_text.items()) or "(not located)"
+    return (
+        "\n".join(f"{', '.join(ids)}: {text}" for text, ids in by_text.items()) or "(not located)"
+    )
 
 
 def as_cells(text: str) -> str:
-    """A row's text on one line, its cells apart: tabs and line ends as ` | `, so a blank cell shows."""
+    """A row's text on one line, its cells apart: tabs and line ends as ` | `, so a blank cell
+    shows."""
     return " | ".join(cell.strip() for cell in re.split(r"\t|\n", text.strip()))
 
 
-def resolve_row(section: str, template_name: str, given: str, asked: tuple[str, ...]) -> tuple[str | None, str]:
+def resolve_row(
+    section: str, template_name: str, given: str, asked: tuple[str, ...]
+) -> tuple[str | None, str]:
     """The row id a reply names by its id or its label (`本年新收` → `new`); (None, why) when it
     names none or several."""
     text = normalise(str(given or ""))
@@ -147,7 +163,11 @@ def resolve_row(section: str, template_name: str, given: str, asked: tuple[str, 
             return s.id, ""
     bare = LABEL_PREFIX.sub("", text)
     exact = [s.id for s in specs if any(bare and bare == normalise(w) for w in s.words[1:])]
-    hits = exact or [s.id for s in specs if bare and any(bare in normalise(w) or normalise(w) in bare for w in s.words[1:])]
+    hits = exact or [
+        s.id
+        for s in specs
+        if bare and any(bare in normalise(w) or normalise(w) in bare for w in s.words[1:])
+    ]
     hits = list(dict.fromkeys(hits))
     if len(hits) > 1:
         preferred = [h for h in hits if h in asked]
@@ -169,7 +189,9 @@ class Token:
     start: int
     end: int
     ocr: bool = False  # read through a character OCR confuses with a digit (O → 0)
-    glued: bool = False  # digits run on from a label (`申请数量801000081`): they may hold several cells
+    glued: bool = (
+        False  # digits run on from a label (`申请数量801000081`): they may hold several cells
+    )
     printed: str = ""  # the cell as printed, when it is not its digits (`O` read as 0)
 
 
@@ -183,8 +205,15 @@ def printed_numbers(text: str, start: int, end: int) -> list[Token]:
         cell, at = m.group(), m.start()
         reading = read_cell(cell)
         if reading.kind in (NUMBER, OCR):
-            out.append(Token(number_text(reading.value), at, m.end(), reading.kind == OCR,
-                             printed=cell if reading.kind == OCR else ""))
+            out.append(
+                Token(
+                    number_text(reading.value),
+                    at,
+                    m.end(),
+                    reading.kind == OCR,
+                    printed=cell if reading.kind == OCR else "",
+                )
+            )
             continue
         folded = cell.translate(FOLD)
         skip = ENUMERATOR.match(folded)
@@ -206,7 +235,9 @@ class Placed:
     """Where each non-null value of a row was found: (token, how) in column order."""
 
     spans: list[tuple[int, int] | None] = field(default_factory=list)
-    how: list[str] = field(default_factory=list)  # "whole", "cut" (from a run), "ocr" per column ("" for null)
+    how: list[str] = field(
+        default_factory=list
+    )  # "whole", "cut" (from a run), "ocr" per column ("" for null)
     problem: str = ""
 
 
@@ -234,8 +265,11 @@ def align(values: list, tokens: list[Token]) -> Placed:
             ti, offset = ti + 1, 0
     if ti < len(tokens) or offset:
         rest = [t.digits for t in tokens[ti:]]
-        placed.problem = (f"the row prints {_show(tokens)} and the reply leaves {', '.join(rest)} out: give every "
-                          f"printed number once, in its column; null only for a blank cell")
+        placed.problem = (
+            f"the row prints {_show(tokens)} and the reply leaves {', '.join(rest)} out: give "
+            "every "
+            f"printed number once, in its column; null only for a blank cell"
+        )
     return placed
 
 
@@ -246,7 +280,10 @@ def _misplaced(v, tokens: list[Token], ti: int) -> str:
         return f"{number_text(v)} is one value too many: the row prints only {_show(tokens)}"
     if v == 0 and all("0" not in t.digits for t in tokens):
         return f"0 is not printed in this row ({_show(tokens)}): a blank cell is null, not 0"
-    return f"{number_text(v)} is not the next number printed in this row ({_show(tokens)}), in column order"
+    return (
+        f"{number_text(v)} is not the next number printed in this row ({_show(tokens)}), "
+        "in column order"
+    )
 
 
 def _show(tokens: list[Token]) -> str:
@@ -264,7 +301,9 @@ class Grounds:
     rows: dict[str, tuple[int, int] | None]
 
 
-def row_problem(section: str, template_name: str, spec: RowSpec, values: list, unit, grounds: Grounds) -> tuple[str, Placed]:
+def row_problem(
+    section: str, template_name: str, spec: RowSpec, values: list, unit, grounds: Grounds
+) -> tuple[str, Placed]:
     """Why a row's values cannot be taken (empty when they can), and where they stand."""
     where = f"row {spec.id}"
     span = grounds.rows.get(spec.id)
@@ -275,13 +314,18 @@ def row_problem(section: str, template_name: str, spec: RowSpec, values: list, u
     present = [v for v in values if v is not None]
     if len(present) > len(tokens) and not any(t.glued or len(t.digits) > 1 for t in tokens):
         n, blanks = len(tokens), len(values) - len(tokens)
-        return (f"{where}: the row prints only {n} number{'s' if n != 1 else ''} ({_show(tokens)}) for "
-                f"{len(values)} columns: give {'each' if n != 1 else 'it'} in its column and null for the {blanks} "
-                f"blank cells"), Placed()
+        return (
+            f"{where}: the row prints only {n} number{'s' if n != 1 else ''} ({_show(tokens)}) for "
+            f"{len(values)} columns: give {'each' if n != 1 else 'it'} in its column and null for "
+            f"the {blanks} "
+            f"blank cells"
+        ), Placed()
     placed = align(values, tokens)
     if placed.problem:
         return f"{where}: {placed.problem}", placed
-    if "cut" in placed.how and len(spec.columns) > 1:  # a run in a row of one cell can only be that cell
+    if (
+        "cut" in placed.how and len(spec.columns) > 1
+    ):  # a run in a row of one cell can only be that cell
         problem = _cut_problem(section, template_name, spec, values)
         if problem:
             return f"{where}: {problem}", placed
@@ -295,15 +339,18 @@ def _in_region(values: list, grounds: Grounds) -> Placed:
     present = [v for v in values if v is not None]
     wanted = [number_text(v) for v in present]
     for i in range(len(tokens) - len(wanted) + 1):
-        if [t.digits for t in tokens[i:i + len(wanted)]] == wanted:
-            it = iter(tokens[i:i + len(wanted)])
+        if [t.digits for t in tokens[i : i + len(wanted)]] == wanted:
+            it = iter(tokens[i : i + len(wanted)])
             spans, how = [], []
             for v in values:
                 t = next(it) if v is not None else None
                 spans.append((t.start, t.end) if t else None)
                 how.append(("ocr" if t.ocr else "whole") if t else "")
             return Placed(spans, how)
-    return Placed(problem=f"the values {', '.join(wanted)} are not printed in the table as whole numbers in this order")
+    return Placed(
+        problem=f"the values {', '.join(wanted)} are not printed in the table as whole numbers "
+        "in this order"
+    )
 
 
 def row_identities(template_name: str, spec: RowSpec):
@@ -315,24 +362,32 @@ def row_identities(template_name: str, spec: RowSpec):
 def _cut_problem(section: str, template_name: str, spec: RowSpec, values: list) -> str:
     identities = row_identities(template_name, spec)
     if not identities:
-        return ("its digits run together and this table has no sum to check a cut against: give null for the cells "
-                "of the run")
+        return (
+            "its digits run together and this table has no sum to check a cut against: give null "
+            "for the cells "
+            "of the run"
+        )
     given = dict(zip(spec.keys, values))
     for identity in identities:
         if any(given.get(k) is None for k in identity.keys):
-            return ("its digits run together: give every column (the cut is checked by the row's sum, "
-                    f"{identity.says}), or null for the whole row")
+            return (
+                "its digits run together: give every column (the cut is checked by the row's sum, "
+                f"{identity.says}), or null for the whole row"
+            )
         left, right = sum(given[k] for k in identity.left), sum(given[k] for k in identity.right)
         if left != right:
-            return (f"its digits run together and this cut does not add up ({identity.says}: {left} ≠ {right}): "
-                    "cut the digits so that it does, or give null for the whole row")
+            return (
+                f"its digits run together and this cut does not add up ({identity.says}: {left} ≠ "
+                f"{right}): "
+                "cut the digits so that it does, or give null for the whole row"
+            )
     return ""
 
 
 def _unit_problem(where: str, spec: RowSpec, values: list, unit, grounds: Grounds) -> str:
     if not spec.money or all(v is None for k, v in zip(spec.keys, values) if k in spec.money):
         return ""
-    table = grounds.text[grounds.table[0]:grounds.table[1]]
+    table = grounds.text[grounds.table[0] : grounds.table[1]]
     if unit == "元" and not re.search(r"(?<!万)元", table):
         return f"{where}: unit 元 is not stated in the table"
     if unit == "万元" and "万元" not in table:
@@ -340,7 +395,7 @@ def _unit_problem(where: str, spec: RowSpec, values: list, unit, grounds: Ground
     return ""
 
 
-# ---------------------------------------------------------------- the reply: shape in words, then grounding
+# ------------------------------------------------------- the reply: shape in words, then grounding
 class Reply(BaseModel):
     """A reply for one table. Subclassed per request (`reply_model`) with the rows asked."""
 
@@ -372,12 +427,17 @@ class Reply(BaseModel):
         problems = []
         for row in self.rows:
             spec = spec_of(self.SECTION, self.TEMPLATE, row["row"])
-            problem, _ = row_problem(self.SECTION, self.TEMPLATE, spec, row["values"], row.get("unit"), grounds)
+            problem, _ = row_problem(
+                self.SECTION, self.TEMPLATE, spec, row["values"], row.get("unit"), grounds
+            )
             if problem:
                 problems.append(problem)
         if not any(v is not None for row in self.rows for v in row["values"]):
-            problems.insert(0, "no value read: every row is null; give the numbers printed in each row (null only "
-                               "for a blank cell)")
+            problems.insert(
+                0,
+                "no value read: every row is null; give the numbers printed in each row (null only "
+                "for a blank cell)",
+            )
         if problems:
             raise ValueError(in_words(problems))
         return self
@@ -390,12 +450,14 @@ def in_words(problems: list[str]) -> str:
     return "\n".join(shown) + (f"\n(and {more} more problems of these kinds)" if more else "")
 
 
-def normalise_reply(data, section: str, template_name: str, asked: tuple[str, ...]) -> tuple[list[dict], list[str]]:
+def normalise_reply(
+    data, section: str, template_name: str, asked: tuple[str, ...]
+) -> tuple[list[dict], list[str]]:
     """A reply's rows as {"row", "values", "unit"} with the asked ids, and the problems of shape
     in words. Accepts the usual ways a model writes it: {"rows": [...]}, a bare list of rows, a
     row as [id, [values]], rows keyed by id ({"new": [...]}), a row named by its label."""
     if isinstance(data, (str, bytes)):
-        return [], ["the reply is not JSON: answer with one JSON object {\"rows\": [...]}"]
+        return [], ['the reply is not JSON: answer with one JSON object {"rows": [...]}']
     if isinstance(data, dict) and "rows" not in data:
         inner = data.get("arguments") or data.get("parameters")
         if isinstance(inner, dict):
@@ -406,8 +468,10 @@ def normalise_reply(data, section: str, template_name: str, asked: tuple[str, ..
     if isinstance(rows, list) and rows and all(_is_number(r) for r in rows):
         rows = None  # [1]: a list of numbers, not of rows
     if not isinstance(rows, list):
-        return [], [f"the reply must be one JSON object {{\"rows\": [{{\"row\": id, \"values\": [...]}}]}}, not "
-                    f"{_kind(data)}"]
+        return [], [
+            f'the reply must be one JSON object {{"rows": [{{"row": id, "values": [...]}}]}}, not '
+            f"{_kind(data)}"
+        ]
     out, problems, seen = [], [], set()
     for i, row in enumerate(rows):
         parsed, problem = _row(row, i, section, template_name, asked)
@@ -433,15 +497,22 @@ def _is_number(x) -> bool:
 def _kind(data) -> str:
     if isinstance(data, list) and data and all(_is_number(r) for r in data):
         return "a list of numbers"
-    return {list: "a list", dict: "an object without \"rows\"", str: "text", int: "a number", float: "a number",
-            type(None): "null", bool: "true/false"}.get(type(data), type(data).__name__)
+    return {
+        list: "a list",
+        dict: 'an object without "rows"',
+        str: "text",
+        int: "a number",
+        float: "a number",
+        type(None): "null",
+        bool: "true/false",
+    }.get(type(data), type(data).__name__)
 
 
 def _row(row, i: int, section: str, template_name: str, asked: tuple[str, ...]):
     if isinstance(row, list) and len(row) == 2 and isinstance(row[1], list):
         row = {"row": row[0], "values": row[1]}
     if not isinstance(row, dict):
-        return None, f"rows[{i}] must be an object {{\"row\": id, \"values\": [...]}}, not {_kind(row)}"
+        return None, f'rows[{i}] must be an object {{"row": id, "values": [...]}}, not {_kind(row)}'
     row_id, why = resolve_row(section, template_name, row.get("row", row.get("id", "")), asked)
     if row_id is None:
         return None, why
@@ -450,10 +521,16 @@ def _row(row, i: int, section: str, template_name: str, asked: tuple[str, ...]):
     spec = spec_of(section, template_name, row_id)
     values = row.get("values")
     if not isinstance(values, list):
-        return None, f"row {row_id}: \"values\" must be a list of {len(spec.columns)} numbers or nulls"
+        return (
+            None,
+            f'row {row_id}: "values" must be a list of {len(spec.columns)} numbers or nulls',
+        )
     if len(values) != len(spec.columns):
-        return None, (f"row {row_id}: {len(values)} values for {len(spec.columns)} columns ({', '.join(spec.columns)}); "
-                      f"give {len(spec.columns)}, null for a blank cell")
+        return None, (
+            f"row {row_id}: {len(values)} values for {len(spec.columns)} columns "
+            f"({', '.join(spec.columns)}); "
+            f"give {len(spec.columns)}, null for a blank cell"
+        )
     parsed, problems = [], []
     for column, v in zip(spec.columns, values):
         number, problem = _value(v, section)
@@ -478,7 +555,10 @@ def _value(v, section: str):
             return None, ""
         reading = read_cell(v)
         if reading.kind != NUMBER:
-            return None, f"{v!r} is not a number: give the digits printed, or null when the cell is blank"
+            return (
+                None,
+                f"{v!r} is not a number: give the digits printed, or null when the cell is blank",
+            )
         v = reading.value
     if isinstance(v, float) and v.is_integer():
         v = int(v)
@@ -490,12 +570,23 @@ def _value(v, section: str):
 
 
 @lru_cache(maxsize=64)
-def reply_model(section: str, template_name: str, asked: tuple[str, ...] | None = None) -> type[Reply]:
+def reply_model(
+    section: str, template_name: str, asked: tuple[str, ...] | None = None
+) -> type[Reply]:
     """The pydantic model of a reply for these rows of this table (`asked` None: every row)."""
     ids = asked or tuple(s.id for s in row_specs(section, template_name))
     title = {"t2": "Table2", "t3": "Table3", "t4": "Table4"}[section]
-    return type(title, (Reply,), {"SECTION": section, "TEMPLATE": template_name, "ASKED": ids,
-                                  "__doc__": f"The cells of table {section[1]}", "__module__": __name__})
+    return type(
+        title,
+        (Reply,),
+        {
+            "SECTION": section,
+            "TEMPLATE": template_name,
+            "ASKED": ids,
+            "__doc__": f"The cells of table {section[1]}",
+            "__module__": __name__,
+        },
+    )
 
 
 def reply_schema(section: str, template_name: str, asked: tuple[str, ...]) -> dict:
@@ -508,16 +599,35 @@ def reply_schema(section: str, template_name: str, asked: tuple[str, ...]) -> di
     variants = []
     for (n, decimal), ids in shapes.items():
         item = {"type": ["number" if decimal else "integer", "null"]}
-        props = {"row": {"type": "string", "enum": ids},
-                 "values": {"type": "array", "items": item, "minItems": n, "maxItems": n}}
+        props = {
+            "row": {"type": "string", "enum": ids},
+            "values": {"type": "array", "items": item, "minItems": n, "maxItems": n},
+        }
         if section == "t2" and any(spec_of(section, template_name, i).money for i in ids):
             props["unit"] = {"type": ["string", "null"], "enum": ["元", "万元", None]}
-        variants.append({"type": "object", "properties": props, "required": ["row", "values"],
-                         "additionalProperties": False})
+        variants.append(
+            {
+                "type": "object",
+                "properties": props,
+                "required": ["row", "values"],
+                "additionalProperties": False,
+            }
+        )
     items = variants[0] if len(variants) == 1 else {"anyOf": variants}
-    return {"type": "object", "title": {"t2": "Table2", "t3": "Table3", "t4": "Table4"}[section],
-            "properties": {"rows": {"type": "array", "items": items, "minItems": len(specs), "maxItems": len(specs)}},
-            "required": ["rows"], "additionalProperties": False}
+    return {
+        "type": "object",
+        "title": {"t2": "Table2", "t3": "Table3", "t4": "Table4"}[section],
+        "properties": {
+            "rows": {
+                "type": "array",
+                "items": items,
+                "minItems": len(specs),
+                "maxItems": len(specs),
+            }
+        },
+        "required": ["rows"],
+        "additionalProperties": False,
+    }
 
 
 def values_from_reply(reply: Reply, grounds: Grounds) -> dict[str, LLMValue]:
@@ -527,13 +637,22 @@ def values_from_reply(reply: Reply, grounds: Grounds) -> dict[str, LLMValue]:
     for row in reply.rows:
         spec = spec_of(reply.SECTION, reply.TEMPLATE, row["row"])
         span = grounds.rows.get(spec.id)
-        _, placed = row_problem(reply.SECTION, reply.TEMPLATE, spec, row["values"], row.get("unit"), grounds)
-        raw = grounds.text[span[0]:span[1]].strip() if span else ""
+        _, placed = row_problem(
+            reply.SECTION, reply.TEMPLATE, spec, row["values"], row.get("unit"), grounds
+        )
+        raw = grounds.text[span[0] : span[1]].strip() if span else ""
         for i, (key, v) in enumerate(zip(spec.keys, row["values"])):
             where = placed.spans[i] if i < len(placed.spans) else None
             if v is not None and key in spec.money:
                 v = round(float(v) / 10000, 6) if row.get("unit") == "元" else float(v)
             how = placed.how[i] if i < len(placed.how) else ""
-            out[key] = LLMValue(key, v, raw, where[0] if where else None, where[1] if where else None,
-                                grounded="row" if span else "region", printed=how or "whole")
+            out[key] = LLMValue(
+                key,
+                v,
+                raw,
+                where[0] if where else None,
+                where[1] if where else None,
+                grounded="row" if span else "region",
+                printed=how or "whole",
+            )
     return out

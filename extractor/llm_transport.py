@@ -29,7 +29,11 @@ from .errors import EndpointError
 
 MAX_WAIT = 60.0  # seconds: the longest a Retry-After is honoured for, and the backoff's ceiling
 TRANSIENT_STATUS = {408, 409, 429} | set(range(500, 600))
-REFUSED_STATUS = {401, 403, 404}  # the endpoint refuses the key, or has no such model: no table will do better
+REFUSED_STATUS = {
+    401,
+    403,
+    404,
+}  # the endpoint refuses the key, or has no such model: no table will do better
 log = logging.getLogger("xxgk.llm")
 
 
@@ -44,7 +48,9 @@ class RouteStopped(EndpointError):
 def is_transient(error: BaseException) -> bool:
     import openai
 
-    if isinstance(error, (openai.APIConnectionError, RequestTimeout)):  # APIConnectionError includes APITimeoutError
+    if isinstance(
+        error, (openai.APIConnectionError, RequestTimeout)
+    ):  # APIConnectionError includes APITimeoutError
         return True
     return isinstance(error, openai.APIStatusError) and error.status_code in TRANSIENT_STATUS
 
@@ -104,15 +110,21 @@ class RunState:
     failures: int = 0  # transport failures in a row
     stopped: str = ""  # why the route stopped for the run ("" while it runs)
     said: set = field(default_factory=set)
-    notify: Callable[[str], None] | None = None  # where a warning goes (the CLI: stderr); else the logger
+    notify: Callable[[str], None] | None = (
+        None  # where a warning goes (the CLI: stderr); else the logger
+    )
 
     def failed(self, error: BaseException, threshold: int, secrets: tuple[str, ...] = ()) -> None:
         if not is_transport_failure(error):
             return
         self.failures += 1
         if self.failures >= threshold and not self.stopped:
-            self.stopped = (f"the LLM route stopped for this run after {self.failures} transport failures in a row "
-                            f"(last: {scrub(describe(error), secrets)}); the tables not yet read keep their marks")
+            self.stopped = (
+                f"the LLM route stopped for this run after {self.failures} transport failures in a "
+                "row "
+                f"(last: {scrub(describe(error), secrets)}); the tables not yet read keep their "
+                "marks"
+            )
             self.say_once("stopped", self.stopped)
 
     def succeeded(self) -> None:
@@ -135,20 +147,33 @@ class Usage:
     requests: int = 0  # HTTP requests sent (transport retries and validation re-asks included)
     tokens_in: int = 0
     tokens_out: int = 0
-    seconds: float = 0.0  # time in requests (not in the queue for a free slot, not in backoff waits)
+    seconds: float = (
+        0.0  # time in requests (not in the queue for a free slot, not in backoff waits)
+    )
     waits: list[float] = field(default_factory=list)
     estimate_in: int = 0  # tokens of the first request as sent, estimated from its body
     finish: str = ""  # the last reply's finish_reason ("length": cut at max_tokens)
-    first: tuple[int, int] | None = None  # (prompt, completion) tokens of the first answered request
+    first: tuple[int, int] | None = (
+        None  # (prompt, completion) tokens of the first answered request
+    )
 
 
 class Transport:
     """Wraps `client.chat.completions.create` with the retry layer; give `create` to instructor."""
 
-    def __init__(self, client, retries: int, sleep: Callable[[float], Awaitable[None]] | None = None, *,
-                 timeout: float | None = None, state: RunState | None = None, breaker: int = 3,
-                 secrets: tuple[str, ...] = (), max_tokens: int | None = None,
-                 estimate: Callable[[dict], int] | None = None) -> None:
+    def __init__(
+        self,
+        client,
+        retries: int,
+        sleep: Callable[[float], Awaitable[None]] | None = None,
+        *,
+        timeout: float | None = None,
+        state: RunState | None = None,
+        breaker: int = 3,
+        secrets: tuple[str, ...] = (),
+        max_tokens: int | None = None,
+        estimate: Callable[[dict], int] | None = None,
+    ) -> None:
         self.client = client
         self.retries = retries
         self.sleep = sleep or asyncio.sleep
@@ -169,14 +194,22 @@ class Transport:
             kwargs["max_tokens"] = self.max_tokens
         if self.estimate and not self.usage.requests:
             self.usage.estimate_in = self.estimate(kwargs)
-        retrying = AsyncRetrying(stop=stop_after_attempt(self.retries + 1), wait=_Wait(), sleep=self._sleep, reraise=True,
-                                 retry=retry_if_exception(lambda e: is_transient(e) and not self.state.stopped))
+        retrying = AsyncRetrying(
+            stop=stop_after_attempt(self.retries + 1),
+            wait=_Wait(),
+            sleep=self._sleep,
+            reraise=True,
+            retry=retry_if_exception(lambda e: is_transient(e) and not self.state.stopped),
+        )
         async for attempt in retrying:
             with attempt:
                 response = await self._one(*args, **kwargs)
         usage = getattr(response, "usage", None)
         if usage is not None:
-            counted = (getattr(usage, "prompt_tokens", 0) or 0, getattr(usage, "completion_tokens", 0) or 0)
+            counted = (
+                getattr(usage, "prompt_tokens", 0) or 0,
+                getattr(usage, "completion_tokens", 0) or 0,
+            )
             self.usage.tokens_in += counted[0]
             self.usage.tokens_out += counted[1]
             self.usage.first = self.usage.first or counted
@@ -190,9 +223,13 @@ class Transport:
         started = time.monotonic()
         try:
             try:
-                response = await asyncio.wait_for(self.client.chat.completions.create(*args, **kwargs), self.timeout)
+                response = await asyncio.wait_for(
+                    self.client.chat.completions.create(*args, **kwargs), self.timeout
+                )
             except asyncio.TimeoutError:
-                raise RequestTimeout(f"no complete answer within the timeout of {self.timeout:g} s") from None
+                raise RequestTimeout(
+                    f"no complete answer within the timeout of {self.timeout:g} s"
+                ) from None
             check_completion(response)
         except BaseException as e:
             self.usage.seconds += time.monotonic() - started
@@ -209,8 +246,10 @@ def check_completion(response) -> None:
     """Raise EndpointError, in words, when an answer is not a chat completion with a message."""
     choices = getattr(response, "choices", None)
     if not choices:
-        raise EndpointError("the endpoint's answer is not a chat completion (it has no choices): is the endpoint "
-                            "an OpenAI-compatible /v1 URL?")
+        raise EndpointError(
+            "the endpoint's answer is not a chat completion (it has no choices): is the endpoint "
+            "an OpenAI-compatible /v1 URL?"
+        )
     message = getattr(choices[0], "message", None)
     if message is None:
         raise EndpointError("the endpoint's answer has no message in its first choice")
@@ -242,9 +281,13 @@ def _is_api_error(error: BaseException) -> bool:
 
 
 SECRET_PATTERNS = (
-    re.compile(r"(?i)\b(authorization|proxy-authorization)(['\"]?\s*[:=]\s*['\"]?)(bearer\s+|basic\s+)?[^\s'\",}]+"),
+    re.compile(
+        r"(?i)\b(authorization|proxy-authorization)(['\"]?\s*[:=]\s*['\"]?)(bearer\s+|basic\s+)?[^\s'\",}]+"
+    ),
     re.compile(r"(?i)\bbearer\s+[A-Za-z0-9._~+/=-]+"),
-    re.compile(r"(?i)\b(api[_-]?key|access[_-]?token|x-api-key)(['\"]?\s*[:=]\s*['\"]?)[^\s'\",}]+"),
+    re.compile(
+        r"(?i)\b(api[_-]?key|access[_-]?token|x-api-key)(['\"]?\s*[:=]\s*['\"]?)[^\s'\",}]+"
+    ),
     re.compile(r"\bsk-[A-Za-z0-9_*.-]{6,}"),
 )
 WORD = re.compile(r"[A-Za-z0-9_.*+/=-]{8,}")
@@ -260,9 +303,22 @@ def scrub(text: str | None, secrets: tuple[str, ...] = ()) -> str | None:
         if secret and len(secret) >= 4:
             text = text.replace(secret, "[redacted]")
     for pattern in SECRET_PATTERNS:
-        text = pattern.sub(lambda m: (m.group(1) + m.group(2) + "[redacted]") if m.lastindex and m.lastindex >= 2
-                           else "[redacted]", text)
-    windows = {s[i:i + WINDOW] for s in secrets if s and len(s) >= WINDOW for i in range(len(s) - WINDOW + 1)}
+        text = pattern.sub(
+            lambda m: (
+                (m.group(1) + m.group(2) + "[redacted]")
+                if m.lastindex and m.lastindex >= 2
+                else "[redacted]"
+            ),
+            text,
+        )
+    windows = {
+        s[i : i + WINDOW]
+        for s in secrets
+        if s and len(s) >= WINDOW
+        for i in range(len(s) - WINDOW + 1)
+    }
     if windows:
-        text = WORD.sub(lambda m: "[redacted]" if any(w in m.group() for w in windows) else m.group(), text)
+        text = WORD.sub(
+            lambda m: "[redacted]" if any(w in m.group() for w in windows) else m.group(), text
+        )
     return text

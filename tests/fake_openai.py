@@ -83,22 +83,36 @@ class FakeEndpoint:
         try:
             if self.delay:
                 await asyncio.sleep(self.delay)
-            step = self.script(body) if callable(self.script) else (self.script.pop(0) if self.script else None)
+            step = (
+                self.script(body)
+                if callable(self.script)
+                else (self.script.pop(0) if self.script else None)
+            )
         finally:
             self.in_flight -= 1
         if step is None:
-            return hx.Response(500, json={"error": {"message": "the fake endpoint has no reply scripted"}})
+            return hx.Response(
+                500, json={"error": {"message": "the fake endpoint has no reply scripted"}}
+            )
         if isinstance(step, Timeout):
             raise hx.ReadTimeout("timed out", request=request)
         if isinstance(step, Refused):
             raise hx.ConnectError("connection refused", request=request)
         if isinstance(step, Status):
-            message = (step.message or f"status {step.code}").replace("{auth}", request.headers.get("authorization", ""))
-            return hx.Response(step.code, headers=step.headers, json={"error": {"message": message, "type": "fake"}})
+            message = (step.message or f"status {step.code}").replace(
+                "{auth}", request.headers.get("authorization", "")
+            )
+            return hx.Response(
+                step.code,
+                headers=step.headers,
+                json={"error": {"message": message, "type": "fake"}},
+            )
         if isinstance(step, Raw):
             return hx.Response(200, json=step.body)
         if isinstance(step, Drip):
-            return hx.Response(200, headers={"content-type": "application/json"}, content=_drip(step))
+            return hx.Response(
+                200, headers={"content-type": "application/json"}, content=_drip(step)
+            )
         return hx.Response(200, json=completion(body, step))
 
     def client(self, config=None):
@@ -106,8 +120,12 @@ class FakeEndpoint:
         from extractor.llm_config import build_client, resolve_config
 
         hx = http_module()
-        config = config or resolve_config(env={}, base_url="http://fake.test/v1", api_key="test-key")
-        return build_client(config, http_client=hx.AsyncClient(transport=hx.MockTransport(self.handle)))
+        config = config or resolve_config(
+            env={}, base_url="http://fake.test/v1", api_key="test-key"
+        )
+        return build_client(
+            config, http_client=hx.AsyncClient(transport=hx.MockTransport(self.handle))
+        )
 
     @property
     def calls(self) -> int:
@@ -123,16 +141,36 @@ async def _drip(step: Drip):
 
 
 def completion(body: dict, reply: Reply) -> dict:
-    content = reply.content if isinstance(reply.content, str) else json.dumps(reply.content, ensure_ascii=False)
+    content = (
+        reply.content
+        if isinstance(reply.content, str)
+        else json.dumps(reply.content, ensure_ascii=False)
+    )
     message: dict = {"role": "assistant", "content": content}
     if body.get("tools"):  # TOOLS mode: the reply comes as a call of the one tool offered
         name = body["tools"][0]["function"]["name"]
-        message = {"role": "assistant", "content": None,
-                   "tool_calls": [{"id": "call_1", "type": "function", "function": {"name": name, "arguments": content}}]}
+        message = {
+            "role": "assistant",
+            "content": None,
+            "tool_calls": [
+                {
+                    "id": "call_1",
+                    "type": "function",
+                    "function": {"name": name, "arguments": content},
+                }
+            ],
+        }
     return {
-        "id": "chatcmpl-fake", "object": "chat.completion", "created": 0, "model": body.get("model", "fake"),
+        "id": "chatcmpl-fake",
+        "object": "chat.completion",
+        "created": 0,
+        "model": body.get("model", "fake"),
         "choices": [{"index": 0, "message": message, "finish_reason": "stop"}],
-        "usage": {"prompt_tokens": reply.tokens_in, "completion_tokens": reply.tokens_out, "total_tokens": reply.tokens_in + reply.tokens_out},
+        "usage": {
+            "prompt_tokens": reply.tokens_in,
+            "completion_tokens": reply.tokens_out,
+            "total_tokens": reply.tokens_in + reply.tokens_out,
+        },
     }
 
 

@@ -31,8 +31,13 @@ def test_a_reply_that_drips_is_cut_off_by_the_timeout_on_the_whole_request():
     endpoint = FakeEndpoint([Drip(every=0.2, count=100)])
     started = time.monotonic()
     [outcome] = run(endpoint, [(record, text)], config(timeout=1, retries=0))
-    assert time.monotonic() - started < 5  # 100 bytes at 0.2 s would take 20 s; no read ever waited 1 s
-    assert outcome.sections[0].status == "failed" and "within the timeout of 1 s" in outcome.sections[0].error
+    assert (
+        time.monotonic() - started < 5
+    )  # 100 bytes at 0.2 s would take 20 s; no read ever waited 1 s
+    assert (
+        outcome.sections[0].status == "failed"
+        and "within the timeout of 1 s" in outcome.sections[0].error
+    )
     assert record.fields["t3.granted.natural"].review
 
 
@@ -41,9 +46,13 @@ def test_the_table_deadline_bounds_retries_and_waits():
     endpoint = FakeEndpoint([Drip(every=0.2, count=100)] * 10)
     started = time.monotonic()
     cfg = config(timeout=0.6, retries=10, deadline=1.5, breaker=100)
-    [outcome] = asyncio.run(fill_with_llm([(record, text)], cfg, endpoint.client(cfg)))  # real backoff sleeps
+    [outcome] = asyncio.run(
+        fill_with_llm([(record, text)], cfg, endpoint.client(cfg))
+    )  # real backoff sleeps
     assert time.monotonic() - started < 4
-    assert outcome.sections[0].status == "failed" and "deadline of 1.5 s" in outcome.sections[0].error
+    assert (
+        outcome.sections[0].status == "failed" and "deadline of 1.5 s" in outcome.sections[0].error
+    )
 
 
 def test_the_breaker_stops_the_route_for_the_run_and_says_so_once(caplog, tmp_path):
@@ -68,7 +77,9 @@ def test_the_breaker_stops_the_route_for_the_run_and_says_so_once(caplog, tmp_pa
 
 def test_a_success_resets_the_count_of_failures():
     pairs = [garbled(name=f"doc{i}.txt") for i in range(3)]
-    endpoint = FakeEndpoint([Refused(), Refused(), Reply(RIGHT), Refused(), Refused(), Reply(RIGHT), Reply(RIGHT)])
+    endpoint = FakeEndpoint(
+        [Refused(), Refused(), Reply(RIGHT), Refused(), Refused(), Reply(RIGHT), Reply(RIGHT)]
+    )
     outcomes = run(endpoint, pairs, config(retries=2, concurrency=1, breaker=3))
     assert [o.sections[0].status for o in outcomes] == ["filled", "filled", "filled"]
 
@@ -79,7 +90,11 @@ def test_a_key_refused_stops_the_route_at_once_and_the_key_is_never_stored(tmp_p
     endpoint = FakeEndpoint(lambda body: Status(401, message=message))
     cfg = config(api_key=KEY, breaker=1, concurrency=1)
     outcomes = run(endpoint, pairs, cfg, db=tmp_path / "llm.db")
-    assert endpoint.calls == 1 and [o.sections[0].status for o in outcomes] == ["failed", "stopped", "stopped"]
+    assert endpoint.calls == 1 and [o.sections[0].status for o in outcomes] == [
+        "failed",
+        "stopped",
+        "stopped",
+    ]
     stored = json.dumps(list(sqlite_utils.Database(tmp_path / "llm.db")["llm_calls"].rows))
     stored += json.dumps([r.to_json() for r, _ in pairs], ensure_ascii=False)
     assert "401" in stored and "[redacted]" in stored
@@ -89,7 +104,9 @@ def test_a_key_refused_stops_the_route_at_once_and_the_key_is_never_stored(tmp_p
 
 
 def test_scrub_takes_out_the_key_its_parts_and_authorization_headers():
-    text = f"bad key {KEY[:-3]}*** (Authorization: Bearer {KEY}) api_key={KEY} token sk-abcdef123456"
+    text = (
+        f"bad key {KEY[:-3]}*** (Authorization: Bearer {KEY}) api_key={KEY} token sk-abcdef123456"
+    )
     clean = scrub(text, (KEY,))
     assert KEY[3:15] not in clean and "abcdef123456" not in clean and "Bearer" not in clean
     assert clean.startswith("bad key [redacted]") and "Authorization: [redacted]" in clean
@@ -98,7 +115,10 @@ def test_scrub_takes_out_the_key_its_parts_and_authorization_headers():
 
 def test_replies_of_the_wrong_shape_are_reported_in_words():
     cases = [
-        (Raw({"id": "x", "object": "chat.completion", "choices": None, "usage": None}), "not a chat completion"),
+        (
+            Raw({"id": "x", "object": "chat.completion", "choices": None, "usage": None}),
+            "not a chat completion",
+        ),
         (Raw({"error": "overloaded"}), "not a chat completion"),
         (Reply("null"), "not null"),
         (Reply([1]), "must be one JSON object"),
@@ -109,7 +129,13 @@ def test_replies_of_the_wrong_shape_are_reported_in_words():
         [outcome] = run(endpoint, [(record, text)], config(retries=0, breaker=100))
         error = outcome.sections[0].error
         assert words in error, (step, error)
-        for bad in ("NoneType", "not subscriptable", "has no attribute", "Traceback", "input_value"):
+        for bad in (
+            "NoneType",
+            "not subscriptable",
+            "has no attribute",
+            "Traceback",
+            "input_value",
+        ):
             assert bad not in error, (step, error)
         [failed] = [f for f in record.findings if f.kind == "llm_failed"]
         assert words in failed.message
@@ -121,7 +147,9 @@ def test_tools_mode_with_a_model_that_answers_in_text_says_which_mode_to_use():
     def text_answer(body):
         from fake_openai import completion
 
-        return Raw(completion({}, Reply('```json\n{"name": "Table3", "arguments": {"rows": []}}\n```')))
+        return Raw(
+            completion({}, Reply('```json\n{"name": "Table3", "arguments": {"rows": []}}\n```'))
+        )
 
     endpoint = FakeEndpoint(text_answer)
     [outcome] = run(endpoint, [(record, text)], config(mode="TOOLS", retries=0))
@@ -144,8 +172,14 @@ class Endpoint:
             def do_POST(self):
                 outer.calls += 1
                 self.rfile.read(int(self.headers.get("content-length", 0)))
-                body = json.dumps({"error": {"message": f"Incorrect API key provided: {KEY}. Header was "
-                                                        f"{self.headers.get('authorization')}"}}).encode()
+                body = json.dumps(
+                    {
+                        "error": {
+                            "message": f"Incorrect API key provided: {KEY}. Header was "
+                            f"{self.headers.get('authorization')}"
+                        }
+                    }
+                ).encode()
                 self.send_response(401)
                 self.send_header("content-type", "application/json")
                 self.send_header("content-length", str(len(body)))
@@ -163,10 +197,29 @@ def test_cli_run_against_an_endpoint_that_refuses_the_key(tmp_path):
         folder = tmp_path / "in"
         folder.mkdir()
         for i in range(10):
-            (folder / f"garbled{i}.txt").write_text(garbled_text().replace("财政局", f"第{i}财政局", 1), encoding="utf-8")
+            (folder / f"garbled{i}.txt").write_text(
+                garbled_text().replace("财政局", f"第{i}财政局", 1), encoding="utf-8"
+            )
         db, jl = tmp_path / "r.db", tmp_path / "r.jsonl"
-        result = CliRunner().invoke(main, ["extract", str(folder), "--db", str(db), "--jsonl", str(jl), "-w", "1",
-                                           "--llm-base-url", endpoint.url, "--llm-api-key", KEY, "--llm-mode", "JSON"])
+        result = CliRunner().invoke(
+            main,
+            [
+                "extract",
+                str(folder),
+                "--db",
+                str(db),
+                "--jsonl",
+                str(jl),
+                "-w",
+                "1",
+                "--llm-base-url",
+                endpoint.url,
+                "--llm-api-key",
+                KEY,
+                "--llm-mode",
+                "JSON",
+            ],
+        )
     finally:
         endpoint.server.shutdown()
     assert result.exit_code == 0, result.output

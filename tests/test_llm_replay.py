@@ -35,8 +35,11 @@ EXPECTED = {
     ],
     "qwen2.5-coder-0.5b-MD_JSON.jsonl": ["a list of numbers"] * 4,  # the code block parsed to [1]
     "qwen2.5-coder-0.5b-TOOLS.jsonl": ["answered in text instead of calling the tool"] * 2,
-    "qwen2.5-coder-1.5b-JSON.jsonl": ["cut at its max_tokens"] * 2,  # looped on "O" strings to 3,000 tokens
-    "qwen2.5-coder-1.5b-JSON_SCHEMA-fixedwidth.jsonl": ["no value read: every row is null"],  # 25 rows of 7 nulls
+    "qwen2.5-coder-1.5b-JSON.jsonl": ["cut at its max_tokens"]
+    * 2,  # looped on "O" strings to 3,000 tokens
+    "qwen2.5-coder-1.5b-JSON_SCHEMA-fixedwidth.jsonl": [
+        "no value read: every row is null"
+    ],  # 25 rows of 7 nulls
     "qwen2.5-coder-1.5b-JSON_SCHEMA.jsonl": ["cut at its max_tokens"] * 2,
 }
 
@@ -52,7 +55,9 @@ def mode_of(request: dict, name: str) -> str:
     if request.get("tools"):
         return "TOOLS"
     kind = (request.get("response_format") or {}).get("type")
-    return {"json_schema": "JSON_SCHEMA", "json_object": "JSON"}.get(kind, "MD_JSON" if "MD_JSON" in name else "JSON")
+    return {"json_schema": "JSON_SCHEMA", "json_object": "JSON"}.get(
+        kind, "MD_JSON" if "MD_JSON" in name else "JSON"
+    )
 
 
 def the_report(request: dict) -> str:
@@ -78,13 +83,17 @@ def test_a_recorded_reply_is_refused_for_the_right_reason(name, i, exchange):
     before = {k: (f.value, f.review) for k, f in record.fields.items() if k.startswith("t3.")}
     endpoint = FakeEndpoint([Raw(exchange["response"])] * 3)
     cfg = config(mode=mode_of(exchange["request"], name), reasks=0, retries=0)
-    [outcome] = asyncio.run(fill_with_llm([(record, text)], cfg, endpoint.client(cfg), sleep=Sleeps()))
+    [outcome] = asyncio.run(
+        fill_with_llm([(record, text)], cfg, endpoint.client(cfg), sleep=Sleeps())
+    )
     [section] = outcome.sections
     assert section.status == "invalid", section
     assert EXPECTED[name][i] in section.error, section.error
     for bad in ("NoneType", "input_value", "Traceback"):
         assert bad not in section.error
     # nothing merged from a refused reply: every table-3 value as the rules left it, and flagged
-    assert {k: (f.value, f.review) for k, f in record.fields.items() if k.startswith("t3.")} == before
+    assert {
+        k: (f.value, f.review) for k, f in record.fields.items() if k.startswith("t3.")
+    } == before
     assert not [k for k, f in record.fields.items() if f.route == "llm" and not f.review]
     assert record.status == "flagged" and any(f.kind == "llm_failed" for f in record.findings)

@@ -237,6 +237,10 @@ def judge(record, outcome, doc: Doc) -> list[dict]:
     return rows
 
 
+def _filled(r: dict) -> str:
+    return "yes" if r["filled"] else "n/a" if r["accepted"] and not r["judged"] else "no"
+
+
 def _showing_client(config):
     """A client that prints each reply's content (for --show)."""
     from fake_openai import http_module

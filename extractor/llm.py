@@ -25,7 +25,7 @@ from .llm_cache import cache_get, cache_put, log_call, open_llm_db
 from .llm_config import LLMConfig, build_client, instructor_mode
 from .llm_merge import merge
 from .llm_prompt import PROMPTS, Request, build_request, request_tokens
-from .llm_schema import SECTIONS, Grounds, printed_numbers, row_specs, values_from_reply
+from .llm_schema import SECTIONS, grounds_of, printed_numbers, row_specs, values_from_reply
 from .llm_transport import RequestTimeout, RouteStopped, Transport, describe, scrub
 from .errors import EndpointError
 from .record import Finding, Record
@@ -284,7 +284,7 @@ def _plan(
             )
             _keep_marked(record, keys, f"LLM route: {out.error}")
             continue
-        grounds = Grounds(text, region, {r: record.regions.get(f"{section}.{r}") for r in asked})
+        grounds = grounds_of(text, section, record.template, record.regions, asked)
         plan.grounds[section] = grounds
         req = build_request(section, record.template, grounds, asked, config.model, config.mode)
         out.estimate = req.estimate

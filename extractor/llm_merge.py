@@ -31,6 +31,7 @@ from .template import template
 DISAGREES = "the LLM reads it otherwise"
 UNCONFIRMED = "read by the LLM from the same text; no sum of the table confirms it"
 REGION_ONLY = "its row was not located: grounded in the table's region only"
+BETWEEN = "its row was not located: read from the text between the rows around it"
 OCR_GUESS = "printed with a character OCR confuses with a digit"
 
 
@@ -81,6 +82,7 @@ def _why_unconfirmed(got: LLMValue) -> str:
     notes = (
         [UNCONFIRMED]
         + ([REGION_ONLY] if got.grounded == "region" else [])
+        + ([BETWEEN] if got.grounded == "between" else [])
         + ([OCR_GUESS] if got.printed == "ocr" else [])
     )
     return "; ".join(notes)

@@ -299,6 +299,31 @@ class Grounds:
     text: str
     table: tuple[int, int]
     rows: dict[str, tuple[int, int] | None]
+    between: frozenset = frozenset()  # rows whose span is the text between the rows around them
+
+
+def grounds_of(text: str, section: str, template_name: str, regions: dict, asked) -> Grounds:
+    """The grounds of a table's asked rows. A row the rules did not locate, alone between two
+    rows they did (in the template's order), takes the text between those as its span: its
+    label may be misprinted past recognition while its numbers stand there."""
+    table = regions[section]
+    order = [s.id for s in row_specs(section, template_name)]
+    spans = {r: regions.get(f"{section}.{r}") for r in order}
+    rows, between = {}, set()
+    for row_id in asked:
+        rows[row_id] = spans.get(row_id)
+        if rows[row_id] is not None:
+            continue
+        i = order.index(row_id)
+        before = next((spans[r] for r in reversed(order[:i]) if spans[r]), None)
+        after_i = next((j for j in range(i + 1, len(order)) if spans[order[j]]), None)
+        if before is None or after_i is None or after_i != i + 1:
+            continue  # not alone in its gap (or at an end of the table): the region only
+        gap = (before[1], spans[order[after_i]][0])
+        if gap[0] < gap[1] and printed_numbers(text, *gap) and table[0] <= gap[0] and gap[1] <= table[1]:
+            rows[row_id] = gap
+            between.add(row_id)
+    return Grounds(text, table, rows, frozenset(between))
 
 
 def row_problem(
@@ -652,7 +677,7 @@ def values_from_reply(reply: Reply, grounds: Grounds) -> dict[str, LLMValue]:
                 raw,
                 where[0] if where else None,
                 where[1] if where else None,
-                grounded="row" if span else "region",
+                grounded="between" if spec.id in grounds.between else "row" if span else "region",
                 printed=how or "whole",
             )
     return out

@@ -987,3 +987,24 @@ def test_live_garbled_section(tmp_path):
         values
     )
     assert record.fields["t3.granted.natural"].review
+
+
+def test_a_row_whose_label_is_misprinted_is_read_between_the_rows_around_it():
+    seed = SEED.read_text(encoding="utf-8").replace("一、本年新收政府信息公开申请数量\t" + ZEROS, "一、本年新收政府信息公开申请数量" + GOOD, 1)
+    seed = seed.replace("(七) 总计\t" + ZEROS, "(七) 总计" + GOOD, 1)
+    text = seed.replace("(一) 予以公开" + ZEROS, "□□□□□□□□" + GOOD, 1)
+    record = extract(text.encode("utf-8"), "misprint.txt")
+    assert record.regions.get("t3.granted") is None and record.fields["t3.granted.natural"].review
+    endpoint = FakeEndpoint([Reply(RIGHT)])
+    [outcome] = run(endpoint, [(record, text)])
+    assert "□□□□□□□□ | 11 | 1 | 0" in user_text(endpoint.requests[0])  # its text, shown to the model
+    assert outcome.sections[0].status == "filled"
+    f = record.fields["t3.granted.natural"]
+    assert (f.value, text[f.start:f.end]) == (11, "11")
+    # pinned by (七)总计 and the other rows, read without doubt: unmarked
+    assert [record.fields[k].review for k in GRANTED_KEYS] == [False] * 7
+    # a reply placing the row's numbers elsewhere is refused
+    record = extract(text.encode("utf-8"), "misprint.txt")
+    wrong = {"rows": [{"row": "granted", "values": [0, 0, 0, 0, 0, 0, 0]}]}
+    [outcome] = run(FakeEndpoint([Reply(wrong), Reply(wrong)]), [(record, text)])
+    assert outcome.sections[0].status == "invalid"

@@ -7,8 +7,14 @@ Generates the corpus in memory (extractor.synth: random records and, by default,
 records rendered into the layouts met in the wild), extracts every file with the rule path,
 compares value by value with the truth and prints, per layout and template: documents,
 values, accuracy, wrong values marked for review, SILENT wrong values (wrong and not marked:
-the worst defect) and the review rate. These figures are about generated files only: they
-never stand in for the scores on real, hand-annotated reports (xxgk eval --golden).
+the worst defect) and the review rate. The layouts of text that lost its table structure
+(one_line, pdftotext_*, detached_markdown, ambiguous_runs) also say which cells a careful reader
+of the text cannot settle (digits run together that read several ways, blanks that vanished,
+table 4 in a stream's order): for them it prints how many such open cells there were, how many
+came out UNMARKED (right by luck or wrong, the tool claimed a certainty the text does not give),
+and how many values were wrong where the text and the arithmetic settle the cell. These figures
+are about generated files only: they never stand in for the scores on real, hand-annotated
+reports (xxgk eval --golden).
 """
 
 from __future__ import annotations
@@ -70,9 +76,17 @@ class Tally:
     def __init__(self):
         self.docs = self.values = self.right = self.marked_wrong = self.silent = self.marked = 0
         self.failed = self.silent_docs = 0
+        self.open = self.open_unmarked = self.settled_wrong = 0
 
-    def add(self, outcomes, error):
+    def add(self, outcomes, error, must_mark=None):
         self.docs += 1
+        must = set(must_mark or ())
+        for key, _want, _got, review, _rule, _raw, right in outcomes:
+            if key in must:
+                self.open += 1
+                self.open_unmarked += not review
+            elif must_mark is not None and not right:
+                self.settled_wrong += 1
         self.failed += error is not None
         silent = 0
         for _key, _want, _got, review, _rule, _raw, right in outcomes:
@@ -90,13 +104,54 @@ class Tally:
     def line(self, label: str, tpl: str) -> str:
         acc = self.right / self.values if self.values else float("nan")
         rate = self.marked / self.values if self.values else float("nan")
-        return (f"{label:<15} {tpl:<5} {self.docs:>5} {self.failed:>6} {self.values:>7} {acc:>9.4f} "
-                f"{self.marked_wrong:>7} {self.silent:>7} {self.silent_docs:>8} {rate:>8.1%}")
+        return (f"{label:<17} {tpl:<5} {self.docs:>5} {self.failed:>6} {self.values:>7} {acc:>9.4f}"
+                " "
+                f"{self.marked_wrong:>7} {self.silent:>7} {self.silent_docs:>8} {rate:>8.1%} "
+                f"{self.open:>6} {self.open_unmarked:>8} {self.settled_wrong:>8}")
 
 
-HEADER = (f"{'layout':<15} {'tpl':<5} {'docs':>5} {'failed':>6} {'values':>7} {'accuracy':>9} "
-          f"{'wrong:':>7} {'SILENT':>7} {'silent':>8} {'review':>8}\n"
-          f"{'':<15} {'':<5} {'':>5} {'':>6} {'':>7} {'':>9} {'marked':>7} {'wrong':>7} {'docs':>8} {'rate':>8}")
+HEADER = (f"{'layout':<17} {'tpl':<5} {'docs':>5} {'failed':>6} {'values':>7} {'accuracy':>9} "
+          f"{'wrong:':>7} {'SILENT':>7} {'silent':>8} {'review':>8} {'open':>6} {'open:':>8}"
+          f" {'wrong':>8}\n"
+          f"{'':<17} {'':<5} {'':>5} {'':>6} {'':>7} {'':>9} {'marked':>7} {'wrong':>7} {'docs':>8}"
+          f" {'rate':>8} {'cells':>6} {'UNMARKED':>8} {'settled':>8}")
+RULE = 121
+
+
+def _varied(pool: list) -> list:
+    """Examples ordered so that the first ones differ: one per file and rule, then one per file."""
+    shown, files, rules = [], set(), set()
+    for ex in pool:
+        if ex[0] not in files and ex[2][4] not in rules:
+            files.add(ex[0]), rules.add(ex[2][4]), shown.append(ex)
+    for ex in pool:
+        if ex[0] not in files:
+            files.add(ex[0]), shown.append(ex)
+    return shown + [ex for ex in pool if ex not in shown]
+
+
+def _dump(folder: Path, s, seed: int, rec, error, outcomes, must: set) -> None:
+    """A failing document, its truth and what was read, with the wrong or open-and-unmarked keys."""
+    stem = s.name.rsplit(".", 1)[0]
+    (folder / s.name).write_bytes(s.data)
+    truth = json.dumps(truth_json(s, seed), ensure_ascii=False, indent=1)
+    (folder / f"{stem}.json").write_text(truth, encoding="utf-8")
+    wrong = {k: {"truth": w, "extracted": g, "review": r, "rule": rule, "raw": raw}
+             for k, w, g, r, rule, raw, ok in outcomes if not ok or (k in must and not r)}
+    (folder / f"{stem}.extracted.json").write_text(json.dumps(
+        {"error": error, "wrong": wrong, "record": rec.to_json() if rec else None},
+        ensure_ascii=False, indent=1), encoding="utf-8")
+
+
+def _print_open(open_examples: dict, layouts, n: int) -> None:
+    print(f"\nExample open cells left unmarked (up to {n} per layout): "
+          "file | key | truth | extracted | rule | raw")
+    for layout in layouts:
+        pool = open_examples.get(layout, [])
+        if pool:
+            print(f"[{layout}] {len(pool)} open cells unmarked")
+        for name, _info, (key, want, got, _review, rule, raw, _ok) in _varied(pool)[:n]:
+            print(f"  {name} | {key} | {want!r} | {got!r} | {rule} | raw={raw!r}")
 
 
 def main(argv=None) -> int:
@@ -126,6 +181,7 @@ def main(argv=None) -> int:
 
     tallies: dict[tuple[str, str], Tally] = defaultdict(Tally)
     examples: dict[str, list] = defaultdict(list)
+    open_examples: dict[str, list] = defaultdict(list)  # cells the text leaves open, unmarked
     from_golden = 0
     failures = []
     t0 = time.time()
@@ -135,42 +191,43 @@ def main(argv=None) -> int:
         if error:
             failures.append((s.name, s.info, error))
         for key in ((s.layout, s.template), (s.layout, "all"), ("TOTAL", s.template), ("TOTAL", "all")):
-            tallies[key].add(outcomes, error)
+            tallies[key].add(outcomes, error, s.info.get("must_mark"))
         silent = [o for o in outcomes if not o[6] and not o[3]]
         for o in silent:
             examples[s.layout].append((s.name, s.info, o))
+        must = set(s.info.get("must_mark", ()))
+        unsettled = [o for o in outcomes if o[0] in must and not o[3]]
+        for o in unsettled:
+            open_examples[s.layout].append((s.name, s.info, o))
         if out:
             (out / s.name).write_bytes(s.data)
             (out / (s.name.rsplit(".", 1)[0] + ".json")).write_text(json.dumps(truth_json(s, args.seed), ensure_ascii=False, indent=1), encoding="utf-8")
-        if dump and (silent or error):
-            stem = s.name.rsplit(".", 1)[0]
-            (dump / s.name).write_bytes(s.data)
-            (dump / f"{stem}.json").write_text(json.dumps(truth_json(s, args.seed), ensure_ascii=False, indent=1), encoding="utf-8")
-            wrong = {k: {"truth": w, "extracted": g, "review": r, "rule": rule, "raw": raw}
-                     for k, w, g, r, rule, raw, ok in outcomes if not ok}
-            (dump / f"{stem}.extracted.json").write_text(json.dumps(
-                {"error": error, "wrong": wrong, "record": rec.to_json() if rec else None}, ensure_ascii=False, indent=1), encoding="utf-8")
+        if dump and (silent or error or unsettled):
+            _dump(dump, s, args.seed, rec, error, outcomes, must)
     elapsed = time.time() - t0
 
     total = tallies[("TOTAL", "all")]
-    print("=" * 96)
+    print("=" * RULE)
     print(f"SYNTHETIC STRESS CORPUS: {total.docs} generated documents (seed {args.seed}), rule path")
     print(f"generated files only ({from_golden} rendered from golden records, the rest random records);")
     print("these figures never stand in for scores on real annotated reports.")
-    print("=" * 96)
+    print("=" * RULE)
     print(HEADER)
-    print("-" * 96)
+    print("-" * RULE)
     for layout in layouts:
         for tpl in ("2019", "2021", "all"):
             if (layout, tpl) in tallies:
                 print(tallies[(layout, tpl)].line(layout if tpl != "all" else "", tpl))
-        print("-" * 96)
+        print("-" * RULE)
     for tpl in ("2019", "2021", "all"):
         if ("TOTAL", tpl) in tallies:
             print(tallies[("TOTAL", tpl)].line("TOTAL", tpl))
-    print("=" * 96)
+    print("=" * RULE)
     print(f"{total.silent} silent wrong values in {total.silent_docs} documents; {total.marked_wrong} wrong values marked; "
           f"{total.failed} documents failed; {elapsed:.1f}s")
+    print(f"{total.open} cells the text leaves open (several readings, a vanished blank), "
+          f"{total.open_unmarked} of them unmarked; {total.settled_wrong} wrong values where the "
+          "text and the arithmetic settle the cell (layouts that say which cells are open)")
 
     if failures:
         print("\nFailed documents (their values count as marked, not silent):")
@@ -179,21 +236,15 @@ def main(argv=None) -> int:
     if any(examples.values()):
         print("\nExample silent errors (up to %d per layout): file | key | truth | extracted | rule | raw | render" % args.examples)
         for layout in layouts:
-            shown, files, rules = [], set(), set()
-            pool = examples.get(layout, [])
-            for ex in pool:  # one per file and rule first, so the examples differ
-                if ex[0] not in files and ex[2][4] not in rules:
-                    files.add(ex[0]), rules.add(ex[2][4]), shown.append(ex)
-            for ex in pool:
-                if ex[0] not in files:
-                    files.add(ex[0]), shown.append(ex)
-            shown += [ex for ex in pool if ex not in shown]
+            shown = _varied(examples.get(layout, []))
             if shown:
                 print(f"[{layout}] {len(examples[layout])} silent")
             for name, info, (key, want, got, _review, rule, raw, _ok) in shown[: args.examples]:
                 detail = "; ".join(info["details"])
                 print(f"  {name} | {key} | {want!r} | {got!r} | {rule} | raw={raw!r} | base={info['base']}"
                       + (f" ({detail})" if detail else "") + f" [{info['source']}]")
+    if any(open_examples.values()):
+        _print_open(open_examples, layouts, args.examples)
     if dump:
         print(f"\nfailing files written to {dump}/")
     return 0

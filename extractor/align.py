@@ -99,14 +99,7 @@ def choose(opts: Options, identity: Identity | None, k: int) -> Fit:
     """The reading to take: the only one; else the one the row's arithmetic leaves (unmarked, its
     rule says so); else the first, its cells that the readings disagree on marked (see ambiguous)."""
     if opts.distinct == 1:
-        only = opts.fits[0]
-        if opts.rule == FORCED and identity is not None and identity(_values(only.slots)) is False:
-            return unreadable(k, opts.reason)  # the one cut breaks the row: a blank was lost?
-        if opts.rule in ("", FORCED) or only.review:
-            return only
-    if opts.distinct == 1 and (identity is None or identity(_values(opts.fits[0].slots)) is not True):
-        # one guess and nothing vouches for it: null, marked, the guess beside it
-        return Fit((None,) * k, "unreadable", True, opts.reason, _others(opts.fits, None))
+        return _the_only(opts, identity, k)
     good = [f for f in opts.fits if identity is not None and identity(_values(f.slots)) is True]
     if len({_values(f.slots) for f in good}) == 1:
         return good[0]._replace(rule=opts.rule + "+arithmetic", review=False, reason="",
@@ -116,6 +109,18 @@ def choose(opts: Options, identity: Identity | None, k: int) -> Fit:
     if not opts.complete:  # the truth may be none of them: no cell is read
         return Fit((None,) * k, "unreadable", True, opts.reason, _others(opts.fits, None))
     return ambiguous(opts.fits, opts.reason)
+
+
+def _the_only(opts: Options, identity: Identity | None, k: int) -> Fit:
+    """One distinct reading: taken, unless it is a guess nothing vouches for (null, marked, the
+    guess beside it), or the one cut of a run breaks its row (a blank was lost?)."""
+    only = opts.fits[0]
+    holds = identity(_values(only.slots)) if identity is not None else None
+    if opts.rule == FORCED and holds is False:
+        return unreadable(k, opts.reason)
+    if opts.rule in ("", FORCED) or only.review or holds is True:
+        return only
+    return Fit((None,) * k, "unreadable", True, opts.reason, _others(opts.fits, None))
 
 
 def ambiguous(fits: Sequence[Fit], reason: str) -> Fit:

@@ -15,7 +15,7 @@ from dataclasses import replace
 from typing import Iterator
 
 from .record import LOW_OCR_CONFIDENCE, Field, Finding, Record
-from .sections import template_scores
+from .meta import template_scores
 from .template import Identity, template
 
 REPORT_DEFECT, MISREADING, NOT_ASSESSABLE = "report_defect", "misreading_suspected", "not_assessable"
@@ -267,11 +267,20 @@ def text_against_tables(record: Record, text: str) -> Iterator[Finding]:
                     yield Finding("TEXT-TABLE", NOT_ASSESSABLE, f"the text says {quote!r} but {', '.join(keys)} is blank", keys, stated, None)
                     continue
                 table = sum(values)
-                if table == stated:
+                if table == stated or _with_carried_over(record, keys, stated):
                     continue
                 doubtful = any(record.fields[k].review for k in keys)
                 kind = MISREADING if doubtful else REPORT_DEFECT
                 yield Finding("TEXT-TABLE", kind, f"the text says {quote!r} (at {offset + m.start()}) but the table gives {table:g}", keys, stated, table)
+
+
+def _with_carried_over(record: Record, keys: list[str], stated: int) -> bool:
+    """`收到政府信息公开申请75件` where the table has 74 new and 1 carried over: the figure of
+    applications handled this year counts both (the 2021 template's 一 + 二)."""
+    if keys != ["t3.new.total"]:
+        return False
+    new, carried = record.value("t3.new.total"), record.value("t3.carried_over.total")
+    return new is not None and carried is not None and carried > 0 and new + carried == stated
 
 
 # ---------------------------------------------------------------- fees and section 五

@@ -51,7 +51,22 @@ def llm_config(kwargs: dict):
     return config
 
 
-@click.group()
+class _Group(click.Group):
+    """Errors the library raises on purpose, and SQLite errors it did not foresee (a database
+    damaged where no read had looked yet), end a command as one `Error: …` line."""
+
+    def invoke(self, ctx):
+        import sqlite3
+
+        try:
+            return super().invoke(ctx)
+        except XxgkError as e:
+            fail(str(e))
+        except sqlite3.DatabaseError as e:
+            fail(str(store.explain(ctx.meta.get("xxgk.db", "the database"), e)))
+
+
+@click.group(cls=_Group)
 @click.version_option(__version__, prog_name="xxgk")
 def main() -> None:
     """Read 政府信息公开工作年度报告 into exact, checked, traceable numbers."""
@@ -63,10 +78,12 @@ def main() -> None:
 @click.option("--jsonl", "jsonl_path", type=click.Path(dir_okay=False, allow_dash=True), help="Write one JSON object per report to this file ('-' for stdout).")
 @click.option("--workers", "-w", type=click.IntRange(1), help="Worker processes (default: one per core).")
 @click.option("--force", is_flag=True, help="Read every file again, even those the database already holds unchanged.")
+@click.option("--skip-failed", is_flag=True,
+              help="Do not read again the files that failed before and are unchanged.")
 @click.option("--timeout", type=click.FloatRange(1), default=60, show_default=True, help="Seconds one file may take before it is given up as failed.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar, no per-file lines; only the summary.")
 @llm_options
-def extract(paths, db_path, jsonl_path, workers, force, timeout, quiet, **llm_flags):
+def extract(paths, db_path, jsonl_path, workers, force, skip_failed, timeout, quiet, **llm_flags):
     """Extract reports: files, folders (recursive) or globs; text, markdown and HTML.
 
     Documents are keyed by the sha256 of their bytes. With --db, a run that was stopped (even
@@ -75,41 +92,50 @@ def extract(paths, db_path, jsonl_path, workers, force, timeout, quiet, **llm_fl
     if not db_path and not jsonl_path:
         fail("nothing to write to: give --db reports.db and/or --jsonl out.jsonl ('-' for stdout)")
     config = llm_config(llm_flags)
+    click.get_current_context().meta["xxgk.db"] = db_path
     files = batch.collect(paths)
     if not files:
-        fail("no report files found in " + " ".join(paths) + " (looked for .txt .md .html)")
+        shown = " ".join(map(batch.display_name, paths))
+        fail(f"no report files found in {shown} (looked for .txt .md .html)")
     try:
         with contextlib.ExitStack() as stack:
             db = writer = None
             if db_path:
                 stack.enter_context(store.Lock(db_path))
                 db = store.open_db(db_path)
-                writer = store.Writer(db, store.start_run(db, "extract " + " ".join(paths)))
-            out = _open_jsonl(jsonl_path)
-            if out is not None and out is not sys.stdout:
+                command = "extract " + " ".join(map(batch.display_name, paths))
+                writer = store.Writer(db, store.start_run(db, command))
+            out = batch.JsonLines(jsonl_path) if jsonl_path else None
+            if out is not None:
                 stack.callback(out.close)
             if not quiet:
                 click.echo(config.describe(), err=True)
-            counts = _extract(files, db, writer, out, workers, force, timeout, quiet, config)
+            again = (force, skip_failed)
+            counts = _extract(files, db, writer, out, workers, again, timeout, quiet, config)
     except XxgkError as e:
         fail(str(e))
     skipped = f" ({counts['skipped']} unchanged, not read again)" if counts["skipped"] else ""
-    click.echo(f"{counts['documents']} documents read: {counts['ok']} ok, {counts['flagged']} flagged, {counts['failed']} failed{skipped}", err=True)
+    predates = f", {counts['predates']} predate the statutory tables" if counts["predates"] else ""
+    click.echo(f"{counts['documents']} documents read: {counts['ok']} ok, {counts['flagged']} flagged, "
+               f"{counts['failed']} failed{predates}{skipped}", err=True)
 
 
-def _extract(files, db, writer, out, workers, force, timeout, quiet, config) -> dict:
+def _extract(files, db, writer, out, workers, again, timeout, quiet, config) -> dict:
     from . import parallel
 
-    counts = {"documents": 0, "ok": 0, "flagged": 0, "failed": 0, "skipped": 0}
+    force, skip_failed = again
+    counts = {"documents": 0, "ok": 0, "flagged": 0, "failed": 0, "predates": 0, "skipped": 0}
     todo, stats = [], {}
     for path in files:
         stat = _stat(path)
         stats[str(path)] = stat
-        known = store.already_read(db, str(path), *stat) if db is not None and stat and not force else None
+        known = None
+        if db is not None and stat and not force:
+            known = store.already_read(db, batch.display_name(path), *stat, skip_failed)
         if known is not None:
             counts["skipped"] += 1
             if out is not None:
-                _write_json(out, store.load_record(db, known))
+                out.write(store.load_record(db, known))
         else:
             todo.append(path)
 
@@ -122,16 +148,19 @@ def _extract(files, db, writer, out, workers, force, timeout, quiet, config) -> 
             if needing:
                 fill_with_llm_sync(needing, config, db=db)
         for path, record in batch_records:
+            name = batch.display_name(path)
             if writer is not None:
                 stat = stats.get(str(path))
-                writer.add(record, str(path), stat[1] if stat else None)
+                writer.add(record, name, *(stat[::-1] if stat else ()))
             if out is not None:
-                _write_json(out, record.record() if isinstance(record, store.Packed) else record)
+                out.write(record.record() if isinstance(record, store.Packed) else record)
             counts["documents"] += 1
             status = record.status
             counts[status] += 1
             if status == "failed" and not quiet:
-                click.echo(f"Error: {path}: {record.error}", err=True)
+                click.echo(f"Error: {name}: {record.error}", err=True)
+            elif status == "predates" and not quiet:
+                click.echo(f"{name}: {record.error}", err=True)
 
     pending = []
     try:
@@ -149,7 +178,7 @@ def _extract(files, db, writer, out, workers, force, timeout, quiet, config) -> 
     finally:
         if writer is not None:
             writer.flush()
-            store.finish_run(writer.db, writer.run_id, {k: counts[k] for k in ("documents", "ok", "flagged", "failed")})
+            store.finish_run(writer.db, writer.run_id)  # counted from what the database holds
     return counts
 
 
@@ -159,22 +188,6 @@ def _stat(path):
         return st.st_size, st.st_mtime_ns
     except OSError:
         return None
-
-
-def _write_json(out, record) -> None:
-    out.write(json.dumps(record.to_json(), ensure_ascii=False) + "\n")
-    out.flush()
-
-
-def _open_jsonl(path):
-    if not path:
-        return None
-    if path == "-":
-        return sys.stdout
-    try:
-        return open(path, "w", encoding="utf-8")
-    except OSError as e:
-        fail(f"cannot write {path}: {e.strerror}")
 
 
 @main.command()
@@ -197,9 +210,10 @@ def show(db_path, query):
     click.echo(render(doc, store.values_of(db, doc["sha256"]), store.findings_of(db, doc["sha256"])))
 
 
-def _db(db_path):
+def _db(db_path, write=False):
+    click.get_current_context().meta["xxgk.db"] = db_path
     try:
-        return store.open_db(db_path, create=False)
+        return store.open_db(db_path, create=False, write=write)
     except XxgkError as e:
         fail(str(e))
 
@@ -208,7 +222,7 @@ def _db(db_path):
 @click.argument("db_path", type=click.Path(dir_okay=False))
 def check(db_path):
     """Run every check again over the documents in the database."""
-    db = _db(db_path)
+    db = _db(db_path, write=True)
     counts = batch.recheck(db)
     kinds = ", ".join(f"{counts.get(k, 0)} {k}" for k in ("report_defect", "misreading_suspected", "not_assessable"))
     click.echo(f"{counts['documents']} documents checked: {kinds}")
@@ -364,7 +378,7 @@ def reextract(db_path, flagged_only, refresh, **llm_flags):
 
     config = llm_config(llm_flags)
     click.echo(config.describe(), err=True)
-    db = _db(db_path)
+    db = _db(db_path, write=True)
     try:
         with store.Lock(db_path):
             run_id = store.start_run(db, "reextract")

@@ -6,8 +6,10 @@ sheet) and JSON lines. Rows are streamed from the database, so memory stays flat
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
+import os
 from pathlib import Path
 from typing import Iterator
 
@@ -48,30 +50,51 @@ def finding_rows(db) -> Iterator[list]:
 
 
 def export(db, fmt: str, output: Path, labels: str = "en") -> list[Path]:
-    """Write the export; returns the files written."""
+    """Write the export; returns the files written. Each file is written under a temporary name
+    and renamed when whole: a database that fails mid-way (damaged pages) leaves no file cut short.
+    """
     report_header, finding_header = headers(labels)
     if fmt == "csv":
         findings_path = output.with_name(output.stem + ".findings.csv")
-        _csv(output, report_header, report_rows(db))
-        _csv(findings_path, finding_header, finding_rows(db))
+        with _whole(output) as tmp:
+            _csv(tmp, report_header, report_rows(db))
+        with _whole(findings_path) as tmp:
+            _csv(tmp, finding_header, finding_rows(db))
         return [output, findings_path]
     if fmt == "xlsx":
         import xlsxwriter
 
-        book = xlsxwriter.Workbook(str(output), {"constant_memory": True})
-        for name, header, rows in (("reports", report_header, report_rows(db)), ("findings", finding_header, finding_rows(db))):
-            sheet = book.add_worksheet(name)
-            sheet.write_row(0, 0, header)
-            for i, row in enumerate(rows, start=1):
-                sheet.write_row(i, 0, row)
-        book.close()
+        with _whole(output) as tmp:
+            book = xlsxwriter.Workbook(str(tmp), {"constant_memory": True})
+            for name, header, rows in (
+                ("reports", report_header, report_rows(db)),
+                ("findings", finding_header, finding_rows(db)),
+            ):
+                sheet = book.add_worksheet(name)
+                sheet.write_row(0, 0, header)
+                for i, row in enumerate(rows, start=1):
+                    sheet.write_row(i, 0, row)
+            book.close()
         return [output]
     if fmt == "jsonl":
-        with open(output, "w", encoding="utf-8") as f:
+        with _whole(output) as tmp, open(tmp, "w", encoding="utf-8") as f:
             for doc in store.documents(db):
                 f.write(json.dumps(store.load_record(db, doc).to_json(), ensure_ascii=False) + "\n")
         return [output]
     raise ValueError(f"unknown format {fmt!r}")
+
+
+@contextlib.contextmanager
+def _whole(path: Path):
+    """A temporary name beside `path`, renamed to it when the block ends without an error, else
+    removed."""
+    tmp = path.with_name(f".{path.name}.partial{path.suffix}")
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(tmp)
 
 
 def _csv(path: Path, header: list[str], rows) -> None:

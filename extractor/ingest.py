@@ -15,8 +15,9 @@ from dataclasses import dataclass
 import lxml.html
 from lxml import etree
 
-from extractor.errors import InputError
-
+from extractor.errors import InputError, LimitError
+from extractor.fold import fold
+from extractor.limits import MAX_GRID_CELLS, MAX_SPAN
 
 @dataclass(frozen=True)
 class Document:
@@ -35,11 +36,24 @@ class Document:
 
 # ---------------------------------------------------------------- decoding
 
-_UNSUPPORTED = "input is not supported yet (text, markdown and HTML are)"
-_MAGIC = [(b"%PDF", "PDF"), (b"PK\x03\x04", "ZIP/DOCX/XLSX"), (b"PK\x05\x06", "ZIP/DOCX/XLSX"),
-          (b"\xd0\xcf\x11\xe0", "Old Word/Excel (.doc/.xls)"), (b"{\\rtf", "RTF"), (b"\x89PNG", "PNG image"),
-          (b"\xff\xd8\xff", "JPEG image"), (b"GIF8", "GIF image"), (b"II*\x00", "TIFF image"),
-          (b"MM\x00*", "TIFF image"), (b"\x1f\x8b", "Gzip"), (b"Rar!", "RAR"), (b"7z\xbc\xaf", "7-Zip")]
+_UNSUPPORTED = (
+    "is not read (xxgk reads text, markdown, HTML, PDF, Word .docx and PNG, JPEG or TIFF images)"
+)
+_MAGIC = [
+    (b"%PDF", "PDF"),
+    (b"PK\x03\x04", "ZIP archive"),
+    (b"PK\x05\x06", "ZIP archive"),
+    (b"\xd0\xcf\x11\xe0", "Old Word/Excel (.doc/.xls)"),
+    (b"{\\rtf", "RTF"),
+    (b"\x89PNG", "PNG image"),
+    (b"\xff\xd8\xff", "JPEG image"),
+    (b"GIF8", "GIF image"),
+    (b"II*\x00", "TIFF image"),
+    (b"MM\x00*", "TIFF image"),
+    (b"\x1f\x8b", "Gzip"),
+    (b"Rar!", "RAR"),
+    (b"7z\xbc\xaf", "7-Zip"),
+]
 # UTF-32 before UTF-16: the UTF-32-LE BOM starts with the UTF-16-LE one
 _BOMS = [(codecs.BOM_UTF32_LE, "utf-32-le"), (codecs.BOM_UTF32_BE, "utf-32-be"),
          (codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be")]
@@ -93,7 +107,7 @@ def decode_bytes(data: bytes) -> tuple[str, str]:
         raise InputError("empty file")
     for magic, what in _MAGIC:
         if data.startswith(magic):
-            raise InputError(f"{what} {_UNSUPPORTED}")
+            raise InputError(f"{_zip_kind(data) if what == 'ZIP archive' else what} {_UNSUPPORTED}")
     for bom, codec in _BOMS:
         if data.startswith(bom):
             try:
@@ -132,6 +146,18 @@ def decode_bytes(data: bytes) -> tuple[str, str]:
     raise InputError("cannot decode the file as text (tried UTF-8, UTF-16, GB18030 and detection)")
 
 
+def _zip_kind(data: bytes) -> str:
+    """What a zip that is not a Word document holds, in words."""
+    if b"word/document.xml" in data[: 1 << 20]:
+        return "Word file (.docx) that cannot be opened (damaged?)"
+    if b"xl/workbook.xml" in data[: 1 << 20] or b"xl/" in data[:4096]:
+        return "Excel workbook (.xlsx)"
+    if b"ppt/presentation.xml" in data[: 1 << 20]:
+        return "PowerPoint file (.pptx)"
+    return ("ZIP archive that is not a Word document (no word/document.xml; unpack it and give "
+            "the files inside)")
+
+
 def _nearly(data: bytes, codecs=("utf-8", "gb18030")) -> tuple[str, str] | None:
     """A file a browser shows despite a few broken bytes (a character cut off, a stray byte) in
     UTF-8 or GBK: the broken bytes read as U+FFFD, which a cell takes as illegible, never a number."""
@@ -157,11 +183,17 @@ def _declared_charset(data: bytes) -> str | None:
 
 _HTML_NAMES = (".htm", ".html", ".xhtml", ".shtml")
 _MD_NAMES = (".md", ".markdown")
-_HTML_PREAMBLE = re.compile(r"\s*(?:<\?xml.*?\?>|<!--.*?-->|<!doctype(?!\s+html)[^>]*>)", re.I | re.S)
+_HTML_PREAMBLE = re.compile(
+    r"(?<!\s)\s*+(?:<\?xml.*?\?>|<!--.*?-->|<!doctype(?!\s+html)[^>]*>)", re.I | re.S
+)
 _HTML_START = re.compile(
     r"<(?:!doctype\s+html|(?:html|head|body|table|div|meta|p|title|h[1-6]|span|font|center|section"
     r"|article|style|script|link|br|ul|ol|tr|td)(?=[\s>/]))", re.I)
-_MD_TABLE = re.compile(r"^[^\n]*\|[^\n]*\n[ \t]*\|?(?:[ \t]*:?-+:?[ \t]*\|)+(?:[ \t]*:?-+:?)?[ \t]*$", re.M)
+# (the first line's first `|` is fixed by [^\n|]*: with [^\n]* there, every `|` of a long first line
+# was tried as the one, each against the whole next line: 34-52 s on a 70 KB text)
+_MD_TABLE = re.compile(
+    r"^[^\n|]*\|[^\n]*\n[ \t]*\|?(?:[ \t]*:?-+:?[ \t]*\|)+(?:[ \t]*:?-+:?)?[ \t]*$", re.M
+)
 
 
 def _detect_kind(name: str, text: str) -> str:
@@ -253,10 +285,20 @@ def _span(cell, attr: str) -> int:
     if value is None:
         return 1
     match = _LEADING_NUMBER.match(value)
-    return min(int(match.group(1)), 1000) if match else 1
+    return min(int(match.group(1)), MAX_SPAN) if match else 1
 
 
-_LEADING_NUMBER = re.compile(r"\s*(\d+)")
+# (possessive, and no start inside a run of spaces or digits: such a run is not scanned again from
+# each of its characters)
+_LEADING_NUMBER = re.compile(r"(?<![\s\d])\s*+(\d++)")
+
+
+def _check_grid(cells: int, rows: int, width: int) -> None:
+    if cells > MAX_GRID_CELLS or rows * width > MAX_GRID_CELLS:
+        raise LimitError(
+            f"an HTML table of {rows:,} rows by {width:,} columns or more (rowspan/colspan): "
+            f"past the limit of {MAX_GRID_CELLS:,} cells"
+        )
 
 
 def _table_rows(table) -> list[list]:
@@ -287,7 +329,10 @@ def _scan_rows(parent, rows: list[list]) -> None:
 
 
 def _table_lines(table) -> list[str]:
-    """Render a table as tab-separated lines after expanding rowspan/colspan into a rectangle."""
+    """Render a table as tab-separated lines after expanding rowspan/colspan into a rectangle.
+
+    Spans are clamped to limits.MAX_SPAN; a grid past limits.MAX_GRID_CELLS raises LimitError
+    (a page of `rowspan=1000 colspan=1000` cells once took gigabytes)."""
     rows = _table_rows(table)
     grid: dict[tuple[int, int], str] = {}
     widths = [0] * len(rows)  # how far each row's cells (its own and those spanning into it) reach
@@ -296,7 +341,9 @@ def _table_lines(table) -> list[str]:
         for cell in cells:
             while (r, c) in grid:
                 c += 1
-            rowspan = _span(cell, "rowspan") or len(rows) - r  # rowspan=0: to the end
+            rowspan = _span(cell, "rowspan") or min(
+                len(rows) - r, MAX_SPAN
+            )  # rowspan=0: to the end
             colspan = _span(cell, "colspan") or 1
             for dr in range(min(rowspan, len(rows) - r)):
                 for dc in range(colspan):
@@ -304,7 +351,9 @@ def _table_lines(table) -> list[str]:
                 widths[r + dr] = max(widths[r + dr], c + colspan)
             grid[(r, c)] = _cell_text(cell)
             c += colspan
+            _check_grid(len(grid), len(rows), c)
     width = max(widths, default=0)
+    _check_grid(len(grid), len(rows), width)
     lines = []
     for r in range(len(rows)):
         values = [grid.get((r, c), "") for c in range(width)]
@@ -408,6 +457,7 @@ def binary_kind(data: bytes) -> str | None:
 
 
 def _read_binary(data: bytes, name: str, kind: str) -> Document:
+    from . import limits
     from .ingest_pdf import OCR_MISSING, NeedsOCR, ocr_available
 
     sha = hashlib.sha256(data).hexdigest()
@@ -417,24 +467,28 @@ def _read_binary(data: bytes, name: str, kind: str) -> Document:
             raise NeedsOCR(f"{what} image: {OCR_MISSING}" if what in ("PNG", "JPEG", "TIFF") else f"{what} image {_UNSUPPORTED}")
         from .ingest_ocr import read_image
 
+        limits.check_image(data)  # before a pixel is decoded
         rendered = read_image(data)
-        return Document(name=name, sha256=sha, size=len(data), encoding="binary", kind="image", text=rendered.text,
+        return Document(name=name, sha256=sha, size=len(data), encoding="binary", kind="image", text=fold(rendered.text),
                         spans=rendered.spans, uncertain=rendered.uncertain)
     if kind == "pdf":
         from .ingest_pdf import read_pdf
 
+        limits.check_pdf(data)  # before a stream is inflated or a page rendered
         rendered = read_pdf(data)
-        return Document(name=name, sha256=sha, size=len(data), encoding="binary", kind="pdf", text=rendered.text,
+        return Document(name=name, sha256=sha, size=len(data), encoding="binary", kind="pdf", text=fold(rendered.text),
                         spans=rendered.spans, uncertain=rendered.uncertain)
     from .ingest_docx import convert_doc, read_docx
 
     docx = convert_doc(data) if kind == "doc" else data  # .doc: raises, saying how to convert, without LibreOffice
-    return Document(name=name, sha256=sha, size=len(data), encoding="binary", kind="docx", text=read_docx(docx))
+    limits.check_zip(docx)  # before a part is inflated
+    return Document(name=name, sha256=sha, size=len(data), encoding="binary", kind="docx", text=fold(read_docx(docx)))
 
 
 def read_document(data: bytes, name: str) -> Document:
     """Decode `data`, decide its kind, and render HTML, PDF and Word; markdown and text are kept as
-    decoded, but for the HTML tables some converters leave in them."""
+    decoded, but for the HTML tables some converters leave in them. Every kind's text is folded
+    (fold.fold: full-width forms and radicals to ordinary characters, one for one)."""
     kind = binary_kind(data)
     if kind is not None:
         return _read_binary(data, name, kind)
@@ -453,7 +507,7 @@ def read_document(data: bytes, name: str) -> Document:
     else:
         text = inline_html_tables(text)
     return Document(name=name, sha256=hashlib.sha256(data).hexdigest(), size=len(data),
-                    encoding=encoding, kind=kind, text=text)
+                    encoding=encoding, kind=kind, text=fold(text))
 
 
 _HTML_TABLE = re.compile(r"<table\b.*?</table\s*>", re.S | re.I)

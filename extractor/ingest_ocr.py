@@ -37,7 +37,9 @@ from .ingest_pdf import (CJK, FRAMED_PAGE_NUMBER, MARGIN, PAGE_NUMBER, Grid, Lin
 PDF_DPI = 200  # image-only PDF pages are rendered at this resolution for OCR
 IMAGE_DPI = 150  # assumed resolution of an image file (for its boxes in points)
 MIN_CONFIDENCE = 0.9
-NUMERIC = re.compile(r"^[\s\d.,，OoDlI|εЗSB%+\-]*\d[\s\d.,，OoDlI|εЗSB%+\-]*$|^[OoDlI|εЗSB]$")
+# (a digit somewhere, looked for once, then the characters taken without backtracking: `[…]*\d[…]*$`
+# tried every split of a long run of them)
+NUMERIC = re.compile(r"^(?=\D*\d)[\s\d.,，OoDlI|εЗSB%+\-]*+$|^[OoDlI|εЗSB]$")
 
 
 def available() -> bool:

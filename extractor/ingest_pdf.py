@@ -29,6 +29,7 @@ import statistics
 from dataclasses import dataclass, field
 
 from .errors import InputError
+from .fold import fold_chars
 
 OCR_MISSING = "scanned pages need OCR, which is not installed: pip install rapidocr-onnxruntime"
 
@@ -261,7 +262,7 @@ def _image_only(page, chars) -> bool:
 
 def _page_blocks(page, number: int) -> list:
     """The page's text lines and tables in reading order (top to bottom), page numbers dropped."""
-    chars = page.chars
+    chars = fold_chars(page.chars)  # radicals and full-width forms as ordinary characters
     grids = _tables(page, chars, number)
     free = [c for c in chars if not any(_in_grid(g, c) for g in grids)]
     height = float(page.height)

@@ -43,6 +43,7 @@ MIN_FUZZY = 4  # characters of a label key, at least, before similarity is tried
 LOOKAHEAD = 3  # template rows after the last one found that a similar label may name
 
 BEFORE_LABEL = "values stand before their label"
+PLACED_BY_ORDER = "values placed by the template's order of rows (their label stands elsewhere)"
 HEADER, BLOCK, GROUP, ROW, UNKNOWN, VALUES = "header", "block", "group", "row", "unknown", "values"
 
 
@@ -120,6 +121,7 @@ class _Place:
     last: int | None = None
     seen_keyword: bool = False
     open_row: bool = False  # the last row named stood without values, none have come since
+    open: Row | None = None  # that row
 
     def advance(self, row: Row) -> None:
         index = self.order[id(row)]
@@ -135,6 +137,7 @@ def name_segments(segs: list[Segment], table: Table) -> list[Named]:
     out: list[Named] = []
     pending = ""  # the words of a label without values that the next label may continue
     skip = -1
+    segs = [part for seg in segs for part in split_labels(seg, table)]
     for i, seg in enumerate(segs):
         if i == skip:
             continue
@@ -146,13 +149,88 @@ def name_segments(segs: list[Segment], table: Table) -> list[Named]:
                               words, place)
         if joined:
             skip = i + 1
+        first = _first_line_of(out, named)
+        if first is not None:
+            out[first] = Named(out[first].seg, ROW, named.row)  # `2.申请人逾期未按收费通  0` / `知要求缴纳费用…`
         if named.row is not None:
             place.advance(named.row)
         if named.kind in (ROW, VALUES) or seg.has_values:
             place.open_row = named.kind == ROW and not seg.has_values
+            place.open = named.row if place.open_row else None
         pending = label_key(seg.label) if named.kind == UNKNOWN and not seg.has_values else ""
         out.append(named)
     return out
+
+
+LEADING_ENUMERATOR = re.compile(
+    r"(?:\d{1,2}\s*[.、．]|[（(][一二三四五六七八九十\d]{1,3}[)）]|[一二三四五六七八九十]{1,3}、)\s*$")
+
+
+def split_labels(seg: Segment, table: Table) -> list[Segment]:
+    """A label that names several rows of the template, or the header's words and then a row,
+    is cut before each row's name (with its enumerator): crawler text runs a row that printed
+    nothing into the next (`行政处罚行政强制78`, `6.属于四类过程性信息7.属于行政执法案卷8000008`), and
+    the header's last word into the first row (`其他一、本年新收…`). The values stay with the last."""
+    label = seg.label
+    cuts = [c for c in _row_starts(label, table) if c > 0]
+    if not cuts:
+        return [seg]
+    parts, at = [], 0
+    for cut in cuts + [len(label)]:
+        last = cut == len(label)
+        parts.append(Segment(label[at:cut], seg.start + at, seg.start + cut if not last else seg.end,
+                             list(seg.values) if last else [], seg.row, seg.has_values and last))
+        at = cut
+    return parts
+
+
+def _row_starts(label: str, table: Table) -> list[int]:
+    """Where each row the label names starts in it (backed over its enumerator), when it names
+    two rows or more, or a row after the header's words; [] otherwise."""
+    found = []
+    for row in table.rows:
+        if row.bare or row.heading_only:
+            continue  # `其他`, `总计`, `其他处理` stand inside other rows' labels too
+        hits = [(label.find(w), len(w)) for w in row.words if len(w) >= 2 and w in label]
+        if hits:
+            found.append(min(hits))
+    found.sort()
+    starts, end = [], -1
+    for pos, size in found:
+        if pos >= end:
+            starts.append(pos)
+            end = pos + size
+    if len(starts) < 2 and not (starts and _header_before(label[: starts[0]], table)):
+        return []
+    return [_with_enumerator(label, pos) for pos in starts]
+
+
+def _header_before(head: str, table: Table) -> bool:
+    return any(w in head for w in table.header_words)
+
+
+def _with_enumerator(label: str, pos: int) -> int:
+    m = LEADING_ENUMERATOR.search(label, 0, pos)
+    return m.start() if m else pos
+
+
+def _first_line_of(out: list[Named], named: Named) -> int | None:
+    """The index in `out` of the row's first line, when the unknown label just before its label
+    (past a heading's fragments such as `（六）其`) holds the opening words of its label, wrapped
+    before the words that name it (pdftotext -layout prints a top-aligned 总计 beside them)."""
+    if named.kind != ROW or named.row is None:
+        return None
+    full = label_key(named.row.label)
+    for back in range(len(out) - 1, max(-1, len(out) - 4), -1):
+        before = out[back]
+        if before.kind not in (UNKNOWN, GROUP):
+            return None
+        head = label_key(before.seg.label)
+        if before.kind == UNKNOWN and len(head) >= 2 and full.startswith(head):
+            return back
+        if before.seg.has_values:
+            return None
+    return None
 
 
 def _name(seg: Segment, nxt: Segment | None, pending: str, table: Table, words: _Words,
@@ -170,6 +248,8 @@ def _name(seg: Segment, nxt: Segment | None, pending: str, table: Table, words: 
     joined = None if place.open_row else _wrapped_with_next(seg, key, nxt, table, words, place)
     if joined is not None:
         return Named(seg, ROW, joined), True
+    if place.open is not None and _continues(place.open, key):
+        return Named(seg, ROW, place.open), False  # `一、本年新收` / `政府信息公开申请数量 131 …`
     row = _similar_row(key, table, place)
     if row is not None:
         return Named(seg, ROW, row, similar=True), False
@@ -227,6 +307,11 @@ def _wrapped_with_next(seg: Segment, key: str, nxt: Segment | None, table: Table
     return joined if joined is not None and alone in (None, joined) else None
 
 
+def _continues(row: Row, key: str) -> bool:
+    """The rest of the row's label, wrapped onto the next line (its values after it)."""
+    return len(key) >= 2 and label_key(row.label).endswith(key)
+
+
 def _similar_row(key: str, table: Table, place: _Place) -> Row | None:
     """A label a character or two off its row (`其他法律行政止公开`): the row among the next few
     in the template's order whose label it resembles most, when it resembles no other as much."""
@@ -261,11 +346,14 @@ class _Attach:
     last: RowText | None = None  # the row whose line we are on
     loose: list[Cell] = field(default_factory=list)  # values before their label
     after_block: bool = False  # a block heading stands between the last row and here
+    order: dict[int, int] = field(default_factory=dict)  # id(row) → its place in the template
+    furthest: int = -1  # the furthest place in the template of a row found so far
 
 
 def attach_values(named: list[Named], table: Table, width: Width) -> Located:
     """Pass 2: the value cells of each row found by pass 1."""
-    state = _Attach(width, lambda row: _alone_in_block(table, row))
+    state = _Attach(width, lambda row: _alone_in_block(table, row),
+                    order={id(r): n for n, r in enumerate(table.rows)})
     for item in named:
         if item.kind == VALUES:
             _values_alone(state, item.seg)
@@ -279,7 +367,42 @@ def attach_values(named: list[Named], table: Table, width: Width) -> Located:
     for entry in state.rows.values():
         if _filled(entry.cells) == 0 and entry.before:
             entry.cells, entry.doubt = entry.before, BEFORE_LABEL  # nothing came after it
+    _fill_gaps(state.rows, table, width)
     return Located(state.rows, state.findings)
+
+
+def _fill_gaps(rows: dict[str, RowText], table: Table, width: Width) -> None:
+    """Pass 3: template rows that got no values (their labels printed elsewhere, after their
+    values, as plain pdftotext does), between two rows that did: the values left over between
+    those two (past the first's columns, or before the second's label) are theirs, in the
+    template's order, when there are exactly as many as they have columns."""
+    ordered = list(table.rows)
+    for a, gap, b in _gaps(ordered, rows):
+        first, last = rows[a.id], rows[b.id]
+        filled = [c for c in first.cells if read_cell(c.text).kind != EMPTY]
+        left = filled[width(a.id):] or [c for c in last.before if read_cell(c.text).kind != EMPTY]
+        if not left or len(left) != sum(width(r.id) for r in gap):
+            continue
+        if left[0] in first.cells:
+            first.cells = first.cells[: first.cells.index(left[0])]
+        for r in gap:
+            take, left = left[: width(r.id)], left[width(r.id) :]
+            label = rows[r.id].label if r.id in rows else Segment("", take[0].start, take[0].start)
+            rows[r.id] = RowText(r, label, take, doubt=PLACED_BY_ORDER)
+
+
+def _gaps(ordered: list[Row], rows: dict[str, RowText]):
+    """(row with values, [rows without], next row with values) for each run of template rows
+    that got no values between two that did."""
+    def has_values(row: Row) -> bool:
+        return row.id in rows and _filled(rows[row.id].cells) > 0
+
+    marks = [n for n, row in enumerate(ordered) if has_values(row)]
+    for n, m in zip(marks, marks[1:]):
+        if m - n > 1:
+            yield ordered[n], ordered[n + 1 : m], ordered[m]
+
+
 
 
 def locate(segs: list[Segment], table: Table, width: Width) -> Located:
@@ -302,7 +425,9 @@ def _values_alone(state: _Attach, seg: Segment) -> None:
         head = state.waiting[0]
         head.cells.extend(seg.values)
         head.vertical = True
-        if _filled(head.cells) >= state.width(head.row.id):
+        width = state.width(head.row.id)
+        # full: its values, or one line of a grid that keeps blank cells (`| 18 |  |  | … | 18 |`)
+        if _filled(head.cells) >= width or len(seg.values) >= width:
             state.waiting.pop(0)
         return
     last = state.last
@@ -333,10 +458,13 @@ def _row(state: _Attach, item: Named) -> None:
             # of its own by pdftotext -layout): taken, in doubt until its arithmetic decides
             entry.cells, entry.doubt = state.loose + list(seg.values), BEFORE_LABEL
         state.rows[row.id] = entry
-        if not entry.cells or _filled(entry.cells) == 0:
+        # rows that got values on lines of their own have had their turn
+        state.waiting = [w for w in state.waiting if _filled(w.cells) == 0]
+        place = state.order[id(row)]
+        late = place < state.furthest  # a label printed after its values (plain pdftotext)
+        if _filled(entry.cells) == 0 and not late:
             state.waiting.append(entry)
-        else:
-            state.waiting = [w for w in state.waiting if w is not entry]
+        state.furthest = max(state.furthest, place)
         state.last = entry
     state.loose, state.after_block = [], False
 
@@ -349,7 +477,10 @@ def _again(state: _Attach, entry: RowText, seg: Segment) -> None:
         if _filled(entry.cells):
             state.waiting = [w for w in state.waiting if w is not entry]
         return
-    if seg.has_values and _readings(seg.values) != _readings(entry.cells):
+    if not seg.has_values:
+        state.last = entry  # the rest of its label, wrapped: its values may follow
+        return
+    if _readings(seg.values) != _readings(entry.cells):
         entry.doubt = "the row appears twice with different values"
     state.last = None
 
@@ -367,6 +498,11 @@ def _unknown(state: _Attach, seg: Segment) -> None:
         head = state.waiting.pop(0)
         head.cells.extend(seg.values)  # a wrapped label's second line carries the values
         state.last = head
+        return
+    if last is not None and 0 < _filled(last.cells) < state.width(last.row.id) == \
+            _filled(last.cells) + _filled(seg.values):
+        last.cells.extend(seg.values)  # the rest of the row, beside a heading's fragment (`他处理`)
+        state.last = None
         return
     state.findings.append(Finding("parse.unknown_row", "parse",
                                   f"a row the template does not have: {seg.label!r}"))

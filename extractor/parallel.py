@@ -1,9 +1,12 @@
-"""Read many files over worker processes, in order, with bounded memory and a per-file time limit.
+"""Read many files over worker processes, in order, each under a time limit and a memory limit.
 
-Files are handed out a few at a time (never the whole list at once) and their records come
-back in the order the files were given, so a run's database does not depend on timing. A file
-whose parsing hangs past the time limit has its worker killed and replaced, and is recorded as
-failed; a worker that dies takes only its own file with it.
+Every file is a task of its own for a pool of worker processes (`--workers 1` included: one
+worker), so the time limit is the file's, whatever else is running, and a file that passes it
+has its worker killed and replaced, and is recorded as failed. A watchdog in this process
+samples each worker's resident memory; a worker over the limit is killed and replaced, and its
+file recorded as failed. A worker that dies takes only its own file with it. Records come back
+in the order the files were given, so a run's database does not depend on timing; a few files
+per worker are handed out ahead, never the whole list.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import os
+import threading
 from collections import deque
 from concurrent.futures import TimeoutError as FutureTimeout
 from pathlib import Path
@@ -19,13 +23,16 @@ from typing import Iterable, Iterator
 from pebble import ProcessPool
 from pebble.common import ProcessExpired
 
-from .batch import file_sha256, read_file
-from .errors import InputError
+from .batch import display_name, file_sha256, read_file
+from .errors import InputError, LimitError
+from .limits import FILE_TIMEOUT, WORKER_MEMORY_MB
 from .pipeline import failed_record
 from .record import Record
 from .store import Packed, pack
 
-DEFAULT_TIMEOUT = 60.0
+DEFAULT_TIMEOUT = FILE_TIMEOUT
+AHEAD = 8  # files handed out per worker before the first result is waited for
+WATCH_INTERVAL = 0.05  # seconds between two samples of the workers' memory
 # Reading a report makes tens of thousands of short-lived objects and no reference cycles (a test
 # holds ingest to that): the cyclic collector, run every 700 allocations by default, spent 10-15%
 # of a bulk run re-scanning the records waiting to be written. Collect every 50,000 instead, with
@@ -42,24 +49,45 @@ def default_workers() -> int:
     return os.cpu_count() or 1
 
 
-def read_many(paths: Iterable[Path], workers: int | None = None, timeout: float = DEFAULT_TIMEOUT,
-              chunk: int = 16, packed: bool = False) -> Iterator[tuple[Path, Record | Packed]]:
-    """Yield (path, record) for every path, in order. workers=1 reads in this process.
-
-    Files go to the workers in chunks (fewer round trips); a chunk that times out or crashes is
-    read again file by file, each with the time limit, so only the culprit fails. `packed`: yield
-    each record as the rows the database stores (store.Packed), built in the workers: a run that
-    only stores its records then never rebuilds them in this process (a third of its work).
+def read_many(
+    paths: Iterable[Path],
+    workers: int | None = None,
+    timeout: float | None = DEFAULT_TIMEOUT,
+    packed: bool = False,
+    memory_mb: int | None = WORKER_MEMORY_MB,
+) -> Iterator[tuple[Path, Record | Packed]]:
+    """Yield (path, record) for every path, in order, read by `workers` processes (default: one
+    per core). `timeout`: seconds one file may take (None: no limit); `memory_mb`: resident
+    memory a worker may reach (None: no limit). A file past either fails alone (LimitError's
+    message), as does one whose worker crashed. `packed`: yield each record as the rows the
+    database stores (store.Packed), built in the workers: a run that only stores its records then
+    never rebuilds them in this process (a third of its work).
     """
     workers = workers or default_workers()
     read = _read_packed if packed else _read
-    with bulk_gc():
-        if workers <= 1:
-            for path in paths:
-                yield path, read(path)
-            return
-        for path, record in _read_in_workers(paths, workers, timeout, chunk, read):
-            yield path, pack(record, record.text) if packed and isinstance(record, Record) else record
+    with bulk_gc(), _pool(workers) as pool, MemoryWatch(memory_mb) as watch:
+        pending: deque = deque()
+        for path in paths:
+            pending.append((path, pool.schedule(read, (path,), timeout=timeout)))
+            if len(pending) >= workers * AHEAD:
+                yield _result(*pending.popleft(), timeout, watch, packed)
+        while pending:
+            yield _result(*pending.popleft(), timeout, watch, packed)
+
+
+@contextlib.contextmanager
+def _pool(workers: int):
+    """A pool that, when the run stops early (Ctrl-C, an output error), kills its workers
+    instead of waiting for the files handed out."""
+    pool = ProcessPool(max_workers=workers, initializer=_worker_gc)
+    try:
+        yield pool
+    except BaseException:
+        pool.stop()
+        raise
+    finally:
+        pool.close()
+        pool.join()
 
 
 def _read(path: Path) -> Record:
@@ -92,51 +120,71 @@ def _worker_gc() -> None:
     gc.set_threshold(*GC_THRESHOLD)
 
 
-def _read_in_workers(paths: Iterable[Path], workers: int, timeout: float, chunk: int, read) -> Iterator[tuple[Path, Record | Packed]]:
-    with ProcessPool(max_workers=workers, initializer=_worker_gc) as pool:
-        pending: deque = deque()
-        for group in _chunks(paths, chunk):
-            pending.append((group, pool.schedule(_read_chunk, (group, read), timeout=timeout * len(group))))
-            if len(pending) >= workers * 4:
-                yield from _results(pool, *pending.popleft(), timeout, read)
-        while pending:
-            yield from _results(pool, *pending.popleft(), timeout, read)
+class MemoryWatch:
+    """A thread that samples the resident memory of this process's children every
+    WATCH_INTERVAL seconds and kills any over `limit_mb` (the pool replaces it). `killed` maps
+    the pid of each worker killed to the memory it had reached, in bytes. The sampling runs here,
+    not in the worker, so a worker stuck in C code (a decoder, a regex) is seen all the same."""
+
+    def __init__(self, limit_mb: int | None):
+        self.limit = None if limit_mb is None else limit_mb * 1024 * 1024
+        self.killed: dict[int, int] = {}
+        self.peak = 0  # the highest resident memory sampled of any worker, in bytes
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="xxgk-memory-watch", daemon=True)
+
+    def __enter__(self) -> "MemoryWatch":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        import psutil
+
+        me = psutil.Process()
+        while not self._stop.wait(WATCH_INTERVAL):
+            for child in me.children(recursive=True):
+                try:
+                    rss = child.memory_info().rss
+                except psutil.Error:
+                    continue
+                self.peak = max(self.peak, rss)
+                if self.limit is not None and rss > self.limit:
+                    self.killed[child.pid] = rss
+                    with contextlib.suppress(psutil.Error):
+                        child.kill()
+
+    def explain(self, pid: int | None) -> str | None:
+        """Why the worker `pid` died, if this watch killed it."""
+        if pid not in self.killed:
+            return None
+        return (
+            f"over the memory limit of {self.limit >> 20} MB per worker "
+            f"(reached {self.killed[pid] >> 20} MB): "
+            f"the worker was replaced"
+        )
 
 
-def _chunks(paths: Iterable[Path], size: int) -> Iterator[list[Path]]:
-    group: list[Path] = []
-    for path in paths:
-        group.append(path)
-        if len(group) >= size:
-            yield group
-            group = []
-    if group:
-        yield group
-
-
-def _read_chunk(paths: list[Path], read) -> list[Record | Packed]:
-    return [read(p) for p in paths]
-
-
-def _results(pool, group: list[Path], future, timeout: float, read) -> Iterator[tuple[Path, Record | Packed]]:
-    try:
-        yield from zip(group, future.result())
-        return
-    except Exception:
-        if len(group) == 1:
-            yield _result(group[0], future, timeout)
-            return
-    for path in group:  # find the culprit: each file on its own, with its own time limit
-        yield _result(path, pool.schedule(read, (path,), timeout=timeout), timeout)
-
-
-def _result(path: Path, future, timeout: float) -> tuple[Path, Record]:
+def _result(
+    path: Path, future, timeout: float | None, watch: MemoryWatch, packed: bool
+) -> tuple[Path, Record | Packed]:
     try:
         return path, future.result()
     except FutureTimeout:
-        error = InputError(f"timed out after {timeout:g} s: the file is too big or too odd to read")
+        error = LimitError(f"timed out after {timeout:g} s: the file is too big or too odd to read")
     except ProcessExpired as e:
-        error = InputError(f"the reader crashed on this file (exit code {e.exitcode})")
+        over = watch.explain(e.pid)
+        error = (
+            LimitError(over)
+            if over
+            else InputError(f"the reader crashed on this file (exit code {e.exitcode})")
+        )
+    except MemoryError:
+        error = LimitError("ran out of memory reading this file: the worker was replaced")
     except Exception as e:  # anything else a worker raised: recorded against its file
         error = InputError(f"internal error: {type(e).__name__}: {e}")
-    return path, failed_record(None, str(path), error, file_sha256(path))
+    record = failed_record(None, display_name(path), error, file_sha256(path))
+    return path, pack(record, record.text) if packed else record

@@ -8,13 +8,11 @@ from bisect import bisect_right
 from .checks import run_checks
 from .errors import InputError, NotAReportError
 from .ingest import Document, read_document
+from . import meta
 from .record import Field, Finding, Record
 from .sections import outline
 from .spec import keys_for
 from .tables import read_t2, read_t3, read_t4
-
-REPORT_WORDS = ("政府信息公开", "政务公开", "信息公开")
-
 
 def extract(data: bytes, name: str) -> Record:
     """Read a report. Raises InputError (or NotAReportError) when the file is not one."""
@@ -22,10 +20,14 @@ def extract(data: bytes, name: str) -> Record:
 
 
 def extract_document(doc: Document) -> Record:
+    """A document's record. Raises NotAReportError for a list page, a news item or a notice; a
+    report for a year before the statutory tables gets a record with status `predates`."""
     text = doc.text
     out = outline(text)
-    if not any(w in text for w in REPORT_WORDS) or (out.template is None and not out.regions):
-        raise NotAReportError("not an annual report on government information disclosure (no 政府信息公开 tables or headings found)")
+    if out.meta.not_a_report:
+        raise NotAReportError(out.meta.not_a_report)
+    if out.meta.predates:
+        return _predates(doc, out)
     template = out.template or "2021"
     fields: dict[str, Field] = {}
     findings: list[Finding] = []
@@ -35,7 +37,7 @@ def extract_document(doc: Document) -> Record:
         fields.update(reading.fields)
         findings.extend(reading.findings)
         rows.update(reading.rows)
-    fields.update(_meta(out, template))
+    fields.update(meta.fields(out.meta, template))
     ordered = {k: fields.get(k) or Field(k, None, rule="missing", review=True, reason="not read") for k in keys_for(template)}
     _provenance(ordered, doc)
     regions = {name: (span.start, span.end) for name, span in out.regions.items()}
@@ -70,25 +72,16 @@ def _provenance(fields: dict[str, Field], doc: Document) -> None:
 
 
 
-def _meta(out, template: str) -> dict[str, Field]:
-    notes = {n.split(":")[0]: n for n in out.notes}
-    year = Field("meta.year", out.year, str(out.year) if out.year else None, *(_span(out.year_span)), rule="meta.title",
-                 review="meta.year" in notes, reason=notes.get("meta.year", ""))
-    agency = Field("meta.agency", out.agency, out.agency, *(_span(out.agency_span)), rule="meta.title",
-                   review="meta.agency" in notes, reason=notes.get("meta.agency", ""))
-    scores = out.template_scores
-    if scores["2019"] != scores["2021"]:
-        rule, reason = "meta.markers", ""
-    elif out.template is not None:
-        rule, reason = "meta.year", "no template markers decide: taken from the year"
-    else:
-        rule, reason = "meta.default", "no template markers and no year: assumed 2021"
-    tmpl = Field("meta.template", template, None, rule=rule, review=bool(reason), reason=reason)
-    return {"meta.agency": agency, "meta.year": year, "meta.template": tmpl}
-
-
-def _span(span):
-    return (span.start, span.end) if span else (None, None)
+def _predates(doc: Document, out) -> Record:
+    """The record of a report from before the statutory tables: its agency and year, no template,
+    no table values; the one-line reason where a failed file keeps its error."""
+    fields = meta.fields(out.meta, None)
+    _provenance(fields, doc)
+    sections = {f"s{n}": (span.start, span.end) for n, span in out.sections.items()}
+    record = Record(doc.name, doc.sha256, doc.size, doc.encoding, doc.kind, None, fields, [],
+                    out.meta.predates, regions=sections, text=doc.text)
+    record.predates = True
+    return record
 
 
 def failed_record(data: bytes | None, name: str, error: Exception, sha256: str | None = None) -> Record:

@@ -54,9 +54,15 @@ class Record:
     # Where each part stands in the text read: "t2", "t3", "t4" table regions and "s1".."s6" sections.
     regions: dict[str, tuple[int, int]] = field(default_factory=dict)
     text: str | None = field(default=None, repr=False)  # the text read, kept for storage, not in JSON
+    # A report for a year before the statutory tables (2019): its meta only, `error` says why.
+    predates: bool = False
 
     @property
     def status(self) -> str:
+        """ok, flagged (values marked for review), failed (error says why), or predates (a report
+        from before the statutory tables: no template, no table values; error says why)."""
+        if self.predates:
+            return "predates"
         if self.error:
             return "failed"
         return "flagged" if self.review_keys() else "ok"
@@ -73,10 +79,11 @@ class Record:
         fields = [astuple_field(f) for f in self.fields.values()]
         findings = [(f.check, f.kind, f.message, f.keys, f.expected, f.actual) for f in self.findings]
         return (_rebuild, (self.name, self.sha256, self.size, self.encoding, self.kind, self.template, fields, findings,
-                           self.error, self.regions, self.text))
+                           self.error, self.regions, self.text, self.predates))
 
     def to_json(self) -> dict:
-        """The JSON-lines shape: file, sha256, status, template, fields, review, findings."""
+        """The JSON-lines shape: file, sha256, status, template, error (a failed file's or a
+        predating report's one-line reason), fields, review, alternatives, findings."""
         return {
             "file": self.name,
             "sha256": self.sha256,
@@ -94,6 +101,7 @@ def astuple_field(f: Field) -> tuple:
     return (f.key, f.value, f.raw, f.start, f.end, f.rule, f.route, f.review, f.reason, f.alternatives, f.page, f.box)
 
 
-def _rebuild(name, sha256, size, encoding, kind, template, fields, findings, error, regions, text) -> Record:
+def _rebuild(name, sha256, size, encoding, kind, template, fields, findings, error, regions, text,
+             predates=False) -> Record:
     return Record(name, sha256, size, encoding, kind, template, {t[0]: Field(*t) for t in fields},
-                  [Finding(*t) for t in findings], error, regions, text)
+                  [Finding(*t) for t in findings], error, regions, text, predates)

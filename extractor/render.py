@@ -45,7 +45,7 @@ def render(doc: dict, values: dict[str, dict], findings: list[dict]) -> str:
     lines = [f"{doc['agency'] or '(agency unknown)'} · {doc['year'] or '?'} · template {doc['template'] or '?'} · {doc['status']}",
              f"{doc['path']}  sha256 {doc['sha256'][:12]}"]
     if doc.get("error"):
-        lines.append(f"error: {doc['error']}")
+        lines.append(f"{'error' if doc['status'] == 'failed' else doc['status']}: {doc['error']}")
         return "\n".join(lines)
     keys = keys_for(doc["template"])
     for section in ("t2", "t3", "t4"):

@@ -125,7 +125,7 @@ def segments(rows: list[list[Cell]]) -> list[Segment]:
 
 # The numbering a row or a group of rows opens with: 一、 （一） (a third level, `1.`, stays with
 # the group heading before it: `（三）不予公开 1.属于国家秘密`).
-OPENS_ROW = re.compile(r"\s*(?:[一二三四五六七八九十]{1,2}[、.．]|[（(][一二三四五六七八九十]{1,2}[)）])")
+OPENS_ROW = re.compile(r"(?<!\s)\s*+(?:[一二三四五六七八九十]{1,2}[、.．]|[（(][一二三四五六七八九十]{1,2}[)）])")
 
 
 def _opens_row(text: str, current: Segment) -> bool:

@@ -1,16 +1,16 @@
-"""The outline of a report: its six sections, the table regions, the template, year and agency."""
+"""The outline of a report: its six sections, the table regions, and its meta (extractor.meta:
+the title, year, agency, template, and whether it is a statutory report at all)."""
 
 from __future__ import annotations
 
 import re
-from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 
 from rapidfuzz import fuzz
 
-from .cells import normalise
-from .template import all_markers, template
+from .meta import Meta, read_meta
+from .template import template
 from .template import sections as template_sections
 
 ENUM = r"(?:第?[一二三四五六七八九十]{1,2}\s*[、.．,，]|[（(]\s*[一二三四五六七八九十]{1,2}\s*[）)]|\d{1,2}\s*[、.．])"
@@ -27,14 +27,11 @@ def _heading_patterns() -> dict[int, tuple[re.Pattern, re.Pattern]]:
     out = {}
     for section in template_sections():
         words = "(" + "|".join(map(re.escape, section.words)) + ")"
-        out[section.number] = (re.compile(ENUM + r"?\s*.{0,14}?" + words),
+        # (\s*+ possessive, and no start inside a run of white space: the same matches, but such
+        # a run is not scanned again from each of its characters)
+        out[section.number] = (re.compile(r"(?<!\s)" + ENUM + r"?\s*+.{0,14}?" + words),
                                re.compile(MID_LINE + ENUM + r"\s*[^。；;\n]{0,14}?" + words, re.M))
     return out
-
-
-REGION_CHARS = "省市区县州旗盟镇乡"
-STOP_CHARS = set("的了是年由在为对和及与将把被向从自以按经")
-ORG_SUFFIX = re.compile(r"(局|委|办|所|站|中心|院|厅|处|队|会|署)$")
 
 
 @dataclass
@@ -47,43 +44,18 @@ class Span:
 class Outline:
     sections: dict[int, Span]
     regions: dict[str, Span]  # "t2", "t3", "t4": where each table's text stands
-    template: str | None
-    template_scores: dict[str, int]
-    year: int | None
-    year_span: Span | None
-    agency: str | None
-    agency_span: Span | None
-    notes: list[str] = field(default_factory=list)  # what was guessed, for review reasons
+    meta: Meta  # title, year, agency, template; `predates` / `not_a_report`: no statutory report
+
+    @property
+    def template(self) -> str | None:
+        return self.meta.template
 
 
 def outline(text: str) -> Outline:
     lines = _lines(text)
     sections = _sections(text, lines)
     regions = _regions(text, sections)
-    scores = template_scores(text)
-    title = _title(lines, min((span.start for span in sections.values()), default=None))
-    year, year_span, notes = _year(text, lines, title)
-    template = _template(scores, year)
-    agency, agency_span, agency_notes = _agency(text, lines, title)
-    return Outline(sections, regions, template, scores, year, year_span, agency, agency_span, notes + agency_notes)
-
-
-def template_scores(text: str) -> dict[str, int]:
-    flat = normalise(text)
-    return {name: sum(1 for m in markers if m in flat) for name, markers in _markers().items()}
-
-
-@lru_cache(maxsize=1)
-def _markers() -> dict[str, tuple[str, ...]]:
-    return {name: tuple(normalise(m) for m in markers) for name, markers in all_markers().items()}
-
-
-def _template(scores: dict[str, int], year: int | None) -> str | None:
-    if scores["2019"] != scores["2021"]:
-        return max(scores, key=scores.get)
-    if year is not None:
-        return "2021" if year >= 2021 else "2019"
-    return None
+    return Outline(sections, regions, read_meta(text, lines, sections, regions))
 
 
 def _lines(text: str) -> list[tuple[str, int]]:
@@ -188,99 +160,3 @@ def _regions(text, sections) -> dict[str, Span]:
         ends = [x for x in (b, s5, size) if x is not None and x > a]
         regions[name] = Span(a, min(ends))
     return regions
-
-
-FULL_WIDTH_DIGITS = str.maketrans("０１２３４５６７８９", "0123456789")
-MARKUP = str.maketrans("#*>", "   ")
-
-
-TITLE_LINE = re.compile(r"(?:信息公开|政务公开)[^。，,；;]{0,12}?(?:报告|年报)")
-
-
-def _title(lines, body_start: int | None = None) -> tuple[str, int] | None:
-    """The title line, its full-width digits folded and markdown's `#`, `*`, `>` blanked (same
-    length, so offsets hold). On a web page the article's title is the last title-like line before
-    the text's first section: lists of other years' reports and site names stand above it."""
-    if body_start is not None:
-        before = [(line.translate(FULL_WIDTH_DIGITS).translate(MARKUP), offset) for line, offset in lines if offset < body_start]
-        titles = [(line, offset) for line, offset in before[:200]
-                  if TITLE_LINE.search(line) and re.search(r"(19|20)\d{2}", line) and len(line.strip()) <= 80 and "。" not in line]
-        if titles:
-            return titles[-1]
-    lines = [(line.translate(FULL_WIDTH_DIGITS).translate(MARKUP), offset) for line, offset in lines[:12]]
-    for line, offset in lines:
-        if "报告" in line and re.search(r"(19|20)\d{2}", line):
-            return line, offset
-    for line, offset in lines[:6]:
-        if line.strip():
-            return line, offset
-    return None
-
-
-def _year(text, lines, title):
-    if title:
-        m = re.search(r"((?:19|20)\d{2})\s*年", title[0])
-        if m:
-            return int(m.group(1)), Span(title[1] + m.start(1), title[1] + m.end(1)), []
-    m = re.search(r"起止时间为?\s*((?:19|20)\d{2})\s*年", text) or re.search(r"((?:19|20)\d{2})\s*年度?", text)
-    if m:
-        return int(m.group(1)), Span(m.start(1), m.end(1)), ["meta.year: not in the title, taken from the body"]
-    return None, None, ["meta.year: not found"]
-
-
-def _agency(text, lines, title):
-    name, span = None, None
-    if title:
-        line, offset = title
-        head = re.split(r"政府信息公开|政务公开|信息公开", line)[0]
-        year = re.search(r"[（(]?\s*(?:19|20)\d{2}\s*年度?\s*[)）]?", head)
-        parts = [head[: year.start()], head[year.end() :]] if year else [head]
-        parts = [re.sub(r"^(?:[^：:\s]{1,6}[：:]\s*)?(?:关于)?(?:印发|公布|发布|转发)?[《“\"]?|关于$|的$", "", p.strip()).strip() for p in parts]
-        raw = next((p for p in parts if p), "")
-        name = re.sub(r"\s+", "", raw) or None
-        if name:
-            pos = line.find(raw)
-            span = Span(offset + pos, offset + pos + len(raw))
-    if name and not _lacks_region(name):
-        return name, span, []
-    base = name or _signature(lines)
-    if base:
-        found = _with_region(text, base)
-        if found:
-            return found[0], found[1], []
-        if name is None:
-            return base, None, []
-    return name, span, ["meta.agency: the title names no region and the body gives none"] if name else ["meta.agency: not found"]
-
-
-def _lacks_region(name: str) -> bool:
-    return not any(c in name for c in REGION_CHARS) and not name.startswith(("国家", "中国", "国务院", "全国")) and len(name) <= 5 and bool(ORG_SUFFIX.search(name))
-
-
-def _with_region(text: str, base: str):
-    """The body's fullest name for `base`: 高新区财政局 for 财政局."""
-    counts: Counter = Counter()
-    first: dict[str, tuple[int, int]] = {}
-    for m in re.finditer(r"([\u4e00-\u9fff]{1,12})" + re.escape(base), text):
-        run = m.group(1)
-        cut = max((i for i, c in enumerate(run) if c in STOP_CHARS), default=-1)
-        prefix = run[cut + 1 :]
-        while prefix and prefix[-1] not in REGION_CHARS:
-            prefix = prefix[:-1]
-        if len(prefix) >= 2:
-            full = prefix + base
-            counts[full] += 1
-            first.setdefault(full, (m.end() - len(full), m.end()))
-    if not counts:
-        return None
-    best = counts.most_common(1)[0][0]
-    return best, Span(*first[best])
-
-
-def _signature(lines) -> str | None:
-    for line, _ in reversed(lines[-15:]):
-        s = line.strip()
-        if 2 <= len(s) <= 30 and ORG_SUFFIX.search(s) or s.endswith(("政府", "办公室")):
-            if re.fullmatch(r"[\u4e00-\u9fff（）()]+", s):
-                return s
-    return None

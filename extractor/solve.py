@@ -17,13 +17,17 @@ OR-Tools only then.
 
 from __future__ import annotations
 
+import itertools
+import math
+import time
 from dataclasses import dataclass
 from typing import Sequence
 
 from .template import Identity
 
 BROKEN = 1000  # the cost of an identity broken, against the cost of one doubtful reading
-SECONDS = 5.0  # per solve; a table the solver cannot settle in time is left to the marks
+TRY_EVERY = 20000  # open rows that combine in at most this many ways: every combination is tried
+SECONDS = 5.0  # per table; a table the solver cannot settle in time is left to the marks
 
 
 @dataclass(frozen=True)
@@ -54,6 +58,8 @@ def decide(rows: Rows, identities: Sequence[Identity], columns: dict[str, Sequen
     open_rows = {r: c for r, c in rows.items() if len(c) > 1}
     if not open_rows:
         return {r: Decision((0,), 0) for r in rows}
+    if math.prod(len(c) for c in open_rows.values()) <= TRY_EVERY:
+        return _every_combination(rows, open_rows, identities, columns)
     model = _Model(rows, open_rows, identities, columns)
     try:
         found = model.best()
@@ -62,6 +68,45 @@ def decide(rows: Rows, identities: Sequence[Identity], columns: dict[str, Sequen
     if found is None:  # out of time: nothing decided
         return {r: Decision(tuple(range(len(c))), 0) for r, c in rows.items()}
     return {r: Decision(found.get(r, (0,)), model.broken) for r in rows}
+
+
+def _every_combination(rows: Rows, open_rows: Rows, identities: Sequence[Identity],
+                       columns: dict[str, Sequence[str]]) -> dict[str, Decision]:
+    """The same decision by trying every combination of the open rows' readings: exact, and
+    quicker than building a model when they combine in few ways (TRY_EVERY)."""
+    values: dict[str, object] = {}
+    for r, cands in rows.items():
+        if r not in open_rows:
+            values.update(zip(columns[r], cands[0].values))
+    involved = [eq for eq in identities if any(columns_of(k, columns) in open_rows for k in eq.keys)]
+    names = list(open_rows)
+    best, feasible = None, {r: set() for r in names}
+    for combo in itertools.product(*(range(len(open_rows[r])) for r in names)):
+        for r, i in zip(names, combo):
+            values.update(zip(columns[r], open_rows[r][i].values))
+        score = (sum(_broken(eq, values) for eq in involved),
+                 sum(open_rows[r][i].cost for r, i in zip(names, combo)))
+        if best is None or score < best:
+            best, feasible = score, {r: set() for r in names}
+        if score == best:
+            for r, i in zip(names, combo):
+                feasible[r].add(i)
+    assert best is not None
+    return {r: Decision(tuple(sorted(feasible[r])) if r in feasible else (0,), best[0]) for r in rows}
+
+
+def columns_of(key: str, columns: dict[str, Sequence[str]]) -> str | None:
+    """The row a key belongs to (its prefix, when that row is among `columns`)."""
+    row = key.rsplit(".", 1)[0]
+    return row if row in columns else None
+
+
+def _broken(eq: Identity, values: dict) -> bool:
+    """Assessable and unequal (a blank, or a key of no row here, leaves it unassessed)."""
+    try:
+        return sum(values[k] for k in eq.left) != sum(values[k] for k in eq.right)
+    except (KeyError, TypeError):
+        return False
 
 
 class _Model:
@@ -123,24 +168,35 @@ class _Model:
         self.model.Add(left == right).OnlyEnforceIf(presence + [broken.Not()])
         return broken
 
-    def _solve(self, assume=()):
+    def _solve(self, deadline: float, require_one_of=()):
+        """Solve within what is left of the table's time; with `require_one_of`, a combination
+        that takes at least one of those readings (the constraint is withdrawn after)."""
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return None, self.cp.UNKNOWN
         solver = self.cp.CpSolver()
         solver.parameters.num_workers = 1
-        solver.parameters.max_time_in_seconds = SECONDS
+        solver.parameters.max_time_in_seconds = left
         self.model.ClearAssumptions()
-        self.model.AddAssumptions(list(assume))
+        if require_one_of:
+            gate = self.model.NewBoolVar("gate")
+            self.model.AddBoolOr(list(require_one_of)).OnlyEnforceIf(gate)
+            self.model.AddAssumptions([gate])
         status = solver.Solve(self.model)
         if status not in (self.cp.OPTIMAL, self.cp.FEASIBLE):
             return None, status
         return solver, status
 
     def best(self) -> dict[str, tuple[int, ...]] | None:
-        """The readings of each open row that occur in the best combinations."""
+        """The readings of each open row that occur in the best combinations: the optimum first,
+        then, while one exists, a best combination that takes a reading not yet seen (one solve
+        each, and one last that proves there is none), within the table's time."""
         objective = BROKEN * sum(self.broken_literals) + self.cost
         if isinstance(objective, int):  # nothing to weigh: every combination is as good
             objective = sum(self.pick[next(iter(self.pick))]) - 1
         self.model.Minimize(objective)
-        solver, status = self._solve()
+        deadline = time.monotonic() + SECONDS
+        solver, status = self._solve(deadline)
         if solver is None or status != self.cp.OPTIMAL:
             return None
         optimum = round(solver.ObjectiveValue())
@@ -149,13 +205,17 @@ class _Model:
         self.model.Add(objective == optimum)
         seen = {r: set() for r in self.open}
         self._record(solver, seen)
-        for r, lits in self.pick.items():
-            for i, lit in enumerate(lits):
-                if i in seen[r]:
-                    continue
-                found, _ = self._solve([lit])
-                if found is not None:
-                    self._record(found, seen)
+        while True:
+            unseen = [lit for r, lits in self.pick.items() for i, lit in enumerate(lits)
+                      if i not in seen[r]]
+            if not unseen:
+                break
+            found, status = self._solve(deadline, require_one_of=unseen)
+            if found is None:
+                if status != self.cp.INFEASIBLE:
+                    return None  # out of time: the table's readings stay open
+                break
+            self._record(found, seen)
         return {r: tuple(sorted(s)) for r, s in seen.items()}
 
     def release(self) -> None:

@@ -1,4 +1,5 @@
-"""The canonical record (rules/fields.tsv) and the two templates (rules/templates.toml), as data."""
+"""The canonical record (rules/fields.tsv), the two templates (rules/templates.toml) and what a
+report says about itself (rules/meta.toml), as data."""
 
 from __future__ import annotations
 
@@ -50,4 +51,11 @@ def field_by_key() -> dict[str, FieldSpec]:
 @lru_cache(maxsize=1)
 def templates() -> dict:
     with open(rules_dir() / "templates.toml", "rb") as f:
+        return tomllib.load(f)
+
+
+@lru_cache(maxsize=1)
+def meta_rules() -> dict:
+    """rules/meta.toml: the words of titles, years, bodies' names and what is not a report."""
+    with open(rules_dir() / "meta.toml", "rb") as f:
         return tomllib.load(f)

@@ -22,13 +22,23 @@ import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import synth_text
 from .spec import keys_for
 from .synth_values import (COLS, T3_HEADER, T4_HEADER, T4_KEYS, TEMPLATES, blank_totals, cell_texts,  # noqa: F401
-                           identity_violations, nbsp_zeros, ocr_confusions, random_record, split_numbers, t2_spec,
-                           t3_rows, template_of)
+                           ambiguous_record, identity_violations, nbsp_zeros, ocr_confusions,
+                           label_spans, random_record, split_numbers, t2_spec, t3_rows,
+                           template_of, vanish_blanks)
 
-LAYOUTS = ("tsv", "spaces", "markdown", "cell_per_line", "html", "html_gbk", "concatenated", "split_header",
-           "wrapped_labels", "missing_table", "ocr", "split_numbers", "blank_totals", "utf16", "gb18030")
+LAYOUTS = ("tsv", "spaces", "markdown", "cell_per_line", "html", "html_gbk", "concatenated",
+           "split_header", "wrapped_labels", "missing_table", "ocr", "split_numbers",
+           "blank_totals", "utf16", "gb18030", "one_line", "pdftotext_layout", "pdftotext_raw",
+           "detached_markdown", "ambiguous_runs")
+# Text that lost its table structure (synth_text): each renders the whole report itself and says
+# which cells a careful reader of it cannot settle (they must come out marked).
+_WHOLE = {"one_line": synth_text.crawler, "ambiguous_runs": synth_text.crawler,
+          "pdftotext_layout": synth_text.pdftotext_layout,
+          "pdftotext_raw": synth_text.pdftotext_raw,
+          "detached_markdown": synth_text.detached_markdown}
 # The plain layout each trick is drawn on (one picked per document).
 _BASES = {"split_header": ("tsv", "spaces", "cell_per_line"), "wrapped_labels": ("tsv", "spaces", "cell_per_line"),
           "missing_table": ("tsv", "spaces", "markdown", "cell_per_line"), "ocr": ("tsv", "spaces", "markdown", "cell_per_line"),
@@ -44,6 +54,7 @@ class Row:
     kind: str  # section, header, data
     labels: list[str]
     cells: list[str] = field(default_factory=list)
+    keys: list[str] = field(default_factory=list)  # the key of each cell (when each key prints one)
     wrap: int | None = None  # cut the last label here, the tail going onto the next line
 
 
@@ -57,10 +68,12 @@ def _tables(truth: dict, texts: dict, o: dict) -> dict[str, dict]:
         elif item[0] == "header":
             t2.append(Row("header", list(item[1])))
         else:
-            t2.append(Row("data", [item[1]], flat(item[2])))
+            t2.append(Row("data", [item[1]], flat(item[2]), list(item[2])))
     t3 = [Row("header", list(h)) for h in T3_HEADER]
-    t3 += [Row("data", list(labels), flat([f"t3.{r}.{c}" for c in COLS])) for r, labels in t3_rows(tpl)]
-    t4 = [Row("header", list(h)) for h in T4_HEADER] + [Row("data", [], flat(T4_KEYS))]
+    t3 += [Row("data", list(labels), flat(keys), keys)
+           for r, labels in t3_rows(tpl) for keys in [[f"t3.{r}.{c}" for c in COLS]]]
+    t4 = [Row("header", list(h)) for h in T4_HEADER]
+    t4.append(Row("data", [], flat(T4_KEYS), list(T4_KEYS)))
     return {"t2": {"rows": t2, "width": 4, "nlabels": 1}, "t3": {"rows": t3, "width": 10, "nlabels": 3},
             "t4": {"rows": t4, "width": 15, "nlabels": 0}}
 
@@ -202,21 +215,13 @@ def _html_t2(t, o):
 
 def _html_t3(t, o):
     data = [r for r in t["rows"] if r.kind == "data"]
-    grid = [list(r.labels) + [""] * (3 - len(r.labels)) for r in data]
     out = [_td(T3_HEADER[0][0], o, 3, 3) + _td("申请人情况", o, cs=7),
            _td("自然人", o, 2) + _td("法人或其他组织", o, cs=5) + _td("总计", o, 2),
            "".join(_td(w, o) for w in T3_HEADER[2][4:9])]
-    for i, (r, labels) in enumerate(zip(data, grid)):
-        tds = []
-        for j, lab in enumerate(labels):
-            if not lab:
-                continue
-            cs = 3 - j if not any(labels[j + 1:]) else 1
-            rs = 1
-            while i + rs < len(grid) and not any(grid[i + rs][: j + 1]):
-                rs += 1
-            tds.append(_td(lab, o, rs, cs))
-        out.append("".join(tds) + "".join(_td(c, o) for c in r.cells))
+    tds = [""] * len(data)
+    for i, _j, lab, rs, cs in label_spans([r.labels for r in data]):
+        tds[i] += _td(lab, o, rs, cs)
+    out += [tds[i] + "".join(_td(c, o) for c in r.cells) for i, r in enumerate(data)]
     return _table(out, o, 10)
 
 
@@ -274,13 +279,25 @@ def _options(layout: str, base: str, template: str, rng: random.Random) -> dict:
     unit = "（单位：元）" if yuan else rng.choice(["（单位：万元）"] * 6 + ["（万元）", "（单位：万元，保留4位小数）"])
     return {
         "yuan": yuan, "fee_unit": unit, "proc_unit": unit if yuan or rng.random() < 0.9 else "",
-        "thousands": base not in ("concatenated",) and layout != "split_numbers" and rng.random() < 0.25,
+        "thousands": base not in ("concatenated", "one_line", "ambiguous_runs")
+        and layout != "split_numbers" and rng.random() < 0.25,
         "money_places": rng.random() < 0.3,
         "null": {"spaces": rng.choice(["—", "/", "-", "无"]), "concatenated": "/"}.get(base, ""),
         "pad": rng.random() < 0.5, "sep": rng.choice([" ", "  ", "   "]), "wrap_before": rng.random() < 0.5,
         "wrap_gap": rng.choice([0, 1]), "wrap_tab": rng.choice(["", "\t"]), "stray": rng.random() < 0.5,
         "split_spans": rng.random() < 0.2, "ghost": rng.random() < 0.3, "parsep": rng.choice(["\n\n", "\n"]),
     }
+
+
+def _cell_tricks(layout: str, base: str, texts: dict, truth: dict, rng: random.Random, info: dict):
+    """The tricks that change cells' texts (and the truth with them) before a layout draws them."""
+    if base == "html":
+        nbsp_zeros(texts, truth, rng, info)
+    if layout == "one_line" and rng.random() < 0.2:  # the page's blank cells leave nothing
+        vanish_blanks(texts, truth, rng, info)
+    tricks = {"blank_totals": blank_totals, "ocr": ocr_confusions, "split_numbers": split_numbers}
+    if layout in tricks:
+        tricks[layout](texts, truth, rng, info)
 
 
 def render(record: dict, layout: str, rng: random.Random) -> tuple[bytes, dict, dict]:
@@ -294,12 +311,10 @@ def render(record: dict, layout: str, rng: random.Random) -> tuple[bytes, dict, 
     o = _options(layout, base, template, rng)
     info = {"layout": layout, "base": base, "template": template, "details": []}
     texts = cell_texts(truth, o, rng)
-    if base == "html":
-        nbsp_zeros(texts, truth, rng, info)
-    trick = {"blank_totals": blank_totals, "ocr": ocr_confusions, "split_numbers": split_numbers}.get(layout)
-    if trick:
-        trick(texts, truth, rng, info)
+    _cell_tricks(layout, base, texts, truth, rng, info)
     tables = _tables(truth, texts, o)
+    if layout in _WHOLE:
+        return _render_whole(layout, truth, tables, o, rng, info)
     if layout == "split_header":
         _split_headers(tables, rng, ["\n"] if base == "cell_per_line" and rng.random() < 0.5 else [" "], info)
     if layout == "wrapped_labels":
@@ -342,6 +357,17 @@ def render(record: dict, layout: str, rng: random.Random) -> tuple[bytes, dict, 
     return data, truth, info
 
 
+def _render_whole(layout: str, truth: dict, tables: dict, o: dict, rng: random.Random, info: dict):
+    """A layout of synth_text: the whole report drawn by it; info["must_mark"] lists the keys a
+    careful reader of the text cannot settle."""
+    o.update(label_space=rng.choice([0.1, 0.5, 0.9]), piece_space=rng.choice([0.6, 0.8, 1.0]))
+    extra = {"one_line": rng.random() < 0.6} if layout == "ambiguous_runs" else {}
+    text, must = _WHOLE[layout](_prose(truth, rng), tables, truth, o, rng, info, **extra)
+    ext = ".md" if layout == "detached_markdown" else ".txt"
+    info.update(must_mark=sorted(must), encoding="utf-8", ext=ext)
+    return text.encode("utf-8"), truth, info
+
+
 # ---------------------------------------------------------------- the corpus
 @dataclass
 class Sample:
@@ -354,6 +380,8 @@ class Sample:
 
 
 def _record_for(rng: random.Random, template: str, layout: str) -> dict:
+    if layout == "ambiguous_runs":
+        return ambiguous_record(rng, template)
     for _ in range(40):  # split_numbers needs a number of two digits or more to split
         rec = random_record(rng, template)
         if layout != "split_numbers" or any(isinstance(v, int) and v >= 10 for k, v in rec.items() if k[:2] in ("t2", "t3", "t4")):
@@ -399,7 +427,8 @@ def truth_json(s: Sample, seed: int) -> dict:
     note = (f"synthetic stress corpus (seed {seed}): {i['source']} record in layout {s.layout} (drawn on {i['base']}, "
             f"{i['encoding']})" + (": " + "; ".join(i["details"]) if i["details"] else ""))
     return {"report": s.name, "sha256": hashlib.sha256(s.data).hexdigest(), "version": 1, "annotator": "xxgk synth",
-            "note": note, "layout": s.layout, "synthetic": True, "fields": s.truth}
+            "note": note, "layout": s.layout, "synthetic": True, "fields": s.truth,
+            **({"must_mark": i["must_mark"]} if i.get("must_mark") else {})}
 
 
 def load_golden(directory: str | Path) -> list[tuple[str, dict]]:

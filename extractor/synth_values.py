@@ -12,6 +12,7 @@ import random
 import re
 
 from .spec import keys_for
+from .synth_readings import INT, MONEY, SIGNED, splits
 
 TEMPLATES = ("2019", "2021")
 COLS = ("natural", "commercial", "research", "social", "legal", "other_org", "total")
@@ -59,6 +60,25 @@ NOT_DETAIL = ("new", "carried_over", "total", "carried_forward")
 
 def t3_rows(template: str) -> list[tuple[str, list[str]]]:
     return _T3_HEAD + _T3_OTHER[template] + _T3_TAIL
+
+
+def label_spans(labels: list[list[str]]) -> list[tuple[int, int, str, int, int]]:
+    """Table 3's label cells as the template draws them: (row, slot, label, rowspan, colspan) for
+    rows' label slots (一级, 二级, 三级; "" where a cell above spans down). A label spans the
+    slots to its right that its row leaves empty, and down the rows that leave its slot and those
+    left of it empty (三、本年度办理结果 down the first column, a group's heading down the second)."""
+    grid = [list(row) + [""] * (3 - len(row)) for row in labels]
+    out = []
+    for i, row in enumerate(grid):
+        for j, lab in enumerate(row):
+            if not lab:
+                continue
+            colspan = 3 - j if not any(row[j + 1:]) else 1
+            rowspan = 1
+            while i + rowspan < len(grid) and not any(grid[i + rowspan][: j + 1]):
+                rowspan += 1
+            out.append((i, j, lab, rowspan, colspan))
+    return out
 
 
 def t3_detail_rows(template: str) -> list[str]:
@@ -233,6 +253,60 @@ def random_record(rng: random.Random, template: str) -> dict:
     return {k: rec[k] for k in keys_for(template)}
 
 
+# Two applicant columns side by side whose digits, run together with the row's total, cut another
+# way that also adds up (2 | 20 | … | 22 or 22 | 0 | … | 22; 1 | 11 or 11 | 1 or 1 | 1 | 10).
+AMBIGUOUS_PAIRS = ((1, 11), (11, 1), (2, 20), (20, 2), (1, 10), (2, 22), (12, 1), (1, 12), (3, 30),
+                   (11, 11))
+AMBIGUOUS_T4 = ((1, 11, 0, 0), (11, 1, 0, 0), (2, 20, 0, 0), (1, 0, 10, 0), (0, 1, 11, 0))
+
+
+def ambiguous_record(rng: random.Random, template: str) -> dict:
+    """A random record drawn so that rows run together read several ways (the solver's cases):
+    one to three detail rows of table 3 hold a pair of AMBIGUOUS_PAIRS in two neighbouring
+    applicant columns, half the time a further row holds the mirrored pair in the same columns
+    (then the columns' sums cannot tell the two rows' readings apart); a group of table 4 may do
+    the same. Totals are recomputed: the identities hold."""
+    rec = random_record(rng, template)
+    rows = t3_detail_rows(template)
+    picks = rng.sample(rows, rng.randint(1, 3))
+    col = rng.randrange(5)
+    pair = rng.choice(AMBIGUOUS_PAIRS)
+    for n, row in enumerate(picks):
+        a, b = pair if n == 0 else rng.choice(AMBIGUOUS_PAIRS)
+        at = col if n == 0 else rng.randrange(5)
+        _set_row(rec, row, at, (a, b))
+    if rng.random() < 0.5:
+        _set_row(rec, rng.choice([r for r in rows if r not in picks]), col, pair[::-1])
+    _refresh_t3(rec, template)
+    if rng.random() < 0.5:
+        g = rng.choice(T4_GROUPS)
+        four = rng.choice(AMBIGUOUS_T4)
+        for r, v in zip(T4_RESULTS + ("total",), four + (sum(four),)):
+            rec[f"t4.{g}.{r}"] = v
+    return rec
+
+
+def _set_row(rec: dict, row: str, at: int, pair: tuple[int, int]) -> None:
+    six = [0] * 6
+    six[at], six[at + 1] = pair
+    for c, v in zip(APPLICANTS, six):
+        rec[f"t3.{row}.{c}"] = v
+
+
+def _refresh_t3(rec: dict, template: str) -> None:
+    """Every row's total, the （七）总计 row and 一 recomputed from the detail rows (二 and 四
+    kept, 二 cut down where 一 would go negative)."""
+    details = t3_detail_rows(template)
+    for c in APPLICANTS:
+        total = sum(rec[f"t3.{r}.{c}"] for r in details)
+        fwd = rec[f"t3.carried_forward.{c}"]
+        carried = min(rec[f"t3.carried_over.{c}"], total + fwd)
+        rec[f"t3.total.{c}"], rec[f"t3.carried_over.{c}"] = total, carried
+        rec[f"t3.new.{c}"] = total + fwd - carried
+    for row, _ in t3_rows(template):
+        rec[f"t3.{row}.total"] = sum(rec[f"t3.{row}.{c}"] for c in APPLICANTS)
+
+
 def template_of(record: dict) -> str:
     """The template of a record: its meta.template, else told by its keys."""
     tpl = record.get("meta.template")
@@ -309,6 +383,40 @@ def nbsp_zeros(texts, truth, rng, info):
     blank_rows = {r for r in rows if mode.startswith("all") or rng.random() < 0.5}
     for k, v in truth.items():
         if k in texts and v == 0 and k.rsplit(".", 1)[0] in blank_rows:
+            texts[k], truth[k] = [""], None
+
+
+def cell_pattern(key: str) -> str:
+    """The shape of a cell's number as printed (synth_readings): money, a signed change, a count."""
+    return MONEY if key in MONEY_KEYS else SIGNED if key.endswith(".change") else INT
+
+
+def _short(run: str, keys: list[str]) -> bool:
+    """A run too short for its row: no cut of it fills every cell (and, in table 3, adds up)."""
+    n = len(keys)
+    checks = {n: lambda v: v[-1] == sum(v[:-1])} if keys[0].startswith("t3.") else None
+    return splits(run, [cell_pattern(k) for k in keys], checks) == []
+
+
+def vanish_blanks(texts, truth, rng, info):
+    """A crawler's text of a page whose zero cells were blank: the blank leaves nothing. Either the
+    rows that are all zeros vanish whole (their label followed by the next), or some rows' zero
+    cells vanish while their other numbers stay, where the run left is too short for its row (a
+    careful reader sees cells are missing but not which; a run that still fills the row would
+    fool any reader, so such a row keeps its zeros)."""
+    whole = rng.random() < 0.5
+    info["details"].append("zero rows blank" if whole else "some rows' zeros blank")
+    rows: dict[str, list[str]] = {}
+    for k in texts:
+        if k.startswith(("t2.", "t3.")):
+            rows.setdefault(k.rsplit(".", 1)[0], []).append(k)
+    for keys in rows.values():
+        zeros = [k for k in keys if truth[k] == 0]
+        if rng.random() >= 0.5 or not zeros or (len(zeros) == len(keys)) != whole:
+            continue
+        if not whole and not _short("".join(texts[k][0] for k in keys if k not in zeros), keys):
+            continue
+        for k in zeros:
             texts[k], truth[k] = [""], None
 
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from . import align, solve
 from .cells import EMPTY, ILLEGIBLE, Cell, read_cell
 from .grid import grid_columns, header_columns, header_starts, value_columns, words_in_value_columns
-from .locate import BEFORE_LABEL, Located, RowText, locate
+from .locate import BEFORE_LABEL, PLACED_BY_ORDER, Located, RowText, locate
 from .record import Field, Finding
 from .rows import Segment, physical_rows, segments
 from .sections import Span
@@ -81,7 +81,7 @@ def read_t3(text: str, region: Span | None, template_name: str) -> TableReading:
             reading.options = align.options(cells or rt.cells, k, _glued(rt))
         readings.append(reading)
     _decide(readings, [eq for eq in tpl.identities if eq.table == "t3"], row_sum_identity, text)
-    return _assemble(table, readings, located, "t3")
+    return _assemble(table, readings, located, "t3", row_sum_identity)
 
 
 # ---------------------------------------------------------------- deciding
@@ -109,19 +109,28 @@ def _confirm_cuts(readings: list[Reading], identities: list[Identity]) -> None:
     """A run cut one digit a column while a space parted it from its label (`（一）予以公开
     210000021`) is marked: a blank cell may have been lost instead. The table's arithmetic lifts
     the doubt when the row adds up and every other identity it stands in holds (or has a blank)."""
-    cut = [r for r in readings if r.fit is not None and r.fit.rule == "digit-split"
-           and r.fit.review and r.fit.reason == align.CUT_OR_BLANK]
+    cut = [r for r in readings if _cut_or_blank(r.fit)]
     if not cut:
         return
     values = {key: v for r in readings if r.fit is not None
               for key, v in zip(r.row.keys, align.values_of(r.fit))}
     for r in cut:
-        fit = r.fit
-        mine = [eq for eq in identities if set(eq.keys) & set(r.row.keys)]
-        held = [_holds(eq, values) for eq in mine]
-        own = [h for eq, h in zip(mine, held) if set(eq.keys) <= set(r.row.keys)]
-        if own and all(own) and not any(h is False for h in held):
-            r.fit = fit._replace(rule=fit.rule + "+arithmetic", review=False, reason="")
+        if _vouched(set(r.row.keys), identities, values):
+            r.fit = r.fit._replace(rule=r.fit.rule + "+arithmetic", review=False, reason="")
+
+
+def _cut_or_blank(fit: align.Fit | None) -> bool:
+    return fit is not None and fit.rule == "digit-split" and fit.review and fit.reason == align.CUT_OR_BLANK
+
+
+def _vouched(keys: set[str], identities: list[Identity], values: dict) -> bool:
+    """The row's own identity holds, one across rows holds too, and none it stands in fails."""
+    mine = [eq for eq in identities if keys & set(eq.keys)]
+    held = [_holds(eq, values) for eq in mine]
+    own = [h for eq, h in zip(mine, held) if set(eq.keys) <= keys]
+    across = [h for eq, h in zip(mine, held) if not set(eq.keys) <= keys]
+    # the row adding up may be chance (17 cut 1|7 beside an 8); a column that adds up too is not
+    return bool(own) and all(own) and any(h is True for h in across) and not any(h is False for h in held)
 
 
 def _holds(eq: Identity, values: dict) -> bool | None:
@@ -176,28 +185,46 @@ def _candidates(r: Reading, row_identity) -> list[align.Fit]:
 
 def _solve(readings: list[Reading], undecided: list[Reading], identities: list[Identity],
            row_identity) -> None:
-    fits = {r.row.id: _candidates(r, row_identity) if r in undecided else [r.fit] for r in readings
-            if r.fit is not None}
-    rows = {f"{r.row.table}.{r.row.id}": [solve.Candidate(align.values_of(f)) for f in fits[r.row.id]]
-            for r in readings if r.fit is not None}
-    columns = {f"{r.row.table}.{r.row.id}": r.row.keys for r in readings if r.fit is not None}
-    decisions = solve.decide(rows, identities, columns)
+    """The rows left undecided, by the table's identities across rows (solve.decide)."""
+    read = [r for r in readings if r.fit is not None]
+    fits = {r.row.id: _candidates(r, row_identity) if r in undecided else [r.fit] for r in read}
+    rows = {_prefix(r): [solve.Candidate(align.values_of(f)) for f in fits[r.row.id]] for r in read}
+    decisions = solve.decide(rows, identities, {_prefix(r): r.row.keys for r in read})
     for r in undecided:
-        candidates = fits[r.row.id]
-        decision = decisions[f"{r.row.table}.{r.row.id}"]
-        chosen = [candidates[i] for i in decision.feasible]
-        if len({align.values_of(f) for f in chosen}) == 1 and decision.broken == 0:
-            r.fit = chosen[0]._replace(rule=r.options.rule + "+table-arithmetic", review=False,
-                                       reason="", others=align.others_of(candidates, chosen[0]))
-        elif decision.broken == 0:
-            r.fit = align.ambiguous(chosen, r.options.reason)
-        else:  # the table's arithmetic fails whichever way: the row's readings all stand
-            rest = [f for f in candidates if f not in chosen]
-            r.fit = align.ambiguous(chosen + rest, r.options.reason)
+        r.fit = _decided(r, fits[r.row.id], decisions[_prefix(r)])
+
+
+def _prefix(r: Reading) -> str:
+    return f"{r.row.table}.{r.row.id}"
+
+
+def _decided(r: Reading, candidates: list[align.Fit], decision: solve.Decision) -> align.Fit:
+    """One reading the arithmetic left: taken, unmarked. Several that keep it: the cells they
+    disagree on are marked. The arithmetic failing whichever way: every reading stands."""
+    assert r.options is not None
+    chosen = [candidates[i] for i in decision.feasible]
+    if decision.broken:
+        return align.ambiguous(chosen + [f for f in candidates if f not in chosen], r.options.reason)
+    if len({align.values_of(f) for f in chosen}) > 1:
+        return align.ambiguous(chosen, r.options.reason)
+    return chosen[0]._replace(rule=r.options.rule + "+table-arithmetic", review=False, reason="",
+                              others=align.others_of(candidates, chosen[0]))
 
 
 # ---------------------------------------------------------------- fields
-def _assemble(table: Table, readings: list[Reading], located: Located, name: str) -> TableReading:
+def _doubt_lifted(r: Reading, fit: align.Fit, row_identity) -> bool:
+    """Values taken from before their label, or placed by the template's order of rows, whose row
+    adds up (in the order of its lines that makes it add up): the arithmetic vouches for them."""
+    assert r.text is not None
+    if r.text.doubt == BEFORE_LABEL:
+        return fit.rule.startswith("line-order+")
+    if r.text.doubt == PLACED_BY_ORDER and row_identity is not None:
+        return row_identity(align.values_of(fit)) is True and not fit.review
+    return False
+
+
+def _assemble(table: Table, readings: list[Reading], located: Located, name: str,
+              row_identity=None) -> TableReading:
     out = TableReading({}, list(located.findings))
     for r in readings:
         if r.text is None:
@@ -206,7 +233,7 @@ def _assemble(table: Table, readings: list[Reading], located: Located, name: str
         fit = r.fit
         if r.grid:
             fit = fit._replace(rule=fit.rule + "+grid-columns")
-        if r.text.doubt and not (r.text.doubt == BEFORE_LABEL and fit.rule.startswith("line-order+")):
+        if r.text.doubt and not _doubt_lifted(r, fit, row_identity):
             fit = fit._replace(review=True, reason=r.text.doubt)
         out.fields.update(fields_from_fit(r.row.keys, fit, name))
         out.rows[f"{name}.{r.row.id}"] = r.text.span
@@ -254,24 +281,94 @@ def _glued(rt: RowText) -> bool:
 # ---------------------------------------------------------------- table 4
 def read_t4(text: str, region: Span | None, template_name: str = "2021") -> TableReading:
     """Table 4, printed as one row of 15 cells (the three groups side by side)."""
-    tpl = template(template_name)
-    table = tpl.tables["t4"]
-    keys = table.keys
+    table = template(template_name).tables["t4"]
     segs = segments(physical_rows(text, region.start, region.end)) if region else []
     cells = [c for s in segs if s.has_values for c in s.values]
     if not any(read_cell(c.text).kind not in (EMPTY, ILLEGIBLE) for c in cells):
-        if any(read_cell(c.text).kind == ILLEGIBLE for c in cells):
-            reason = "table 4 is illegible in the source"
-        else:
-            reason = "table 4 not found" if region is None else "table 4 has no readable cells"
-        return _missing_table(table, reason, "parse.t4_missing")
-    fit = align.fit_row(cells, len(keys), group_total_identity)
-    if group_total_identity(align.values_of(fit)) is False:
-        fit = _in_stream_order(fit, table) or fit
-    out = TableReading(fields_from_fit(keys, fit, "t4"))
+        return _missing_table(table, _why_no_t4(cells, region), "parse.t4_missing")
+    fit = align.fit_row(cells, len(table.keys), group_total_identity)
+    runs = _runs(segs)
+    if len(runs) > 1:  # its numbers stand among its header's words: their order is in doubt
+        fit = _in_stream_order(fit, table) or _by_runs(fit, runs, table)
+    out = TableReading(fields_from_fit(table.keys, fit, "t4"))
     start, end = min(c.start for c in cells), max(c.end for c in cells)
     out.rows = {f"t4.{row.id}": (start, end) for row in table.rows}
     return out
+
+
+def _why_no_t4(cells: list[Cell], region: Span | None) -> str:
+    if any(read_cell(c.text).kind == ILLEGIBLE for c in cells):
+        return "table 4 is illegible in the source"
+    return "table 4 not found" if region is None else "table 4 has no readable cells"
+
+
+MAX_RUNS = 6  # runs of table 4's numbers whose placements are tried (more: the order is unknown)
+
+
+def _runs(segs: list[Segment]) -> list[list[Cell]]:
+    """Table 4's numbers in runs: those standing together, without words between them (a plain
+    text stream interleaves them with its header's characters: each run keeps its own order)."""
+    runs: list[list[Cell]] = []
+    words = True  # words stood since the last number
+    for seg in segs:
+        cells = [c for c in seg.values if read_cell(c.text).kind not in (EMPTY, ILLEGIBLE)]
+        words = words or bool(seg.label)
+        if not cells:
+            continue
+        if words:
+            runs.append(cells)
+        else:
+            runs[-1].extend(cells)
+        words = False
+    return runs
+
+
+RUNS_GUESSED = "table 4's numbers stand among its header's words: the order of its cells is a guess"
+
+
+def _by_runs(fit: align.Fit, runs: list[list[Cell]], table: Table) -> align.Fit:
+    """Table 4's numbers stand among its header's words, and as read they break its sums: the
+    runs of numbers placed in the table's cells every way that keeps each run's order and makes
+    every sum hold. One such placement: shown, marked; several: the cells they disagree on null;
+    none, or too many runs to try: the cells as read, all marked (the order is not known)."""
+    fits = [fit._replace(slots=tuple(p)) for p in _placements_that_add_up(fit, runs, table)]
+    if not fits:
+        return fit._replace(review=True, reason=RUNS_GUESSED)
+    if len({align.values_of(f) for f in fits}) == 1:
+        return fits[0]._replace(rule="runs+arithmetic", review=True, reason=RUNS_GUESSED,
+                                others=align.others_of([fit] + fits, fits[0]))
+    return align.ambiguous(fits, RUNS_GUESSED)._replace(review=True, reason=RUNS_GUESSED)
+
+
+def _placements_that_add_up(fit: align.Fit, runs: list[list[Cell]], table: Table) -> list[list]:
+    size = len(fit.slots)
+    cells = [c for run in runs for c in run]
+    slots = {c.start: s for c, s in zip(cells, fit.slots) if s is not None}
+    if len(runs) > MAX_RUNS or len(cells) != size or len(slots) != size:
+        return []
+    laid = _placements([[slots[c.start] for c in run] for run in runs], len(table.columns), size)
+    return [p for p in laid if group_total_identity([s.value for s in p]) is True]
+
+
+def _placements(runs: list[list], width: int, size: int, taken: tuple = ()):
+    """Every way to lay the runs, in order, each inside one group of `width` cells, covering all
+    `size` cells once: yields lists of the runs' items by cell."""
+    if not runs:
+        cells = dict(taken)
+        yield [cells[i] for i in range(size)]
+        return
+    used = {i for i, _ in taken}
+    run = runs[0]
+    for start in range(size - len(run) + 1):
+        if start // width != (start + len(run) - 1) // width:
+            continue  # a run stays in one group
+        positions = range(start, start + len(run))
+        if used.isdisjoint(positions):
+            yield from _placements(runs[1:], width, size, taken + tuple(zip(positions, run)))
+
+
+STREAM_ORDERS = ("table 4's cells stand in another order than the template's (a PDF's text stream): "
+                 "shown in the order in which its sums hold")
 
 
 def _stream_orders(table: Table) -> list[tuple[int, ...]]:
@@ -290,27 +387,27 @@ def _stream_orders(table: Table) -> list[tuple[int, ...]]:
 
 
 def _in_stream_order(fit: align.Fit, table: Table) -> align.Fit | None:
-    """Table 4 read in the template's order breaks its sums: its cells in a text stream's order
-    (plain pdftotext: the groups' 总计 drawn last). The order in which every sum holds, if exactly
-    one does, is shown, marked (the orders tried are not every order a PDF may use); when several
-    do, the cells as read with those orders beside them (the checks then suspect the reading, not
-    the report); None when none does."""
+    """Table 4's numbers stand among its header's words (plain pdftotext): the text's order is one
+    a PDF's stream may give, beside others (the groups' 总计 drawn last). Of the orders whose sums
+    all hold: one reading, the text's — read plainly; one reading, another order's — shown,
+    marked; several — the cells they agree on, the others null and marked. None when no order
+    holds."""
     if any(s is None for s in fit.slots):
         return None
-    fits = []
+    fits = [fit] if group_total_identity(align.values_of(fit)) is True else []
     for order in _stream_orders(table):
         slots = [None] * len(order)
         for at, position in enumerate(order):
             slots[position] = fit.slots[at]
         if group_total_identity([s.value for s in slots]) is True:
             fits.append(fit._replace(slots=tuple(slots)))
-    if len({align.values_of(f) for f in fits}) > 1:  # as read, beside the orders whose sums hold
-        return fit._replace(others=align.others_of(fits, fit))
     if not fits:
         return None
-    reason = "table 4's cells stand in another order than the template's (a PDF's text stream): " \
-             "shown in the order in which its sums hold"
-    return fits[0]._replace(rule="stream-order+arithmetic", review=True, reason=reason,
+    if len({align.values_of(f) for f in fits}) > 1:  # the cells those orders disagree on: open
+        return align.ambiguous(fits, STREAM_ORDERS)._replace(review=True, reason=STREAM_ORDERS)
+    if fits[0] is fit:
+        return fit
+    return fits[0]._replace(rule="stream-order+arithmetic", review=True, reason=STREAM_ORDERS,
                             others=align.others_of([fit] + fits, fits[0]))
 
 
@@ -352,7 +449,7 @@ def _t2_row(text: str, region: Span, table: Table, row: Row, rt: RowText,
     block = table.blocks[row.block] if row.block is not None else None
     for column, key, slot in zip(row.columns, row.keys, fit.slots):
         if column in row.money:
-            unit = _block_unit(text, region, rt.label, block.unit_words if block else ())
+            unit = _block_unit(text, region, rt, block.unit_words if block else ())
             _to_wan(fields[key], slot, unit)
         elif isinstance(fields[key].value, float):
             fields[key].review, fields[key].reason = True, "a fraction where a count should stand"
@@ -360,7 +457,7 @@ def _t2_row(text: str, region: Span, table: Table, row: Row, rt: RowText,
 
 
 CLAUSE = re.compile(r"[^。；;，,！!？?\n]+")
-STATED_COUNT = re.compile(r"(\d+(?:\.\d+)?)\s*(?:件|项|个|条|份|万元)")
+STATED_COUNT = re.compile(r"(?<!\d)(\d++(?:\.\d+)?)\s*(?:件|项|个|条|份|万元)")
 
 
 def _as_the_narrative_states(text: str, region: Span, row: Row, opts: align.Options) -> align.Fit | None:
@@ -398,22 +495,32 @@ def _narrative_figures(narrative: str, row: Row) -> dict[int, float]:
 UNIT_ALONE = re.compile(r"(?:^|[\s（(|])(?:单位[:：]?\s*)?(万元|千元|元)\s*(?:[）)|]|$)", re.M)
 
 
-def _block_unit(text: str, region: Span, label: Segment, block_words) -> str | None:
+def _block_unit(text: str, region: Span, rt: RowText, block_words) -> str | None:
     """The money unit the table states for this row: 元, 千元, 万元, or None when it says neither.
-    Read from its block's header above the row, else from a unit standing alone below it in the
-    block (a header cell `采购总金额（单位：元）` wrapped, as plain pdftotext leaves it)."""
-    head = text[region.start : label.start]
+    Read from its block's header above the row's values (in a crawler's one-line text the header
+    runs into the label: `本年收费金额（单位：元）行政事业性收费28876000`), else from a unit standing
+    alone below it in the block (a header cell `采购总金额（单位：元）` wrapped, as plain pdftotext
+    leaves it). White space is dropped first: a wrapped `（单位：万` / `元）` is 万元."""
+    first = min([c.start for c in rt.cells if c.text.strip()] or [rt.label.end])
+    head = text[region.start : first]
     starts = [head.rfind(w) for w in block_words if w in head]
-    block = head[max(starts):] if starts else head[-80:]
-    unit = _unit_in(block)
+    unit = _unit_in("".join((head[max(starts):] if starts else head[-80:]).split()))
     if unit is not None:
         return unit
-    end = text.find("第二十条", label.end, region.end)
-    alone = UNIT_ALONE.search(text, label.end, end if end >= 0 else region.end)
+    end = text.find("第二十条", rt.label.end, region.end)
+    alone = UNIT_ALONE.search(text, rt.label.end, end if end >= 0 else region.end)
     return alone.group(1) if alone else None
 
 
+UNIT_NAMED = re.compile(r"单位[:：]?(千元|万元|元|万)")
+
+
 def _unit_in(block: str) -> str | None:
+    """The unit a block's header states: after 单位 (`单位：万` wrapped before its 元 is 万元), else
+    the first money unit it names."""
+    named = UNIT_NAMED.search(block)
+    if named:
+        return {"万": "万元"}.get(named.group(1), named.group(1))
     if "千元" in block:
         return "千元"
     if YUAN.search(block):

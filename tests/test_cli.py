@@ -27,10 +27,10 @@ def test_extract_to_db_and_summary(tmp_path):
     db_path = tmp_path / "r.db"
     result = run("extract", examples_copy(tmp_path), "--db", db_path)
     assert result.exit_code == 0, result.output
-    assert "6 documents read: 4 ok, 2 flagged, 0 failed" in result.output
+    assert "7 documents read: 4 ok, 3 flagged, 0 failed" in result.output
     db = sqlite_utils.Database(db_path)
-    assert db["documents"].count == 6
-    assert db["values"].count == 4 * 203 + 201 + 203
+    assert db["documents"].count == 7
+    assert db["values"].count == 5 * 203 + 201 + 203
     row = next(db.query("select value from \"values\" v join documents d on d.id = v.document_id "
                         "where d.agency = '西工区财政局' and key = 't2.fees.amount'"))
     assert row["value"] == 763.0137
@@ -75,7 +75,7 @@ def test_bad_files_fail_alone_and_the_run_goes_on(tmp_path):
     result = run("extract", folder, "--db", db_path)
     assert result.exit_code == 0
     # The truncated page is a report whose tables are cut off: flagged, every table value null and marked.
-    assert "10 documents read: 4 ok, 3 flagged, 3 failed" in result.output
+    assert "11 documents read: 4 ok, 4 flagged, 3 failed" in result.output
     errors = [ln for ln in result.output.splitlines() if ln.startswith("Error: ")]
     assert len(errors) == 3
     assert any("empty.txt" in ln and "empty" in ln for ln in errors)
@@ -127,11 +127,11 @@ def test_check_flagged_and_findings(tmp_path):
     run("extract", folder, "--db", db_path)
     result = run("check", db_path)
     assert result.exit_code == 0
-    assert "6 documents checked: 4 report_defect, 0 misreading_suspected, 12 not_assessable" in result.output
+    assert "7 documents checked: 4 report_defect, 0 misreading_suspected, 12 not_assessable" in result.output
     result = run("flagged", db_path)
     assert "defect.txt" in result.output and "report_defect: T3-B[granted]" in result.output
     assert "001_8ffd747d7fad1cf1.txt" in result.output and "15 values marked: table 4 is illegible in the source" in result.output
-    assert "3 documents to look at" in result.output
+    assert "4 documents to look at" in result.output
     out = tmp_path / "defects.csv"
     result = run("findings", db_path, "--kind", "report_defect", "--csv", out)
     assert result.exit_code == 0 and "4 findings" in result.output
@@ -147,7 +147,7 @@ def test_check_flagged_and_findings(tmp_path):
 def test_llm_route_off_is_said_once_and_rules_still_run(tmp_path):
     result = run("extract", EXAMPLES, "--db", tmp_path / "r.db")
     assert result.output.count("LLM route off: no API key or endpoint configured") == 1
-    assert "6 documents read" in result.output
+    assert "7 documents read" in result.output
 
 
 def test_llm_endpoint_down_flags_the_document_and_the_run_completes(tmp_path, monkeypatch):

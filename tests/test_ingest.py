@@ -5,6 +5,7 @@ import hashlib
 import pytest
 
 from extractor.errors import InputError
+from extractor.fold import fold
 from extractor.ingest import Document, decode_bytes, html_to_text, read_document
 
 SNIPPET = "一、总体情况\n2023年，本机关共收到政府信息公开申请15件，（一）予以公开8件。\n"
@@ -64,8 +65,8 @@ def test_line_endings_are_normalised():
     "data, words",
     [
         (b"", "empty file"),
-        (b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj", "PDF input is not supported yet"),
-        (b"PK\x03\x04\x14\x00\x06\x00word/document.xml", "DOCX"),
+        (b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj", "PDF is not read"),
+        (b"PK\x03\x04\x14\x00\x06\x00word/document.xml", "Word file (.docx) that cannot be opened"),
         (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "PNG"),
         (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(64), ".doc"),
         (bytes(range(256)) * 8, "binary"),
@@ -96,7 +97,7 @@ def test_read_document_fields_for_text():
         size=len(data),
         encoding="gb18030",
         kind="text",
-        text=SNIPPET,
+        text=fold(SNIPPET),  # full-width forms folded at ingest, one character for one
     )
 
 

@@ -4,6 +4,8 @@ over every combination, and through whole reports whose rows run their digits to
 import itertools
 import random
 
+import pytest
+
 from extractor import solve
 from extractor.pipeline import extract
 from extractor.template import Identity
@@ -38,7 +40,11 @@ def _brute(rows, identities, columns):
     return {r: tuple(sorted(s)) for r, s in feasible.items()}, best[0]
 
 
-def test_decide_agrees_with_every_combination_tried():
+@pytest.mark.parametrize("try_every", [0, solve.TRY_EVERY], ids=["cp-sat", "every-combination"])
+def test_decide_agrees_with_every_combination_tried(try_every, monkeypatch):
+    """Both ways of deciding (CP-SAT, and trying every combination when they are few) against a
+    brute force written apart."""
+    monkeypatch.setattr(solve, "TRY_EVERY", try_every)
     rng = random.Random(7)
     for _ in range(60):
         n_rows = rng.randint(2, 4)

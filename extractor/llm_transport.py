@@ -192,6 +192,7 @@ class Transport:
     async def create(self, *args, **kwargs):
         if self.max_tokens and "max_tokens" not in kwargs:
             kwargs["max_tokens"] = self.max_tokens
+        kwargs.setdefault("temperature", 0)  # reading, not writing: the likeliest reading, every run
         if self.estimate and not self.usage.requests:
             self.usage.estimate_in = self.estimate(kwargs)
         retrying = AsyncRetrying(

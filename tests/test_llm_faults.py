@@ -230,3 +230,14 @@ def test_cli_run_against_an_endpoint_that_refuses_the_key(tmp_path):
     stored = db.read_bytes() + jl.read_bytes() + output.encode()
     assert KEY.encode() not in stored and KEY[3:15].encode() not in stored
     assert "10 documents read: 0 ok, 10 flagged" in output
+
+
+def test_cli_takes_the_local_profile_and_refuses_an_unknown_one(tmp_path):
+    path = tmp_path / "r.txt"
+    path.write_text(garbled_text(), encoding="utf-8")
+    bad = CliRunner().invoke(main, ["extract", str(path), "--jsonl", "-", "--llm-profile", "laptop",
+                                    "--llm-base-url", "http://127.0.0.1:9/v1"])
+    assert bad.exit_code != 0 and "profile must be one of hosted, local" in bad.output
+    ok = CliRunner().invoke(main, ["extract", str(path), "--jsonl", str(tmp_path / "o.jsonl"),
+                                   "--llm-profile", "local", "--llm-base-url", "http://127.0.0.1:9/v1"])
+    assert "profile local, 1 concurrent, 240 s a request" in ok.output and "mode JSON_SCHEMA" in ok.output

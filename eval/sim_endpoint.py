@@ -16,7 +16,7 @@ import random
 import re
 from dataclasses import dataclass, field
 
-from extractor.llm_schema import Grounds, number_text, printed_numbers, row_problem, row_specs
+from extractor.llm_schema import Grounds, check_reply, number_text, printed_numbers, row_problem, row_specs
 
 KINDS = ("wrong_digit", "invented_zero", "column_shift", "value_from_elsewhere")
 MARKER = re.compile(r"<<<SECTION ([0-9a-f]{12})")
@@ -92,10 +92,15 @@ def honest_rows(job: Job, asked: tuple[str, ...]) -> list[dict]:
         if spec.id not in asked:
             continue
         values, unit = _printed_values(spec, job.truth, table)
-        row = {"row": spec.id, "values": _grounded(job, spec, values, unit)}
+        row = {"row": spec.id, "values": values}
         if job.section == "t2" and spec.money:
             row["unit"] = unit
         rows.append(row)
+    if not check_reply(job.section, job.template, rows, job.grounds)[0]:
+        return rows  # the truth as printed, every row (table 4's groups checked together)
+    for row in rows:
+        spec = next(s for s in row_specs(job.section, job.template) if s.id == row["row"])
+        row["values"] = _grounded(job, spec, row["values"], row.get("unit"))
     return rows
 
 

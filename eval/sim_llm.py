@@ -107,7 +107,7 @@ def simulate(n: int = 200, seed: int = 1, p: float = 0.5, kinds: tuple[str, ...]
         pairs.append((record, text))
         docs.append(s)
     config = resolve_config(env={}, base_url="http://sim.invalid/v1", api_key="sim", mode="JSON", concurrency=16)
-    patch = (mock.patch.object(llm_schema, "row_problem", lambda *a, **k: ("", llm_schema.Placed()))
+    patch = (mock.patch.object(llm_schema, "check_reply", lambda *a, **k: ([], {}))
              if not validators else contextlib.nullcontext())
     with patch:
         outcomes = fill_with_llm_sync(pairs, config, client=endpoint.client(config))

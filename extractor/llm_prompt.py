@@ -13,7 +13,15 @@ from functools import lru_cache
 from pathlib import Path
 
 from .llm_cache import cache_key
-from .llm_schema import Grounds, as_cells, reply_model, row_specs, rows_printed, rows_table
+from .llm_schema import (
+    Grounds,
+    as_cells,
+    printed_numbers,
+    reply_model,
+    row_specs,
+    rows_printed,
+    rows_table,
+)
 
 PROMPTS = {"t2": "t2.v2", "t3": "t3.v2", "t4": "t4.v2"}  # the version each section uses
 USER_SPLIT = "=== user ==="
@@ -111,7 +119,7 @@ def build_request(
     start, end = grounds.table
     text = grounds.text[start:end]
     printed = {
-        r: as_cells(grounds.text[s[0] : s[1]])
+        r: _as_printed(grounds.text, s)
         for r, s in grounds.rows.items()
         if s and s[1] - s[0] <= MAX_ROW_TEXT
     }
@@ -156,6 +164,13 @@ def build_request(
         max_tokens,
         key,
     )
+
+
+def _as_printed(text: str, span: tuple[int, int]) -> str:
+    """A row's text for the model: its cells apart, then the numbers it prints, in order (a small
+    model takes an enumerator such as `4.` for a value, or misses that cells are blank)."""
+    numbers = [t.printed or t.digits for t in printed_numbers(text, *span)]
+    return f"{as_cells(text[span[0] : span[1]])}  => {len(numbers)} numbers printed: {' '.join(numbers)}"
 
 
 def _as_sent(response_model, mode: str, messages: list[dict]) -> dict:

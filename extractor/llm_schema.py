@@ -320,7 +320,12 @@ def grounds_of(text: str, section: str, template_name: str, regions: dict, asked
         if before is None or after_i is None or after_i != i + 1:
             continue  # not alone in its gap (or at an end of the table): the region only
         gap = (before[1], spans[order[after_i]][0])
-        if gap[0] < gap[1] and printed_numbers(text, *gap) and table[0] <= gap[0] and gap[1] <= table[1]:
+        if (
+            gap[0] < gap[1]
+            and printed_numbers(text, *gap)
+            and table[0] <= gap[0]
+            and gap[1] <= table[1]
+        ):
             rows[row_id] = gap
             between.add(row_id)
     return Grounds(text, table, rows, frozenset(between))
@@ -355,6 +360,54 @@ def row_problem(
         if problem:
             return f"{where}: {problem}", placed
     return _unit_problem(where, spec, values, unit, grounds), placed
+
+
+def check_reply(
+    section: str, template_name: str, rows: list[dict], grounds: Grounds
+) -> tuple[list[str], dict[str, Placed]]:
+    """The problems of a reply's rows (in words) and where each row's values stand. Rows printed
+    on one text (table 4's groups in one line) are checked together: their values, in the
+    template's order, against that text's numbers."""
+    order = {s.id: i for i, s in enumerate(row_specs(section, template_name))}
+    groups: dict[object, list[dict]] = {}
+    for row in rows:
+        span = grounds.rows.get(row["row"])
+        groups.setdefault(span if span is not None else ("alone", row["row"]), []).append(row)
+    problems, placed = [], {}
+    for group in groups.values():
+        group.sort(key=lambda r: order[r["row"]])
+        if len(group) == 1:
+            row = group[0]
+            spec = spec_of(section, template_name, row["row"])
+            problem, placed[row["row"]] = row_problem(
+                section, template_name, spec, row["values"], row.get("unit"), grounds
+            )
+            problems += [problem] if problem else []
+            continue
+        problems += _group(section, template_name, group, grounds, placed)
+    return problems, placed
+
+
+def _group(section: str, template_name: str, group: list[dict], grounds: Grounds, placed) -> list:
+    """Rows sharing one text: their values together, in order, against its numbers."""
+    ids = [r["row"] for r in group]
+    where = f"rows {', '.join(ids)} (printed together)"
+    values = [v for r in group for v in r["values"]]
+    together = align(values, printed_numbers(grounds.text, *grounds.rows[ids[0]]))
+    at = 0
+    for row in group:
+        n = len(row["values"])
+        placed[row["row"]] = Placed(together.spans[at : at + n], together.how[at : at + n])
+        at += n
+    if together.problem:
+        return [f"{where}: {together.problem}"]
+    out = []
+    for row in group:
+        spec = spec_of(section, template_name, row["row"])
+        if "cut" in placed[row["row"]].how:
+            problem = _cut_problem(section, template_name, spec, row["values"])
+            out += [f"row {spec.id}: {problem}"] if problem else []
+    return out
 
 
 def _in_region(values: list, grounds: Grounds) -> Placed:
@@ -449,14 +502,7 @@ class Reply(BaseModel):
         grounds = (info.context or {}).get("grounds")
         if grounds is None:
             return self  # no context: shape only
-        problems = []
-        for row in self.rows:
-            spec = spec_of(self.SECTION, self.TEMPLATE, row["row"])
-            problem, _ = row_problem(
-                self.SECTION, self.TEMPLATE, spec, row["values"], row.get("unit"), grounds
-            )
-            if problem:
-                problems.append(problem)
+        problems, _ = check_reply(self.SECTION, self.TEMPLATE, self.rows, grounds)
         if not any(v is not None for row in self.rows for v in row["values"]):
             problems.insert(
                 0,
@@ -659,12 +705,11 @@ def values_from_reply(reply: Reply, grounds: Grounds) -> dict[str, LLMValue]:
     """Every key of the rows the reply gives, grounded: the value's span in the document, the row
     text it stands in, and how it is printed (whole, a cut piece of a run, an OCR confusion)."""
     out: dict[str, LLMValue] = {}
+    _, placements = check_reply(reply.SECTION, reply.TEMPLATE, reply.rows, grounds)
     for row in reply.rows:
         spec = spec_of(reply.SECTION, reply.TEMPLATE, row["row"])
         span = grounds.rows.get(spec.id)
-        _, placed = row_problem(
-            reply.SECTION, reply.TEMPLATE, spec, row["values"], row.get("unit"), grounds
-        )
+        placed = placements.get(spec.id) or Placed()
         raw = grounds.text[span[0] : span[1]].strip() if span else ""
         for i, (key, v) in enumerate(zip(spec.keys, row["values"])):
             where = placed.spans[i] if i < len(placed.spans) else None

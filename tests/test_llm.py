@@ -1008,3 +1008,14 @@ def test_a_row_whose_label_is_misprinted_is_read_between_the_rows_around_it():
     wrong = {"rows": [{"row": "granted", "values": [0, 0, 0, 0, 0, 0, 0]}]}
     [outcome] = run(FakeEndpoint([Reply(wrong), Reply(wrong)]), [(record, text)])
     assert outcome.sections[0].status == "invalid"
+
+
+def test_table_4s_groups_printed_on_one_line_are_checked_together():
+    seed = SEED.read_text(encoding="utf-8")
+    record = extract(seed.encode("utf-8"), SEED.name)
+    ids = ["review", "suit_direct", "suit_after_review"]
+    assert len({record.regions[f"t4.{i}"] for i in ids}) == 1  # one line of 15 numbers
+    zeros = {"rows": [{"row": i, "values": [0] * 5} for i in ids]}
+    assert check(record, seed, "t4", zeros, ids)[0]
+    ok, words = check(record, seed, "t4", {"rows": zeros["rows"][:1]}, ids)
+    assert not ok and "the reply leaves 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 out" in words

@@ -280,6 +280,8 @@ def _reason(error: str) -> str:
         ("no value read", "all null"),
         ("not the next number printed", "value not printed in its row"),
         ("leaves", "printed number left out"),
+        ("one value too many", "more values than printed"),
+        ("prints only", "more values than printed"),
         ("does not add up", "cut does not add up"),
         ("give every column", "run not cut whole"),
         ("no sum to check", "run in table 2"),

@@ -412,16 +412,15 @@ async def _send(
         first_tokens_out=out.first_out,
     )
     if reply is not None:
+        what = {
+            "model": config.model,
+            "mode": config.mode,
+            "prompt": req.prompt,
+            "section": req.section,
+        }
+        counts = {"tokens_in": out.tokens_in, "tokens_out": out.tokens_out}
         cache_put(
-            db,
-            req.key,
-            json.dumps({"rows": reply.rows}, ensure_ascii=False),
-            model=config.model,
-            mode=config.mode,
-            prompt=req.prompt,
-            section=req.section,
-            tokens_in=out.tokens_in,
-            tokens_out=out.tokens_out,
+            db, req.key, json.dumps({"rows": reply.rows}, ensure_ascii=False), **what, **counts
         )
     return reply
 

@@ -38,7 +38,7 @@ from pydantic import create_model  # noqa: E402
 from extractor.llm import fill_with_llm, sections_needing_llm  # noqa: E402
 from extractor.llm_config import instructor_mode, resolve_config  # noqa: E402
 from extractor.llm_prompt import build_request, estimate_tokens  # noqa: E402
-from extractor.llm_schema import SECTIONS  # noqa: E402
+from extractor.llm_schema import SECTIONS, Grounds, row_specs  # noqa: E402
 from extractor.pipeline import extract  # noqa: E402
 from fake_openai import FakeEndpoint, Reply  # noqa: E402
 
@@ -111,7 +111,9 @@ async def baseline_bodies(records_and_texts, cfg):
     endpoint = FakeEndpoint(lambda body: Reply({}, 0, 0))
     client = endpoint.client(cfg)
     for record, text in records_and_texts:
-        reqs = [build_request(s, record.template, text, 0, cfg.model, cfg.mode) for s in SECTIONS]
+        whole = Grounds(text, (0, len(text)), {})
+        reqs = [build_request(s, record.template, whole, tuple(r.id for r in row_specs(s, record.template)), cfg.model, cfg.mode)
+                for s in SECTIONS]
         model = create_model("Report", **{r.section: (r.response_model | None, None) for r in reqs})
         system = "\n\n".join(r.messages[0]["content"] for r in reqs)
         context = {**reqs[0].context, "rows_table": None}
@@ -142,7 +144,8 @@ def main(argv=None) -> int:
     ap.add_argument("--mode", default="TOOLS", help="instructor mode the requests are built for (default TOOLS)")
     ap.add_argument("--variants-of-all", action="store_true", help="make variants of every seed, also those with unreadable tables of their own")
     args = ap.parse_args(argv)
-    cfg = resolve_config(env={}, base_url="http://fake.test/v1", api_key="offline", mode=args.mode, token_budget=10**9)
+    # no re-ask: the fake endpoint reads nothing, and what is measured is what one table costs to send
+    cfg = resolve_config(env={}, base_url="http://fake.test/v1", api_key="offline", mode=args.mode, token_budget=10**9, reasks=0)
 
     docs, n_tables = corpus(args.variants, args.garbled, args.seed, args.variants_of_all)
     pairs = [(extract(text.encode("utf-8"), name), text) for name, text, _ in docs]
@@ -162,7 +165,7 @@ def main(argv=None) -> int:
     print(f"corpus: {n} documents (5 seeds, {n - 5} variants), {n_tables} tables; {needing} need the LLM ({needing / n_tables:.1%}):"
           f" {garbled} garbled here ({marked} of them marked by the rules), {own} unreadable as printed;"
           f" {skipped} of these have no numbers to read (not sent)")
-    print(f"mode {cfg.mode}; tokens counted from the request bodies (CJK/1.5 + other/4)")
+    print(f"mode {cfg.mode}; tokens counted from the request bodies (extractor.llm_prompt.estimate_tokens)")
     print(f"{'':24}{'calls/doc':>10}{'tokens/doc':>12}{'calls':>8}{'tokens':>10}")
     print(f"{'LLM route (tables)':24}{len(bodies) / n:>10.2f}{per_doc:>12.0f}{len(bodies):>8}{route_tokens:>10}")
     print(f"{'whole-report baseline':24}{len(base) / n:>10.2f}{base_per_doc:>12.0f}{len(base):>8}{base_tokens:>10}")

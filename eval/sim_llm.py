@@ -9,22 +9,21 @@ through the real LLM route (fill_with_llm, the openai client, instructor, the va
 the checks re-run) to a simulated endpoint (eval/sim_endpoint.py) that answers from the truth and,
 with probability --p, injects one error into a section's first reply (the kind drawn in turn):
 
-- wrong_digit        one digit of one value changed, the quote unchanged
-- wrong_digit_quote  the same, and the quote changed consistently (so it no longer stands in the text)
-- invented_zero      a blank cell (null in the truth) given as 0
-- column_shift       one row's values shifted one column (left or right)
-- bad_quote          a row's quote altered so it is not in the text (values right)
+- wrong_digit          one digit of one value changed
+- invented_zero        a blank cell (null in the truth) given as 0
+- column_shift         one row's values shifted one column (left or right)
+- value_from_elsewhere a cell given a number printed elsewhere in the table (another row, a note)
 
 Re-asks get the honest reply. Each injected error is judged on the keys it changed, in the merged
 record against the truth:
 
 - fixed:   rejected, re-asked, and the value is now right
-- kept:    accepted, but the value is right anyway (the merge kept the rules' reading; bad_quote: not used)
+- kept:    accepted, but the value is right anyway (the merge kept the rules' reading)
 - marked:  the value is wrong or null but marked for review (or the route failed and left it marked)
 - finding: wrong and unmarked, but a failed check names the key (report_defect or misreading_suspected)
-- silent:  wrong, unmarked, and no finding names it (bad_quote: the invented quote became the value's raw text, unmarked)
+- silent:  wrong, unmarked, and no finding names it
 
---no-validators bypasses the reply validators (row_problems returns nothing): to show what they catch.
+--no-validators bypasses the reply validators (row_problem finds nothing): to show what they catch.
 """
 
 from __future__ import annotations
@@ -66,10 +65,7 @@ def judge(record, truth: dict, job: Job) -> tuple[str, list[str]]:
         f = record.fields.get(k)
         if f is None:
             continue
-        if inj.kind == "bad_quote":
-            wrong = f.raw == inj.quote and f.route == "llm"
-        else:
-            wrong = not same(f.value, truth.get(k))
+        wrong = not same(f.value, truth.get(k))
         if wrong and f.review:
             marked = True
         elif wrong and k in named:
@@ -102,14 +98,17 @@ def simulate(n: int = 200, seed: int = 1, p: float = 0.5, kinds: tuple[str, ...]
             if rng.random() < p:
                 kind = kinds[turn % len(kinds)]
                 turn += 1
+            spans = {spec.id: record.regions.get(f"{section}.{spec.id}") for spec in llm_schema.row_specs(section, record.template)}
             job = Job(i, section, record.template, text[region[0]:region[1]], s.truth,
-                      {k for k, f in record.fields.items() if f.review}, kind, random.Random(f"sim-llm/{seed}/{i}/{section}"))
+                      {k for k, f in record.fields.items() if f.review}, kind, random.Random(f"sim-llm/{seed}/{i}/{section}"),
+                      llm_schema.Grounds(text, region, spans))
             endpoint.add(job)
             jobs.append(job)
         pairs.append((record, text))
         docs.append(s)
     config = resolve_config(env={}, base_url="http://sim.invalid/v1", api_key="sim", mode="JSON", concurrency=16)
-    patch = mock.patch.object(llm_schema, "row_problems", lambda *a, **k: []) if not validators else contextlib.nullcontext()
+    patch = (mock.patch.object(llm_schema, "check_reply", lambda *a, **k: ([], {}))
+             if not validators else contextlib.nullcontext())
     with patch:
         outcomes = fill_with_llm_sync(pairs, config, client=endpoint.client(config))
     status = {(i, s.section): s.status for i, o in enumerate(outcomes) for s in o.sections}

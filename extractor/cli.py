@@ -93,12 +93,14 @@ def llm_options(command):
                      "OPENAI_BASE_URL)."),
         click.option("--llm-api-key", help="API key (env XXGK_LLM_API_KEY, OPENAI_API_KEY)."),
         click.option("--llm-model", help="Model name (env XXGK_LLM_MODEL; default gpt-4o-mini)."),
+        click.option("--llm-profile", help="Defaults for the endpoint's kind: hosted, or local (a "
+                     "model on a CPU: 1 call at a time, 240 s a request; env XXGK_LLM_PROFILE)."),
         click.option("--llm-mode", help="instructor mode: TOOLS, JSON, JSON_SCHEMA, MD_JSON … "
                      "(env XXGK_LLM_MODE)."),
         click.option("--llm-concurrency", type=int, help="Calls at once (env "
                      "XXGK_LLM_CONCURRENCY; default 4)."),
-        click.option("--llm-timeout", type=float, help="Seconds per request (env "
-                     "XXGK_LLM_TIMEOUT; default 60)."),
+        click.option("--llm-timeout", type=float, help="Seconds for one request, whole (env "
+                     "XXGK_LLM_TIMEOUT; default 60, local 240)."),
         click.option("--llm-token-budget", type=int, help="Tokens per document at most (env "
                      "XXGK_LLM_TOKEN_BUDGET; default 20000)."),
         click.option("--no-llm", is_flag=True, help="Rules only, whatever is configured."),
@@ -110,10 +112,13 @@ def llm_options(command):
 
 def llm_config(kwargs: dict):
     """Resolve the LLM configuration from the command's flags (popped from kwargs)."""
-    names = ("base_url", "api_key", "model", "mode", "concurrency", "timeout", "token_budget")
+    names = ("base_url", "api_key", "model", "profile", "mode", "concurrency", "timeout",
+             "token_budget")
     overrides = {n: kwargs.pop("llm_" + n) for n in names}
     no_llm = kwargs.pop("no_llm")
-    return api.llm_config(enabled=False if no_llm else None, **overrides)
+    config = api.llm_config(enabled=False if no_llm else None, **overrides)
+    config.state.notify = lambda message: click.echo(message, err=True)  # once a run
+    return config
 
 
 # ---------------------------------------------------------------- extract

@@ -19,7 +19,11 @@ that says what to do next (UsageError into exit code 2, the others into 1).
     ├── GoldenError              a golden annotation that does not follow the spec, or whose
     │   │                        report cannot be found
     │   └── GoldenMismatch       its sha256 is not that of the report it names
-    └── LLMConfigError           a setting of the LLM route that cannot be used
+    └── LLMError                 the LLM route (a document's table, never the run)
+        ├── LLMConfigError       a setting of the route cannot be used (said before the run starts)
+        └── EndpointError        an answer that is no chat completion, or not in time
+            ├── RequestTimeout   one request took longer than --llm-timeout, as a whole
+            └── RouteStopped     the circuit breaker stopped the route for the run
 
     Interrupted (a KeyboardInterrupt, not an error): Ctrl-C stopped a bulk run; `summary` holds
     what was stored before it stopped.
@@ -100,8 +104,24 @@ class GoldenMismatch(GoldenError):
     """A golden file whose sha256 is not that of the report it names."""
 
 
-class LLMConfigError(XxgkError):
+class LLMError(XxgkError):
+    """The LLM route: a setting, or an endpoint that does not answer as one should."""
+
+
+class LLMConfigError(LLMError):
     """A setting of the LLM route has a value that cannot be used."""
+
+
+class EndpointError(LLMError):
+    """The endpoint answered with something that is not a chat completion, or not in time."""
+
+
+class RequestTimeout(EndpointError):
+    """One request took longer than the timeout, as a whole."""
+
+
+class RouteStopped(EndpointError):
+    """The circuit breaker is open: the route makes no more calls in this run."""
 
 
 class Interrupted(KeyboardInterrupt):

@@ -1,37 +1,46 @@
 """What the LLM must return for one table, and the checks that keep it honest.
 
-A reply is a list of rows; each row names a template row, quotes it verbatim from the section
-text, and gives one value per column (null for a blank cell). The validators, run by pydantic
-with the section text as validation context (so instructor re-asks on failure), require:
+A reply names the rows it was asked for by id and gives one value per column, null for a blank
+cell: `{"rows": [{"row": "granted", "values": [11, 1, 0, 0, 0, 0, 12]}]}`. The schema sent with
+the request bounds it (the ids asked, enumerated; exactly the row's number of values; exactly the
+number of rows asked), so grammar-constrained decoding cannot loop. Grounding is done by the
+tool, not the model (a quote may be given; it is not needed and not used):
 
-- the quote stands in the section text (exactly, else ignoring white space; the text as printed
-  there is what the next checks read);
-- every value stands in its quote, the values in column order (so a 0 needs a 0 or 零 in the
-  quote: blanks are null, never invented zeros);
-- the row's arithmetic (table 3: 总计 = the six applicant columns; table 4: 总计 = its four
-  results) holds, unless the quote prints those very numbers as separate cells: then the report's
-  own error is kept as printed.
+- each row's values must be numbers printed in that row's own text (`Record.regions["t3.granted"]`,
+  the row's label through its last value cell), every printed number used once, in order; a
+  value is a whole printed number, or a piece of a run of digits the text prints together;
+- a run cut into pieces must be settled by the row's arithmetic (the template's identities over
+  the row's own columns: 总计 = its parts), every column given; table 2 has no such sum, so a run
+  there is not cut by the LLM;
+- a row the rules did not locate is grounded in the table's region only, as whole numbers;
+- a reply that reads no value at all (every row null) is a rejection.
+
+Problems are put in words a small model can act on, a few at a time (`MAX_PROBLEMS`).
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Literal, Optional
+from typing import Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, create_model, model_validator
-from pydantic.json_schema import GenerateJsonSchema
+from pydantic import BaseModel, ConfigDict, ValidationInfo, model_validator
 
+from .cells import NUMBER, OCR, normalise, read_cell
 from .spec import field_by_key
 from .template import template
 
 SECTIONS = ("t2", "t3", "t4")
 FOLD = str.maketrans("０１２３４５６７８９〇", "01234567890")
-ZERO_WORDS = str.maketrans({"零": "0"})
-THOUSANDS = re.compile(r"(?<=\d)[,，](?=\d{3}(?!\d))")
-TOKEN = re.compile(r"\d+(?:\.\d+)?")
-MAX_QUOTE = 300  # characters: a row, or table 4's line of numbers; never the whole table
+MAX_PROBLEMS = 3  # named in one re-ask; a model acts on a few, not on 158 lines
+MAX_QUOTE = 200  # characters, when a reply gives a quote anyway (not used for grounding)
+BLANK_WORDS = {"", "-", "/", "—", "–", "无", "null", "none", "n/a"}
+CELL = re.compile(r"[^\s|]+")
+RUN = re.compile(r"\d+(?:\.\d+)?")
+# A row's enumerator printed before its label (1. 2、 (3)), never a value.
+ENUMERATOR = re.compile(r"^[(（]?\d{1,2}[)）]?[.、．](?!\d)|^[(（]\d{1,2}[)）]")
+LABEL_PREFIX = re.compile(r"^[（(]?[一二三四五六七八九十\d]+[)）、.．]?\s*")
 
 
 @dataclass(frozen=True)
@@ -41,19 +50,22 @@ class RowSpec:
     keys: tuple[str, ...]  # canonical keys, in column order
     columns: tuple[str, ...]  # column labels, in order
     money: tuple[str, ...] = ()  # keys stored in 万元
+    words: tuple[str, ...] = ()  # every name a reply may give it by (id, label, aliases)
 
 
 @dataclass
 class LLMValue:
-    """One value the LLM read, grounded: the quote it came from and the value's span in the document."""
+    """One value the LLM read, grounded by the tool: where it stands in the document and how."""
 
     key: str
     value: int | float | None
-    quote: str
+    quote: str  # the row's text as printed (the span it was grounded in)
     start: int | None = None
     end: int | None = None
     source: str = "llm"  # "llm:<model>"
-    prompt: str = ""  # "t3.v1"
+    prompt: str = ""  # "t3.v2"
+    grounded: str = "row"  # "row": in the row's own text; "region": the row was not located
+    printed: str = "whole"  # "whole" number, a "cut" piece of a run, or "ocr" (a confusable letter)
 
 
 # ---------------------------------------------------------------- the template's rows
@@ -69,13 +81,24 @@ def row_specs(section: str, template_name: str) -> tuple[RowSpec, ...]:
         ks = row.keys
         if section == "t3":
             label = labels[ks[-1]].label_zh.split(" × ")[0]
-            columns = tuple(labels[k].label_zh.split(" × ")[1].replace("法人或其他组织 ", "") for k in ks)
+            columns = tuple(
+                labels[k].label_zh.split(" × ")[1].replace("法人或其他组织 ", "") for k in ks
+            )
         else:
             label = labels[ks[0]].label_zh.rsplit(" ", 1)[0]
             columns = tuple(labels[k].label_zh.rsplit(" ", 1)[1] for k in ks)
         money = tuple(f"t2.{row.id}.{m}" for m in row.money if f"t2.{row.id}.{m}" in ks)
-        out.append(RowSpec(row.id, label, ks, columns, money))
+        words = tuple(dict.fromkeys(w for w in (row.id, row.label, label, *row.aliases) if w))
+        out.append(RowSpec(row.id, label, ks, columns, money, words))
     return tuple(out)
+
+
+def spec_of(section: str, template_name: str, row_id: str) -> RowSpec:
+    """The row with this id. Raises KeyError."""
+    for spec in row_specs(section, template_name):
+        if spec.id == row_id:
+            return spec
+    raise KeyError(f"{section} has no row {row_id!r}")
 
 
 def short_label(section: str, spec: RowSpec) -> str:
@@ -89,202 +112,617 @@ def short_label(section: str, spec: RowSpec) -> str:
     return f"{group} {word}".strip()
 
 
-def rows_table(section: str, template: str) -> str:
-    """The rows as the prompt lists them: `id: label`, with the columns once when all rows share them."""
-    specs = row_specs(section, template)
+def rows_table(section: str, template_name: str, ids: tuple[str, ...] | None = None) -> str:
+    """The rows to read as the prompt lists them: `id: label`, with the columns once when all
+    rows share them (`ids`: those asked; None: every row)."""
+    specs = [s for s in row_specs(section, template_name) if ids is None or s.id in ids]
     shared = len({s.columns for s in specs}) == 1
-    lines = [f"Columns, in order: {', '.join(specs[0].columns)}.", "Rows (id: label):"] if shared else ["Rows (id: label | columns):"]
+    lines = (
+        [
+            f"Columns, in order ({len(specs[0].columns)} values per row): "
+            f"{', '.join(specs[0].columns)}.",
+            "Rows to read (id: label):",
+        ]
+        if shared
+        else ["Rows to read (id: label | columns, in order):"]
+    )
     for s in specs:
-        lines.append(f"{s.id}: {short_label(section, s)}" + ("" if shared else f" | {', '.join(s.columns)}"))
+        lines.append(
+            f"{s.id}: {short_label(section, s)}" + ("" if shared else f" | {', '.join(s.columns)}")
+        )
     return "\n".join(lines)
 
 
-# ---------------------------------------------------------------- grounding
-def find_quote(text: str, quote: str) -> tuple[int, int] | None:
-    """Where the quote stands in text: exactly, else ignoring white space. (start, end) or None."""
-    quote = (quote or "").strip()
-    if not quote:
-        return None
-    i = text.find(quote)
-    if i >= 0:
-        return i, i + len(quote)
-    positions = [i for i, c in enumerate(text) if not c.isspace()]
-    compact = "".join(text[i] for i in positions)
-    q = "".join(c for c in quote if not c.isspace())
-    j = compact.find(q)
-    if j < 0 or not q:
-        return None
-    return positions[j], positions[j + len(q) - 1] + 1
+def rows_printed(printed: dict[str, str]) -> str:
+    """The asked rows' own text, one a line (`id: cell | cell | …`); the rules located them."""
+    by_text: dict[str, list[str]] = {}
+    for row_id, text in printed.items():
+        by_text.setdefault(text, []).append(row_id)  # table 4's groups share one line
+    return (
+        "\n".join(f"{', '.join(ids)}: {text}" for text, ids in by_text.items()) or "(not located)"
+    )
+
+
+def as_cells(text: str) -> str:
+    """A row's text on one line, its cells apart: tabs and line ends as ` | `, so a blank cell
+    shows."""
+    return " | ".join(cell.strip() for cell in re.split(r"\t|\n", text.strip()))
+
+
+def resolve_row(
+    section: str, template_name: str, given: str, asked: tuple[str, ...]
+) -> tuple[str | None, str]:
+    """The row id a reply names by its id or its label (`本年新收` → `new`); (None, why) when it
+    names none or several."""
+    text = normalise(str(given or ""))
+    if not text:
+        return None, "a row without its id"
+    specs = row_specs(section, template_name)
+    for s in specs:
+        if text == s.id:
+            return s.id, ""
+    bare = LABEL_PREFIX.sub("", text)
+    exact = [s.id for s in specs if any(bare and bare == normalise(w) for w in s.words[1:])]
+    hits = exact or [
+        s.id
+        for s in specs
+        if bare and any(bare in normalise(w) or normalise(w) in bare for w in s.words[1:])
+    ]
+    hits = list(dict.fromkeys(hits))
+    if len(hits) > 1:
+        preferred = [h for h in hits if h in asked]
+        hits = preferred if len(preferred) == 1 else hits
+    if len(hits) == 1:
+        return hits[0], ""
+    ids = ", ".join(asked)
+    if len(hits) > 1:
+        return None, f"row {given!r} could be {', '.join(hits[:4])}: name it by its id ({ids})"
+    return None, f"row {given!r} is not a row of this table: name it by its id ({ids})"
+
+
+# ---------------------------------------------------------------- the printed numbers
+@dataclass(frozen=True)
+class Token:
+    """A number as the text prints it: its digits (a run may hold several cells), its span."""
+
+    digits: str  # "12", "763.0137", "801000081"
+    start: int
+    end: int
+    ocr: bool = False  # read through a character OCR confuses with a digit (O → 0)
+    glued: bool = (
+        False  # digits run on from a label (`申请数量801000081`): they may hold several cells
+    )
+    printed: str = ""  # the cell as printed, when it is not its digits (`O` read as 0)
+
+
+def printed_numbers(text: str, start: int, end: int) -> list[Token]:
+    """The numbers printed in text[start:end], in order, as tokens with document spans. A cell
+    that is a number (as the rules read cells, OCR confusions included) is one token; a cell that
+    is text keeps the digit runs in it (a label with its digits run on: `申请数量801000081`); an
+    enumerator (`1.`) is no number."""
+    out: list[Token] = []
+    for m in CELL.finditer(text, start, end):
+        cell, at = m.group(), m.start()
+        reading = read_cell(cell)
+        if reading.kind in (NUMBER, OCR):
+            out.append(
+                Token(
+                    number_text(reading.value),
+                    at,
+                    m.end(),
+                    reading.kind == OCR,
+                    printed=cell if reading.kind == OCR else "",
+                )
+            )
+            continue
+        folded = cell.translate(FOLD)
+        skip = ENUMERATOR.match(folded)
+        for r in RUN.finditer(folded, skip.end() if skip else 0):
+            out.append(Token(r.group(), at + r.start(), at + r.end(), glued=True))
+    return out
 
 
 def number_text(value) -> str:
-    """A value as a report prints it: 12, 763.0137 (no sign: the quote's digits are compared)."""
+    """A value as a report prints it: 12, 763.0137 (no sign: the printed digits are compared)."""
     v = abs(value)
     if isinstance(v, float) and v.is_integer():
         v = int(v)
     return f"{v:f}".rstrip("0").rstrip(".") if isinstance(v, float) else str(v)
 
 
-def _folded(quote: str) -> str:
-    return THOUSANDS.sub("", quote.translate(FOLD))
+@dataclass
+class Placed:
+    """Where each non-null value of a row was found: (token, how) in column order."""
+
+    spans: list[tuple[int, int] | None] = field(default_factory=list)
+    how: list[str] = field(
+        default_factory=list
+    )  # "whole", "cut" (from a run), "ocr" per column ("" for null)
+    problem: str = ""
 
 
-def _is_subsequence(needle: str, haystack: str) -> bool:
-    it = iter(haystack)
-    return all(c in it for c in needle)
-
-
-def plainly_printed(values, quote: str) -> bool:
-    """The non-null values are whole numbers of the quote, in order (not digits cut from a run)."""
-    tokens = [float(t) for t in TOKEN.findall(_folded(quote))]
-    it = iter(tokens)
-    return all(any(abs(float(v)) == t for t in it) for v in values if v is not None)
-
-
-def row_problems(spec: RowSpec, quote: str, values: list, unit: str | None, text: str) -> list[str]:
-    """Why a row cannot be taken as read (empty when it can)."""
-    where = f"row {spec.id}"
-    if len(values) != len(spec.columns):
-        return [f"{where}: {len(values)} values for {len(spec.columns)} columns ({', '.join(spec.columns)}); give null for a blank cell"]
-    present = [v for v in values if v is not None]
-    if not present:
-        return []
-    if len(quote.strip()) > MAX_QUOTE:
-        return [f"{where}: the quote is {len(quote.strip())} characters long; quote this row only (at most {MAX_QUOTE})"]
-    found = find_quote(text, quote)
-    if found is None:
-        return [f"{where}: the quote {quote!r} is not in the section text; copy the row verbatim"]
-    quote = text[found[0]:found[1]]  # from here on the text as printed, not as the reply spaced it
-    folded = _folded(quote)
-    problems = []
-    for col, v in zip(spec.columns, values):
+def align(values: list, tokens: list[Token]) -> Placed:
+    """Match a row's values, in column order, to its printed numbers: each value a whole token
+    or consecutive pieces of one (a run), every token used, nothing else."""
+    placed = Placed()
+    ti, offset = 0, 0
+    for v in values:
         if v is None:
+            placed.spans.append(None)
+            placed.how.append("")
             continue
         digits = number_text(v)
-        if v == 0 and "0" not in folded.translate(ZERO_WORDS):
-            problems.append(f"{where}, {col}: 0 but the quote has no 0 or 零; a blank cell is null, not 0")
-        elif digits not in folded:
-            problems.append(f"{where}, {col}: {digits} does not stand in the quote {quote!r}")
-    if problems:
-        return problems
-    wanted = "".join(number_text(v).replace(".", "") for v in present)
-    if not _is_subsequence(wanted, re.sub(r"\D", "", folded.translate(ZERO_WORDS))):
-        problems.append(f"{where}: the values {present} do not stand in the quote in column order; a blank cell is null, not 0")
-    if unit == "元" and not re.search(r"(?<!万)元", text):
-        problems.append(f"{where}: unit 元 is not stated in the section text")
-    if unit == "万元" and "万元" not in text:
-        problems.append(f"{where}: unit 万元 is not stated in the section text")
-    problems += _cells_problem(where, present, folded)
-    total_problem = _identity_problem(spec, values, quote)
-    if total_problem:
-        problems.append(total_problem)
-    return problems
+        if ti >= len(tokens) or not tokens[ti].digits.startswith(digits, offset):
+            placed.problem = _misplaced(v, tokens, ti)
+            return placed
+        token = tokens[ti]
+        whole = offset == 0 and len(digits) == len(token.digits)
+        at = token.start + (offset if not whole else 0)
+        placed.spans.append((at, at + len(digits)) if not token.ocr else (token.start, token.end))
+        placed.how.append("ocr" if token.ocr else "whole" if whole and not token.glued else "cut")
+        offset += len(digits)
+        if offset == len(token.digits):
+            ti, offset = ti + 1, 0
+    if ti < len(tokens) or offset:
+        rest = [t.digits for t in tokens[ti:]]
+        placed.problem = (
+            f"the row prints {_show(tokens)} and the reply leaves {', '.join(rest)} out: give "
+            "every "
+            f"printed number once, in its column; null only for a blank cell"
+        )
+    return placed
 
 
-ENUMERATOR = re.compile(r"(?<![\d.])\d{1,2}[.、．](?!\d)|(?<!\d)\d++(?=\s*[位年月日号])")
+def _misplaced(v, tokens: list[Token], ti: int) -> str:
+    if not tokens:
+        return f"{number_text(v)} is not printed in this row (it prints no number): give null"
+    if ti >= len(tokens):
+        return f"{number_text(v)} is one value too many: the row prints only {_show(tokens)}"
+    if v == 0 and all("0" not in t.digits for t in tokens):
+        return f"0 is not printed in this row ({_show(tokens)}): a blank cell is null, not 0"
+    return (
+        f"{number_text(v)} is not the next number printed in this row ({_show(tokens)}), "
+        "in column order"
+    )
 
 
-def _cells_problem(where: str, present: list, folded: str) -> list[str]:
-    """When the quote prints its numbers as separate cells, the reply must use each of them once,
-    in order: a column shifted with null padding, or a digit taken from another cell, is refused.
-    When it runs digits together, every digit must be used."""
-    numbers = TOKEN.findall(ENUMERATOR.sub(" ", folded.translate(ZERO_WORDS)))
-    given = [number_text(v) for v in present]
-    if numbers and all(g in numbers for g in given) and len(numbers) >= 2:
-        if [float(n) for n in numbers] != [abs(float(v)) for v in present]:
-            return [f"{where}: the quote prints the numbers {numbers}, the reply gives {given}: give every printed number once, "
-                    f"in its column, and null only for a blank cell"]
-        return []
-    if len(numbers) == 1 and "".join(given).replace(".", "") != numbers[0].replace(".", ""):
-        return [f"{where}: the quote runs the digits {numbers[0]} together; the values must use all of them, in order"]
-    return []
+def _show(tokens: list[Token]) -> str:
+    return " ".join(t.printed or t.digits for t in tokens)
 
 
-def _identity_problem(spec: RowSpec, values: list, quote: str) -> str | None:
-    """总计 = its parts (tables 3 and 4), unless the quote itself prints these numbers so."""
-    if not spec.keys[0].startswith(("t3.", "t4.")) or any(v is None for v in values):
-        return None
-    parts, total = values[:-1], values[-1]
-    if sum(parts) == total or plainly_printed(values, quote):
-        return None
-    return (f"row {spec.id}: 总计 {total} is not the sum of the other columns ({sum(parts)}), and the quote does not print "
-            f"these numbers as separate cells: cut run-together digits so the row adds up, or give null where it cannot be read")
+# ---------------------------------------------------------------- one row checked
+@dataclass(frozen=True)
+class Grounds:
+    """What a reply is checked against: the document's text, the table's region and each asked
+    row's own span (None: the rules did not locate it)."""
+
+    text: str
+    table: tuple[int, int]
+    rows: dict[str, tuple[int, int] | None]
+    between: frozenset = frozenset()  # rows whose span is the text between the rows around them
 
 
-# ---------------------------------------------------------------- the pydantic schemas
-class _Compact(GenerateJsonSchema):
-    """No per-field titles: the schema is sent with every request."""
-
-    def field_title_should_be_set(self, schema) -> bool:
-        return False
-
-
-class _Reply(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    @classmethod
-    def model_json_schema(cls, by_alias=True, ref_template="#/$defs/{model}", schema_generator=_Compact, mode="validation", **kwargs):
-        return super().model_json_schema(by_alias, ref_template, schema_generator, mode, **kwargs)
-
-    @model_validator(mode="after")
-    def _grounded(self, info: ValidationInfo):
-        ctx = info.context or {}
-        text, section, template = ctx.get("section_text"), ctx.get("section"), ctx.get("template")
-        if text is None or section is None:
-            return self  # no context: shape only
-        specs = {s.id: s for s in row_specs(section, template)}
-        problems, seen = [], set()
-        for row in self.rows:
-            if row.row in seen:
-                problems.append(f"row {row.row} is given twice; give each row once")
-                continue
-            seen.add(row.row)
-            problems += row_problems(specs[row.row], row.quote or "", list(row.values), getattr(row, "unit", None), text)
-        if problems:
-            raise ValueError("\n".join(problems))
-        return self
+def grounds_of(text: str, section: str, template_name: str, regions: dict, asked) -> Grounds:
+    """The grounds of a table's asked rows. A row the rules did not locate, alone between two
+    rows they did (in the template's order), takes the text between those as its span: its
+    label may be misprinted past recognition while its numbers stand there."""
+    table = regions[section]
+    order = [s.id for s in row_specs(section, template_name)]
+    spans = {r: regions.get(f"{section}.{r}") for r in order}
+    rows, between = {}, set()
+    for row_id in asked:
+        rows[row_id] = spans.get(row_id)
+        if rows[row_id] is not None:
+            continue
+        i = order.index(row_id)
+        before = next((spans[r] for r in reversed(order[:i]) if spans[r]), None)
+        after_i = next((j for j in range(i + 1, len(order)) if spans[order[j]]), None)
+        if before is None or after_i is None or after_i != i + 1:
+            continue  # not alone in its gap (or at an end of the table): the region only
+        gap = (before[1], spans[order[after_i]][0])
+        if (
+            gap[0] < gap[1]
+            and printed_numbers(text, *gap)
+            and table[0] <= gap[0]
+            and gap[1] <= table[1]
+        ):
+            rows[row_id] = gap
+            between.add(row_id)
+    return Grounds(text, table, rows, frozenset(between))
 
 
-@lru_cache(maxsize=8)
-def reply_model(section: str, template: str) -> type[BaseModel]:
-    """The pydantic model of a reply for this table of this template."""
-    specs = row_specs(section, template)
-    ids = tuple(s.id for s in specs)
-    number = Optional[int | float] if section == "t2" else Optional[int]
-    fields = {
-        "row": (Literal[ids], ...),
-        "quote": (str, Field(description="verbatim from the text")),
-        "values": (list[number], Field(description="per column, in order; null if blank")),
-    }
-    if section == "t2":
-        fields["unit"] = (Optional[Literal["元", "万元"]], Field(None, description="money rows only"))
-    row = create_model(f"{section.upper()}Row", __config__=ConfigDict(extra="forbid"), **fields)
-    title = {"t2": "Table2", "t3": "Table3", "t4": "Table4"}[section]
-    return create_model(title, __base__=_Reply, __doc__=f"The cells of table {section[1]}", rows=(list[row], ...))
+def row_problem(
+    section: str, template_name: str, spec: RowSpec, values: list, unit, grounds: Grounds
+) -> tuple[str, Placed]:
+    """Why a row's values cannot be taken (empty when they can), and where they stand."""
+    where = f"row {spec.id}"
+    span = grounds.rows.get(spec.id)
+    if span is None:
+        placed = _in_region(values, grounds)
+        return (f"{where}: {placed.problem}" if placed.problem else ""), placed
+    tokens = printed_numbers(grounds.text, *span)
+    present = [v for v in values if v is not None]
+    if len(present) > len(tokens) and not any(t.glued or len(t.digits) > 1 for t in tokens):
+        n, blanks = len(tokens), len(values) - len(tokens)
+        return (
+            f"{where}: the row prints only {n} number{'s' if n != 1 else ''} ({_show(tokens)}) for "
+            f"{len(values)} columns: give {'each' if n != 1 else 'it'} in its column and null for "
+            f"the {blanks} "
+            f"blank cells"
+        ), Placed()
+    placed = align(values, tokens)
+    if placed.problem:
+        return f"{where}: {placed.problem}", placed
+    if (
+        "cut" in placed.how and len(spec.columns) > 1
+    ):  # a run in a row of one cell can only be that cell
+        problem = _cut_problem(section, template_name, spec, values)
+        if problem:
+            return f"{where}: {problem}", placed
+    return _unit_problem(where, spec, values, unit, grounds), placed
 
 
-def values_from_reply(reply: BaseModel, section: str, template: str, text: str, offset: int) -> dict[str, LLMValue]:
-    """Every key of the rows the reply gives, with its quote and its span in the document
-    (`text` is the section text, standing at `offset` in the document)."""
-    specs = {s.id: s for s in row_specs(section, template)}
-    out: dict[str, LLMValue] = {}
-    for row in reply.rows:
-        spec = specs[row.row]
-        where = find_quote(text, row.quote or "")
-        cursor = where[0] if where else 0
-        for key, v in zip(spec.keys, row.values):
-            start = end = None
-            if where is not None and v is not None:
-                i = _folded_find(text, number_text(v), cursor, where[1])
-                start, end = (i, i + len(number_text(v))) if i >= 0 else where
-                cursor = end if i >= 0 else cursor
-            if v is not None and key in spec.money:
-                v = round(float(v) / 10000, 6) if getattr(row, "unit", None) == "元" else float(v)
-            quoted = text[where[0]:where[1]] if where else (row.quote or "").strip()
-            out[key] = LLMValue(key, v, quoted, None if start is None else offset + start,
-                                None if end is None else offset + end)
+def check_reply(
+    section: str, template_name: str, rows: list[dict], grounds: Grounds
+) -> tuple[list[str], dict[str, Placed]]:
+    """The problems of a reply's rows (in words) and where each row's values stand. Rows printed
+    on one text (table 4's groups in one line) are checked together: their values, in the
+    template's order, against that text's numbers."""
+    order = {s.id: i for i, s in enumerate(row_specs(section, template_name))}
+    groups: dict[object, list[dict]] = {}
+    for row in rows:
+        span = grounds.rows.get(row["row"])
+        groups.setdefault(span if span is not None else ("alone", row["row"]), []).append(row)
+    problems, placed = [], {}
+    for group in groups.values():
+        group.sort(key=lambda r: order[r["row"]])
+        if len(group) == 1:
+            row = group[0]
+            spec = spec_of(section, template_name, row["row"])
+            problem, placed[row["row"]] = row_problem(
+                section, template_name, spec, row["values"], row.get("unit"), grounds
+            )
+            problems += [problem] if problem else []
+            continue
+        problems += _group(section, template_name, group, grounds, placed)
+    return problems, placed
+
+
+def _group(section: str, template_name: str, group: list[dict], grounds: Grounds, placed) -> list:
+    """Rows sharing one text: their values together, in order, against its numbers."""
+    ids = [r["row"] for r in group]
+    where = f"rows {', '.join(ids)} (printed together)"
+    values = [v for r in group for v in r["values"]]
+    together = align(values, printed_numbers(grounds.text, *grounds.rows[ids[0]]))
+    at = 0
+    for row in group:
+        n = len(row["values"])
+        placed[row["row"]] = Placed(together.spans[at : at + n], together.how[at : at + n])
+        at += n
+    if together.problem:
+        return [f"{where}: {together.problem}"]
+    out = []
+    for row in group:
+        spec = spec_of(section, template_name, row["row"])
+        if "cut" in placed[row["row"]].how:
+            problem = _cut_problem(section, template_name, spec, row["values"])
+            out += [f"row {spec.id}: {problem}"] if problem else []
     return out
 
 
-def _folded_find(text: str, digits: str, start: int, end: int) -> int:
-    return text.translate(FOLD).find(digits, start, end)
+def _in_region(values: list, grounds: Grounds) -> Placed:
+    """A row the rules did not locate: its values must stand as consecutive whole numbers somewhere
+    in the table's region."""
+    tokens = printed_numbers(grounds.text, *grounds.table)
+    present = [v for v in values if v is not None]
+    wanted = [number_text(v) for v in present]
+    for i in range(len(tokens) - len(wanted) + 1):
+        if [t.digits for t in tokens[i : i + len(wanted)]] == wanted:
+            it = iter(tokens[i : i + len(wanted)])
+            spans, how = [], []
+            for v in values:
+                t = next(it) if v is not None else None
+                spans.append((t.start, t.end) if t else None)
+                how.append(("ocr" if t.ocr else "whole") if t else "")
+            return Placed(spans, how)
+    return Placed(
+        problem=f"the values {', '.join(wanted)} are not printed in the table as whole numbers "
+        "in this order"
+    )
+
+
+def row_identities(template_name: str, spec: RowSpec):
+    """The template's identities over this row's own columns (T3-B, T4: 总计 = its parts)."""
+    keys = set(spec.keys)
+    return [i for i in template(template_name).identities if set(i.keys) <= keys]
+
+
+def _cut_problem(section: str, template_name: str, spec: RowSpec, values: list) -> str:
+    identities = row_identities(template_name, spec)
+    if not identities:
+        return (
+            "its digits run together and this table has no sum to check a cut against: give null "
+            "for the cells "
+            "of the run"
+        )
+    given = dict(zip(spec.keys, values))
+    for identity in identities:
+        if any(given.get(k) is None for k in identity.keys):
+            return (
+                "its digits run together: give every column (the cut is checked by the row's sum, "
+                f"{identity.says}), or null for the whole row"
+            )
+        left, right = sum(given[k] for k in identity.left), sum(given[k] for k in identity.right)
+        if left != right:
+            return (
+                f"its digits run together and this cut does not add up ({identity.says}: {left} ≠ "
+                f"{right}): "
+                "cut the digits so that it does, or give null for the whole row"
+            )
+    return ""
+
+
+def _unit_problem(where: str, spec: RowSpec, values: list, unit, grounds: Grounds) -> str:
+    if not spec.money or all(v is None for k, v in zip(spec.keys, values) if k in spec.money):
+        return ""
+    table = grounds.text[grounds.table[0] : grounds.table[1]]
+    if unit == "元" and not re.search(r"(?<!万)元", table):
+        return f"{where}: unit 元 is not stated in the table"
+    if unit == "万元" and "万元" not in table:
+        return f"{where}: unit 万元 is not stated in the table"
+    return ""
+
+
+# ------------------------------------------------------- the reply: shape in words, then grounding
+class Reply(BaseModel):
+    """A reply for one table. Subclassed per request (`reply_model`) with the rows asked."""
+
+    model_config = ConfigDict(hide_input_in_errors=True)
+    rows: list[dict[str, Any]]  # {"row": id, "values": [...], "unit": 元|万元|None}, normalised
+
+    SECTION: ClassVar[str] = ""  # set by reply_model
+    TEMPLATE: ClassVar[str] = ""
+    ASKED: ClassVar[tuple[str, ...]] = ()
+
+    @classmethod
+    def model_json_schema(cls, *args, **kwargs) -> dict:
+        """The schema sent: compact and bounded (see `reply_schema`)."""
+        return reply_schema(cls.SECTION, cls.TEMPLATE, cls.ASKED)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shape(cls, data):
+        rows, problems = normalise_reply(data, cls.SECTION, cls.TEMPLATE, cls.ASKED)
+        if problems:
+            raise ValueError(in_words(problems))
+        return {"rows": rows}
+
+    @model_validator(mode="after")
+    def _grounded(self, info: ValidationInfo):
+        grounds = (info.context or {}).get("grounds")
+        if grounds is None:
+            return self  # no context: shape only
+        problems, _ = check_reply(self.SECTION, self.TEMPLATE, self.rows, grounds)
+        if not any(v is not None for row in self.rows for v in row["values"]):
+            problems.insert(
+                0,
+                "no value read: every row is null; give the numbers printed in each row (null only "
+                "for a blank cell)",
+            )
+        if problems:
+            raise ValueError(in_words(problems))
+        return self
+
+
+def in_words(problems: list[str]) -> str:
+    """At most MAX_PROBLEMS problems, one a line, and how many more there are."""
+    shown = problems[:MAX_PROBLEMS]
+    more = len(problems) - len(shown)
+    return "\n".join(shown) + (f"\n(and {more} more problems of these kinds)" if more else "")
+
+
+def normalise_reply(
+    data, section: str, template_name: str, asked: tuple[str, ...]
+) -> tuple[list[dict], list[str]]:
+    """A reply's rows as {"row", "values", "unit"} with the asked ids, and the problems of shape
+    in words. Accepts the usual ways a model writes it: {"rows": [...]}, a bare list of rows, a
+    row as [id, [values]], rows keyed by id ({"new": [...]}), a row named by its label."""
+    if isinstance(data, (str, bytes)):
+        return [], ['the reply is not JSON: answer with one JSON object {"rows": [...]}']
+    if isinstance(data, dict) and "rows" not in data:
+        inner = data.get("arguments") or data.get("parameters")
+        if isinstance(inner, dict):
+            data = inner
+        elif data and all(isinstance(v, list) for v in data.values()):
+            data = {"rows": [{"row": k, "values": v} for k, v in data.items()]}
+    rows = data.get("rows") if isinstance(data, dict) else data if isinstance(data, list) else None
+    if isinstance(rows, list) and rows and all(_is_number(r) for r in rows):
+        rows = None  # [1]: a list of numbers, not of rows
+    if not isinstance(rows, list):
+        return [], [
+            f'the reply must be one JSON object {{"rows": [{{"row": id, "values": [...]}}]}}, not '
+            f"{_kind(data)}"
+        ]
+    out, problems, seen = [], [], set()
+    for i, row in enumerate(rows):
+        parsed, problem = _row(row, i, section, template_name, asked)
+        if problem:
+            problems.append(problem)
+            continue
+        if parsed is None:
+            continue  # a row of the table that was not asked: not used
+        if parsed["row"] in seen:
+            problems.append(f"row {parsed['row']} is given twice: give each row once")
+            continue
+        seen.add(parsed["row"])
+        out.append(parsed)
+    if not out and not problems:
+        problems.append(f"no row read: give the rows {', '.join(asked)}")
+    return out, problems
+
+
+def _is_number(x) -> bool:
+    return x is None or (isinstance(x, (int, float)) and not isinstance(x, bool))
+
+
+def _kind(data) -> str:
+    if isinstance(data, list) and data and all(_is_number(r) for r in data):
+        return "a list of numbers"
+    return {
+        list: "a list",
+        dict: 'an object without "rows"',
+        str: "text",
+        int: "a number",
+        float: "a number",
+        type(None): "null",
+        bool: "true/false",
+    }.get(type(data), type(data).__name__)
+
+
+def _row(row, i: int, section: str, template_name: str, asked: tuple[str, ...]):
+    if isinstance(row, list) and len(row) == 2 and isinstance(row[1], list):
+        row = {"row": row[0], "values": row[1]}
+    if not isinstance(row, dict):
+        return None, f'rows[{i}] must be an object {{"row": id, "values": [...]}}, not {_kind(row)}'
+    row_id, why = resolve_row(section, template_name, row.get("row", row.get("id", "")), asked)
+    if row_id is None:
+        return None, why
+    if row_id not in asked:
+        return None, ""
+    spec = spec_of(section, template_name, row_id)
+    values = row.get("values")
+    if not isinstance(values, list):
+        return (
+            None,
+            f'row {row_id}: "values" must be a list of {len(spec.columns)} numbers or nulls',
+        )
+    if len(values) != len(spec.columns):
+        return None, (
+            f"row {row_id}: {len(values)} values for {len(spec.columns)} columns "
+            f"({', '.join(spec.columns)}); "
+            f"give {len(spec.columns)}, null for a blank cell"
+        )
+    parsed, problems = [], []
+    for column, v in zip(spec.columns, values):
+        number, problem = _value(v, section)
+        parsed.append(number)
+        if problem:
+            problems.append(f"row {row_id}, {column}: {problem}")
+    if problems:
+        return None, problems[0]
+    unit = row.get("unit") if row.get("unit") in ("元", "万元") else None
+    return {"row": row_id, "values": parsed, "unit": unit}, ""
+
+
+def _value(v, section: str):
+    """A cell's value from a reply: a number, or null; a number written as text is read."""
+    if v is None:
+        return None, ""
+    if isinstance(v, bool):
+        return None, f"{v!r} is not a number: give the number printed, or null"
+    if isinstance(v, str):
+        text = normalise(v).lower()
+        if text in BLANK_WORDS:
+            return None, ""
+        reading = read_cell(v)
+        if reading.kind != NUMBER:
+            return (
+                None,
+                f"{v!r} is not a number: give the digits printed, or null when the cell is blank",
+            )
+        v = reading.value
+    if isinstance(v, float) and v.is_integer():
+        v = int(v)
+    if isinstance(v, float) and section != "t2":
+        return None, f"{v} is not a whole number: this table counts, give the digits printed"
+    if not isinstance(v, (int, float)):
+        return None, f"{v!r} is not a number: give the number printed, or null"
+    return v, ""
+
+
+@lru_cache(maxsize=64)
+def reply_model(
+    section: str, template_name: str, asked: tuple[str, ...] | None = None
+) -> type[Reply]:
+    """The pydantic model of a reply for these rows of this table (`asked` None: every row)."""
+    ids = asked or tuple(s.id for s in row_specs(section, template_name))
+    title = {"t2": "Table2", "t3": "Table3", "t4": "Table4"}[section]
+    return type(
+        title,
+        (Reply,),
+        {
+            "SECTION": section,
+            "TEMPLATE": template_name,
+            "ASKED": ids,
+            "__doc__": f"The cells of table {section[1]}",
+            "__module__": __name__,
+        },
+    )
+
+
+def reply_schema(section: str, template_name: str, asked: tuple[str, ...]) -> dict:
+    """The JSON schema of a reply: the row ids asked (enumerated), exactly each row's number of
+    values (integers; numbers only in a row with money), exactly the number of rows asked."""
+    specs = [s for s in row_specs(section, template_name) if s.id in asked]
+    shapes: dict[tuple, list[str]] = {}
+    for s in specs:
+        shapes.setdefault((len(s.columns), bool(s.money)), []).append(s.id)
+    variants = []
+    for (n, decimal), ids in shapes.items():
+        item = {"type": ["number" if decimal else "integer", "null"]}
+        props = {
+            "row": {"type": "string", "enum": ids},
+            "values": {"type": "array", "items": item, "minItems": n, "maxItems": n},
+        }
+        if section == "t2" and any(spec_of(section, template_name, i).money for i in ids):
+            props["unit"] = {"type": ["string", "null"], "enum": ["元", "万元", None]}
+        variants.append(
+            {
+                "type": "object",
+                "properties": props,
+                "required": ["row", "values"],
+                "additionalProperties": False,
+            }
+        )
+    items = variants[0] if len(variants) == 1 else {"anyOf": variants}
+    return {
+        "type": "object",
+        "title": {"t2": "Table2", "t3": "Table3", "t4": "Table4"}[section],
+        "properties": {
+            "rows": {
+                "type": "array",
+                "items": items,
+                "minItems": len(specs),
+                "maxItems": len(specs),
+            }
+        },
+        "required": ["rows"],
+        "additionalProperties": False,
+    }
+
+
+def values_from_reply(reply: Reply, grounds: Grounds) -> dict[str, LLMValue]:
+    """Every key of the rows the reply gives, grounded: the value's span in the document, the row
+    text it stands in, and how it is printed (whole, a cut piece of a run, an OCR confusion)."""
+    out: dict[str, LLMValue] = {}
+    _, placements = check_reply(reply.SECTION, reply.TEMPLATE, reply.rows, grounds)
+    for row in reply.rows:
+        spec = spec_of(reply.SECTION, reply.TEMPLATE, row["row"])
+        span = grounds.rows.get(spec.id)
+        placed = placements.get(spec.id) or Placed()
+        raw = grounds.text[span[0] : span[1]].strip() if span else ""
+        for i, (key, v) in enumerate(zip(spec.keys, row["values"])):
+            where = placed.spans[i] if i < len(placed.spans) else None
+            if v is not None and key in spec.money:
+                v = round(float(v) / 10000, 6) if row.get("unit") == "元" else float(v)
+            how = placed.how[i] if i < len(placed.how) else ""
+            out[key] = LLMValue(
+                key,
+                v,
+                raw,
+                where[0] if where else None,
+                where[1] if where else None,
+                grounded="between" if spec.id in grounds.between else "row" if span else "region",
+                printed=how or "whole",
+            )
+    return out

@@ -35,7 +35,8 @@ def commands(group=cli.main, prefix=""):
             yield path, command
 
 
-LLM_FLAGS = {"--llm-base-url", "--llm-api-key", "--llm-model", "--llm-mode", "--llm-concurrency",
+LLM_FLAGS = {"--llm-base-url", "--llm-api-key", "--llm-model", "--llm-profile", "--llm-mode",
+             "--llm-concurrency",
              "--llm-timeout", "--llm-token-budget", "--no-llm"}
 
 

@@ -185,14 +185,13 @@ def split_labels(seg: Segment, table: Table) -> list[Segment]:
     return parts
 
 
+@lru_cache(maxsize=32768)  # labels repeat from report to report
 def _row_starts(label: str, table: Table) -> list[int]:
     """Where each row the label names starts in it (backed over its enumerator), when it names
     two rows or more, or a row after the header's words; [] otherwise."""
     found = []
-    for row in table.rows:
-        if row.bare or row.heading_only:
-            continue  # `其他`, `总计`, `其他处理` stand inside other rows' labels too
-        hits = [(label.find(w), len(w)) for w in row.words if len(w) >= 2 and w in label]
+    for row, words in _naming_words(table):
+        hits = [(label.find(w), len(w)) for w in words if w in label]
         if hits:
             found.append(min(hits))
     found.sort()
@@ -209,14 +208,27 @@ def _row_starts(label: str, table: Table) -> list[int]:
     return [_with_enumerator(label, pos) for pos in starts]
 
 
+@lru_cache(maxsize=8)
+def _naming_words(table: Table) -> tuple[tuple[Row, tuple[str, ...]], ...]:
+    """Each row's words of two characters or more, but for rows named by a bare word (`其他`,
+    `总计`, `其他处理` stand inside other rows' labels too)."""
+    return tuple((row, tuple(w for w in row.words if len(w) >= 2)) for row in table.rows
+                 if not (row.bare or row.heading_only))
+
+
+@lru_cache(maxsize=8)
+def _printed_bare(table: Table) -> frozenset[str]:
+    return frozenset(PUNCT.sub("", normalise(r.enumerator + r.label)) for r in table.rows
+                     if r.bare or r.heading_only)
+
+
 INNER_ENUMERATOR = re.compile(r"(?:\d{1,2}\s*[.、．]|[（(][一二三四五六七八九十]{1,2}[)）])")
 
 
 def _bare_row_at_end(label: str, table: Table) -> int | None:
     """Where a row named by a bare word, with its enumerator, ends the label (`…政府信息公开申请
     3.其他`, `…不计其他情形)(七)总计`): rows of a crawler's text run into the next."""
-    printed = {PUNCT.sub("", normalise(r.enumerator + r.label)) for r in table.rows
-               if r.bare or r.heading_only}
+    printed = _printed_bare(table)
     for m in INNER_ENUMERATOR.finditer(label, 1):
         if PUNCT.sub("", normalise(label[m.start():])) in printed:
             return m.start()

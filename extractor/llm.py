@@ -237,24 +237,35 @@ class _Plan:
 def rows_to_ask(record: Record, section: str, text: str) -> tuple[tuple[str, ...], list[str]]:
     """The rows of a table to ask for: those with a key in doubt (marked, or named by a check
     that suspects a misreading), with every row printed on the same text (table 4's groups in one
-    line); a row whose text prints no number is not asked (there is nothing to read). Returns the
-    ids in template order and the ids left out."""
+    line); a row is not asked when no reply about it could be grounded: the rules did not locate
+    it (and it is not alone between two rows they did), its text prints no number, or in table 2
+    it prints only one run of digits for several columns. Returns the ids in template order and
+    the ids left out."""
     doubtful = set(section_keys(record, section))
     specs = row_specs(section, record.template)
     wanted = {s.id for s in specs if doubtful & set(s.keys)}
     spans = {s.id: record.regions.get(f"{section}.{s.id}") for s in specs}
     shared = {spans[i] for i in wanted if spans[i] is not None}
     wanted |= {i for i, span in spans.items() if span is not None and span in shared}
+    candidates = [s for s in specs if s.id in wanted]
+    grounds = grounds_of(text, section, record.template, record.regions, [s.id for s in candidates])
     asked, empty = [], []
-    for s in specs:
-        if s.id not in wanted:
-            continue
-        span = spans[s.id]
-        if span is not None and not printed_numbers(text, *span):
-            empty.append(s.id)
+    for s in candidates:
+        span = grounds.rows.get(s.id)
+        if span is None or not _readable(section, s, printed_numbers(text, *span)):
+            empty.append(s.id)  # nothing a reply could be grounded in: left as the rules have it
         else:
             asked.append(s.id)
     return tuple(asked), empty
+
+
+def _readable(section: str, spec, tokens) -> bool:
+    """Can a reply about this row be accepted at all? Its text must print a number, and in
+    table 2 (no sum to settle a cut) not only one run of digits for several columns."""
+    if not tokens:
+        return False
+    return not (section == "t2" and len(spec.keys) > 1 and len(tokens) == 1
+                and len(tokens[0].digits) > 1)
 
 
 def _plan(

@@ -304,8 +304,9 @@ class Grounds:
 
 def grounds_of(text: str, section: str, template_name: str, regions: dict, asked) -> Grounds:
     """The grounds of a table's asked rows. A row the rules did not locate, alone between two
-    rows they did (in the template's order), takes the text between those as its span: its
-    label may be misprinted past recognition while its numbers stand there."""
+    rows they did (in the template's order), or the table's last row after one they did, takes
+    the text between those (or to the table's end) as its span: its label may be misprinted past
+    recognition while its numbers stand there."""
     table = regions[section]
     order = [s.id for s in row_specs(section, template_name)]
     spans = {r: regions.get(f"{section}.{r}") for r in order}
@@ -317,9 +318,10 @@ def grounds_of(text: str, section: str, template_name: str, regions: dict, asked
         i = order.index(row_id)
         before = next((spans[r] for r in reversed(order[:i]) if spans[r]), None)
         after_i = next((j for j in range(i + 1, len(order)) if spans[order[j]]), None)
-        if before is None or after_i is None or after_i != i + 1:
-            continue  # not alone in its gap (or at an end of the table): the region only
-        gap = (before[1], spans[order[after_i]][0])
+        last = i == len(order) - 1  # the table's last row: the region's end closes its gap
+        if before is None or (after_i != i + 1 and not (last and after_i is None)):
+            continue  # not alone in its gap: the region only
+        gap = (before[1], table[1] if after_i is None else spans[order[after_i]][0])
         if (
             gap[0] < gap[1]
             and printed_numbers(text, *gap)

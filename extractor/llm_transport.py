@@ -23,8 +23,6 @@ import time
 from dataclasses import dataclass, field
 from typing import Awaitable, Callable
 
-from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
-
 from .errors import EndpointError, RequestTimeout, RouteStopped
 
 MAX_WAIT = 60.0  # seconds: the longest a Retry-After is honoured for, and the backoff's ceiling
@@ -85,6 +83,8 @@ class _Wait:
     """Retry-After when given, else exponential backoff with jitter."""
 
     def __init__(self) -> None:
+        from tenacity import wait_exponential_jitter  # (the llm extra: a core install reads without it)
+
         self.backoff = wait_exponential_jitter(initial=1, max=MAX_WAIT, jitter=1)
 
     def __call__(self, state) -> float:
@@ -187,6 +187,8 @@ class Transport:
         kwargs.setdefault("temperature", 0)  # reading, not writing: the likeliest reading, every run
         if self.estimate and not self.usage.requests:
             self.usage.estimate_in = self.estimate(kwargs)
+        from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt
+
         retrying = AsyncRetrying(
             stop=stop_after_attempt(self.retries + 1),
             wait=_Wait(),

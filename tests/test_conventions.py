@@ -270,3 +270,22 @@ def test_the_progress_bar_counts_files_and_keeps_errors_on_lines_of_their_own(tm
     shown = screen.getvalue().replace("\r", "\n").splitlines()
     assert "Error: f1.txt: empty file" in shown  # a line of its own, not over the bar
     assert any("3/4 files" in line and "left" in line for line in shown), shown
+
+
+def test_a_core_install_reads_without_the_llm_extra(tmp_path):
+    """The README's first command installs no LLM packages: extract must not need them (it did:
+    the route's config imported tenacity)."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    examples = Path(__file__).resolve().parent.parent / "examples"
+    code = ("import sys\n"
+            "for name in ('tenacity', 'openai', 'instructor'):\n"
+            "    sys.modules[name] = None  # as if not installed\n"
+            "from extractor.cli import main\n"
+            "main()\n")
+    done = subprocess.run([sys.executable, "-c", code, "extract", str(examples / "000_1e9d07bbaba7ae4f.txt"),
+                           "--jsonl", "-"], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert '"status": "ok"' in done.stdout

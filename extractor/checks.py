@@ -305,13 +305,19 @@ def fees_reported(record: Record, text: str) -> Iterator[Finding]:
         yield Finding("FEES", kind, f"信息处理费 is charged ({charged[0]}) but section 六 does not report it", ["t3.other.no_fee.total"] if no_fee else [])
 
 
+HEADING_RUN = re.compile(r"[^\s：:。]{0,30}")
+
+
 def section_five(record: Record, text: str) -> Iterator[Finding]:
     s5 = record.regions.get("s5")
     if s5 is None:
         yield Finding("SECTION-5", REPORT_DEFECT, "section 五 (存在的主要问题及改进情况) is missing")
         return
     body = text[s5[0] : s5[1]].split("\n", 1)
-    inline = re.split(r"[：:]", body[0], maxsplit=1)[1] if re.search(r"[：:]", body[0]) else ""  # 五、…情况：一是…
-    rest = re.sub(r"[\s。.]", "", inline + (body[1] if len(body) > 1 else ""))
+    # the heading ends at white space, a colon or a full stop (`五、…情况：一是…`, and a one-line
+    # dump's `五、存在的主要问题及改进情况 一是…`): what follows on its line is the section's too
+    heading = HEADING_RUN.match(body[0])
+    inline = body[0][heading.end() if heading else 0 :]
+    rest = re.sub(r"[\s。.：:]", "", inline + (body[1] if len(body) > 1 else ""))
     if rest in ("", "无", "暂无"):
         yield Finding("SECTION-5", REPORT_DEFECT, "section 五 (存在的主要问题及改进情况) is empty or just 无")

@@ -371,3 +371,12 @@ def test_a_received_count_that_includes_the_carried_over_is_no_defect():
         text = new.replace("未收到信息公开申请", f"收到政府信息公开申请{said}件")
         found = of(record_of(text).findings, "TEXT-TABLE", REPORT_DEFECT)
         assert bool([f for f in found if f.keys == ["t3.new.total"]]) is defect
+
+
+@pytest.mark.parametrize("said, defect", [("一是公开内容不够全面。下一步将加强培训。", False), ("无。", True)])
+def test_section_five_written_on_its_headings_line(said, defect):
+    """A one-line dump writes section 五 on its heading's line, without a colon."""
+    at = SEED.index("五、")
+    end = SEED.index("六、")
+    text = SEED[:at] + f"五、存在的主要问题及改进情况 {said} " + SEED[end:]
+    assert bool(of(record_of(text).findings, "SECTION-5", REPORT_DEFECT)) is defect

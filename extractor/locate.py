@@ -415,6 +415,7 @@ def _fill_gaps(rows: dict[str, RowText], table: Table, width: Width) -> None:
             continue
         if left[0] in first.cells:
             first.cells = first.cells[: first.cells.index(left[0])]
+            first.doubt = first.doubt or PLACED_BY_ORDER  # which of its cells are its own?
         for r in gap:
             take, left = left[: width(r.id)], left[width(r.id) :]
             label = rows[r.id].label if r.id in rows else Segment("", take[0].start, take[0].start)

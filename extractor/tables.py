@@ -152,18 +152,19 @@ def _in_another_line_order(r: Reading, fit: align.Fit, text: str, k: int, row_id
     adds up or is marked already)."""
     assert r.text is not None
     groups = _line_groups(text, r.text.cells)
-    if not 2 <= len(groups) <= MAX_LINES_REORDERED:
+    if len(groups) < 2:
         return None
+    if len(groups) > MAX_LINES_REORDERED:  # a cell a line (plain pdftotext): too many orders
+        return _several_lines_no_sum(fit, row_identity)
     found = [fit] if row_identity(align.values_of(fit)) is True else []
     for order in list(itertools.permutations(groups))[1:]:
         cells = [c for group in order for c in group]
         found += [f._replace(rule="line-order") for f in align.options(cells, k, glued=False).fits
                   if row_identity(align.values_of(f)) is True]
     distinct = {align.values_of(f) for f in found}
-    if not found and row_identity(align.values_of(fit)) is False and not fit.review:
-        # the lines may not all be this row's (a number wrapped in its column, a neighbour's total)
-        return fit._replace(review=True, reason="its cells stand on several lines and add up in no order")
-    if not found or (len(distinct) == 1 and found[0] is fit):
+    if not found:
+        return _several_lines_no_sum(fit, row_identity)
+    if len(distinct) == 1 and found[0] is fit:
         return None
     if len(distinct) == 1:
         return found[0]._replace(rule="line-order+arithmetic", review=False, reason="",
@@ -171,6 +172,15 @@ def _in_another_line_order(r: Reading, fit: align.Fit, text: str, k: int, row_id
     readings = list({align.values_of(f): f for f in found}.values())
     r.options = align.Options(tuple(readings), "line-order", "its lines add up in more than one order")
     return align.ambiguous(readings, r.options.reason)
+
+
+def _several_lines_no_sum(fit: align.Fit, row_identity) -> align.Fit | None:
+    """A row whose cells stand on several lines and that does not add up: marked, since the
+    lines may not all be its own (a number wrapped in its column, a neighbour's total printed in
+    the stream between). None when it adds up, or is marked already."""
+    if row_identity(align.values_of(fit)) is not False or fit.review:
+        return None
+    return fit._replace(review=True, reason="its cells stand on several lines and do not add up")
 
 
 def _line_groups(text: str, cells: list[Cell]) -> list[list[Cell]]:

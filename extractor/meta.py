@@ -411,9 +411,10 @@ def check_agency(name: str, text: str = "") -> tuple[str, list[dict]]:
             f"meta.agency: {name!r} does not end as a body's name does (人民政府, 局, 委员会…)",
             [],
         )
-    if region_of(name):
-        return "", []
-    claimed = _claimed_division(name)
+    region = region_of(name)
+    claimed = _claimed_division(name[len(region) :]) if region else _claimed_division(name)
+    if region and (claimed is None or gazetteer.places(claimed) or _zone_at(claimed, 0)):
+        return "", []  # (after its region, a name such as 江苏省沐阳县… still claims a county)
     if claimed is None:
         return (
             f"meta.agency: {name!r} names no region (no division of {gazetteer.source()}, no zone)",

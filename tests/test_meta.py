@@ -396,3 +396,18 @@ def test_predates_flows_through_store_jsonl_export_show_flagged_and_the_summary(
     }
     assert reloaded["old.txt"]["status"] == "predates"
     assert read_file(folder / "old.txt").status == "predates"
+
+
+@pytest.mark.parametrize("name, offered", [
+    ("江苏省沐阳县人民政府", "江苏省沭阳县人民政府"),
+    ("安徽省宿极县人民政府", "安徽省宿松县人民政府"),
+    ("合肥市蜀出区人民政府", "合肥市蜀山区人民政府"),
+])
+def test_a_place_one_character_off_after_its_province_is_marked(name, offered):
+    """The region a name opens with (江苏省) does not vouch for the county after it: 沐阳县 is no
+    division, and the gazetteer's 沭阳县 is offered (the tester found these unmarked)."""
+    from extractor.meta import check_agency
+
+    reason, alternatives = check_agency(name, name)
+    assert reason and offered in [a["value"] for a in alternatives]
+    assert check_agency(offered, offered) == ("", [])

@@ -165,6 +165,10 @@ def _title_like(line: str) -> bool:
     )
 
 
+# Markdown around a title converted from PDF or a web page: `# 标题`, `**标题**`, `> 标题`.
+MARKUP_CHARS = "#>*_ \t"
+
+
 def _pieces(lines: list[tuple[str, int]], limit: int, end: int | None) -> list[tuple[str, int]]:
     """Title-like pieces of the first lines (up to `end`): a line, or each cell of a table line."""
     out = []
@@ -173,8 +177,8 @@ def _pieces(lines: list[tuple[str, int]], limit: int, end: int | None) -> list[t
             break
         pos = 0
         for cell in line.split("\t"):
-            stripped = cell.strip()
-            if _title_like(cell):
+            stripped = cell.strip().strip(MARKUP_CHARS)
+            if _title_like(stripped):
                 out.append((stripped, offset + pos + cell.find(stripped)))
             else:
                 out.append(("", offset + pos))  # breaks a run of pieces

@@ -17,9 +17,22 @@ from functools import lru_cache
 
 from .cells import EMPTY, NUMBER, TEXT, Cell, read_cell
 
-# A markdown table's rule (`|---|:--:|`), or a line of nothing: never a row. A line of empty pipe
-# cells (`|  |  |  |`) is a row whose cells are all blank, and is kept.
-SEPARATOR_LINE = re.compile(r"^[\s|:：+]*[-—–=][\s|:：\-—–=+]*$|^\s*$")
+# Never a row: a line of nothing, a markdown table's rule (`|---|:--:|`, ASCII hyphens) or a run
+# of three dashes or more. A dash or two alone is a cell (`—`, a blank printed by plain pdftotext
+# on a line of its own; `| — | — |`), and a line of empty pipe cells (`|  |  |`) a row of blanks.
+MARKDOWN_RULE_CHARS = frozenset("|:-+ \t")
+RULE_CHARS = frozenset("|:：+-—–= \t")
+THREE_DASHES = re.compile(r"[-—–=]{3}")
+
+
+def is_rule(line: str) -> bool:
+    """Is the line a rule between rows, or blank (see above)?"""
+    chars = set(line.strip())
+    if "|" in chars and chars <= MARKDOWN_RULE_CHARS:
+        return "-" in chars
+    return not chars or (chars <= RULE_CHARS and THREE_DASHES.search(line) is not None)
+
+
 RUN = re.compile(r"[-−—–]?\d+(?:\.\d+)?|[/／](?=[/／\d]|$)")  # a change of 本年增/减 may be negative  # digits, or a placeholder slash, run into a label
 LABEL_END = r"[\u4e00-\u9fff”\"）)》]"
 # What a label opens with, when a run of digits at the start of a cell runs into it
@@ -53,7 +66,7 @@ def physical_rows(text: str, start: int, end: int) -> list[list[Cell]]:
         if _page_number_at_break(lines, n):
             continue
         for piece, at in _sentences(line, offset):
-            if not piece.strip() or SEPARATOR_LINE.match(piece) or _is_prose(piece):
+            if is_rule(piece) or _is_prose(piece):
                 continue
             rows.append(_split_line(piece, at))
     return _join_wrapped_numbers(rows)
@@ -286,7 +299,7 @@ def _cell_per_line_rows(lines: list[tuple[str, int]]) -> list[list[Cell]]:
                 rows.append(current)
                 current = []
             continue
-        if SEPARATOR_LINE.match(line) and line.strip():
+        if is_rule(line) and line.strip():
             continue
         if line.startswith("\t") or not current:
             body = line[1:] if line.startswith("\t") else line

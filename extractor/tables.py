@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import itertools
 import re
+from bisect import bisect_right
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from . import align, solve
@@ -80,12 +82,14 @@ def read_t3(text: str, region: Span | None, template_name: str) -> TableReading:
             reading.grid = bool(cells)
             reading.options = align.options(cells or rt.cells, k, _glued(rt))
         readings.append(reading)
-    _decide(readings, [eq for eq in tpl.identities if eq.table == "t3"], row_sum_identity, text)
+    _decide(readings, [eq for eq in tpl.identities if eq.table == "t3"], row_sum_identity,
+            _physical_row_of(lines))
     return _assemble(table, readings, located, "t3", row_sum_identity)
 
 
 # ---------------------------------------------------------------- deciding
-def _decide(readings: list[Reading], identities: list[Identity], row_identity, text: str) -> None:
+def _decide(readings: list[Reading], identities: list[Identity], row_identity,
+            row_of: Callable[[Cell], int]) -> None:
     """Each row's reading: its own when its cells allow one (or its arithmetic leaves one, the
     cells of its lines taken in another order if need be); else the one the table's identities
     leave across rows (solve.py); else its likeliest, marked."""
@@ -96,7 +100,7 @@ def _decide(readings: list[Reading], identities: list[Identity], row_identity, t
             continue
         fit = align.choose(r.options, row_identity, k)
         if not r.grid:
-            fit = _in_another_line_order(r, fit, text, k, row_identity) or fit
+            fit = _in_another_line_order(r, fit, row_of, k, row_identity) or fit
         if fit.rule.endswith("+ambiguous") and r.options.complete:
             undecided.append(r)
         r.fit = fit
@@ -143,7 +147,8 @@ def _holds(eq: Identity, values: dict) -> bool | None:
 MAX_LINES_REORDERED = 3
 
 
-def _in_another_line_order(r: Reading, fit: align.Fit, text: str, k: int, row_identity) -> align.Fit | None:
+def _in_another_line_order(r: Reading, fit: align.Fit, row_of: Callable[[Cell], int], k: int,
+                           row_identity) -> align.Fit | None:
     """A row whose cells stand on two or three lines: read in every order of its lines
     (pdftotext -layout prints a top-aligned 总计 on the label's first line, the six applicant
     columns on the next). The orders whose row adds up: one reading — taken (unmarked when the
@@ -151,16 +156,19 @@ def _in_another_line_order(r: Reading, fit: align.Fit, text: str, k: int, row_id
     table's identities to choose from (solve.py); none — the text's order, marked (None when it
     adds up or is marked already)."""
     assert r.text is not None
-    groups = _line_groups(text, r.text.cells)
+    groups = _line_groups(row_of, r.text.cells)
     if len(groups) < 2:
         return None
+    adds_up = _blanks_as_zero(row_identity)  # a row printing `—` for its zeros adds up too
     if len(groups) > MAX_LINES_REORDERED:  # a cell a line (plain pdftotext): too many orders
         return _several_lines_no_sum(fit, row_identity)
-    found = [fit] if row_identity(align.values_of(fit)) is True else []
+    # only readings that place every column (a cell, or a `—`, for each): a row short of cells
+    # is placed by a guess, and counting its blanks as zeros would make the guess add up
+    found = [fit] if fit.rule == "grid" and adds_up(align.values_of(fit)) is True else []
     for order in list(itertools.permutations(groups))[1:]:
         cells = [c for group in order for c in group]
         found += [f._replace(rule="line-order") for f in align.options(cells, k, glued=False).fits
-                  if row_identity(align.values_of(f)) is True]
+                  if f.rule == "grid" and adds_up(align.values_of(f)) is True]
     distinct = {align.values_of(f) for f in found}
     if not found:
         return _several_lines_no_sum(fit, row_identity)
@@ -174,24 +182,43 @@ def _in_another_line_order(r: Reading, fit: align.Fit, text: str, k: int, row_id
     return align.ambiguous(readings, r.options.reason)
 
 
+def _blanks_as_zero(identity):
+    """The identity with blank cells counted as 0: to tell which order of a row's lines adds up
+    when the row prints `—` or nothing for its zeros (the cells stay null)."""
+    def holds(values):
+        return identity([0 if v is None else v for v in values])
+
+    return holds
+
+
 def _several_lines_no_sum(fit: align.Fit, row_identity) -> align.Fit | None:
-    """A row whose cells stand on several lines and that does not add up: marked, since the
-    lines may not all be its own (a number wrapped in its column, a neighbour's total printed in
-    the stream between). None when it adds up, or is marked already."""
-    if row_identity(align.values_of(fit)) is not False or fit.review:
+    """A row whose cells stand on several lines and that does not add up, or cannot be checked
+    for a blank: marked, since the lines may not all be its own (a number wrapped in its column,
+    a neighbour's total printed in the stream between, a blank cell that printed nothing). None
+    when it adds up, or is marked already."""
+    if row_identity(align.values_of(fit)) is True or fit.review:
         return None
-    return fit._replace(review=True, reason="its cells stand on several lines and do not add up")
+    return fit._replace(review=True, reason="its cells stand on several lines and do not add up "
+                        "(or a blank leaves it unchecked)")
 
 
-def _line_groups(text: str, cells: list[Cell]) -> list[list[Cell]]:
-    """A row's value cells grouped by the line of text each stands on."""
+def _line_groups(row_of: Callable[[Cell], int], cells: list[Cell]) -> list[list[Cell]]:
+    """A row's value cells grouped by the physical row (a line, or a block of cell lines) each
+    stands on."""
     groups: list[list[Cell]] = []
     for cell in cells:
-        if groups and "\n" not in text[groups[-1][-1].end : cell.start]:
+        if groups and row_of(groups[-1][-1]) == row_of(cell):
             groups[-1].append(cell)
         else:
             groups.append([cell])
     return groups
+
+
+def _physical_row_of(lines: list[list[Cell]]) -> Callable[[Cell], int]:
+    """The index of the physical row (rows.physical_rows: a line of text; in a dump of one cell a
+    line, the block of lines of one table row) a cell, or a piece of one, stands in."""
+    starts = [row[0].start for row in lines if row]
+    return lambda cell: bisect_right(starts, cell.start)
 
 
 def _candidates(r: Reading, row_identity) -> list[align.Fit]:

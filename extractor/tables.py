@@ -24,7 +24,8 @@ from .locate import BEFORE_LABEL, PLACED_BY_ORDER, Located, RowText, locate
 from .record import Field, Finding
 from .rows import Segment, physical_rows, segments
 from .sections import Span
-from .template import Identity, Row, Table, money_factor, narrative_words, template
+from .template import (Identity, Row, RowTest, Table, money_factor, narrative_words, row_identity,
+                       template)
 
 YUAN = re.compile(r"(?<!万)元")
 
@@ -49,30 +50,17 @@ class Reading:
     grid: bool = False  # placed by the grid's columns
 
 
-def row_sum_identity(values) -> bool | None:
-    """总计 = the six applicant columns (T3-B); None when a value is blank."""
-    if any(v is None for v in values):
-        return None
-    return values[-1] == sum(values[:-1])
-
-
-def group_total_identity(values) -> bool | None:
-    """In each of table 4's three groups, 总计 = 维持 + 纠正 + 其他 + 尚未审结 (T4)."""
-    if any(v is None for v in values):
-        return None
-    return all(values[g + 4] == sum(values[g : g + 4]) for g in (0, 5, 10))
-
-
 # ---------------------------------------------------------------- table 3
 def read_t3(text: str, region: Span | None, template_name: str) -> TableReading:
     tpl = template(template_name)
     table = tpl.tables["t3"]
     k = len(table.columns)
+    row_sum = row_identity(template_name, "t3")  # T3-B
     if region is None:
         return _missing_table(table, "table 3 not found", "parse.t3_missing")
     lines = physical_rows(text, region.start, region.end)
     located = locate(segments(lines), table, lambda row: k)
-    grid = grid_columns(lines, k, row_sum_identity)
+    grid = grid_columns(lines, k, row_sum)
     readings = []
     for row in table.rows:
         rt = located.rows.get(row.id)
@@ -82,9 +70,9 @@ def read_t3(text: str, region: Span | None, template_name: str) -> TableReading:
             reading.grid = bool(cells)
             reading.options = align.options(cells or rt.cells, k, _glued(rt))
         readings.append(reading)
-    _decide(readings, [eq for eq in tpl.identities if eq.table == "t3"], row_sum_identity,
+    _decide(readings, [eq for eq in tpl.identities if eq.table == "t3"], row_sum,
             _physical_row_of(lines))
-    return _assemble(table, readings, located, "t3", row_sum_identity)
+    return _assemble(table, readings, located, "t3", row_sum)
 
 
 # ---------------------------------------------------------------- deciding
@@ -331,10 +319,11 @@ def read_t4(text: str, region: Span | None, template_name: str = "2021") -> Tabl
     cells = [c for s in segs if s.has_values for c in s.values]
     if not any(read_cell(c.text).kind not in (EMPTY, ILLEGIBLE) for c in cells):
         return _missing_table(table, _why_no_t4(cells, region), "parse.t4_missing")
-    fit = align.fit_row(cells, len(table.keys), group_total_identity)
+    sums = row_identity(template_name, "t4", len(table.rows))  # T4, for each of its rows
+    fit = align.fit_row(cells, len(table.keys), sums)
     runs = _runs(segs)
     if len(runs) > 1:  # its numbers stand among its header's words: their order is in doubt
-        fit = _in_stream_order(fit, table) or _by_runs(fit, runs, table)
+        fit = _in_stream_order(fit, table, sums) or _by_runs(fit, runs, table, sums)
     out = TableReading(fields_from_fit(table.keys, fit, "t4"))
     start, end = min(c.start for c in cells), max(c.end for c in cells)
     out.rows = {f"t4.{row.id}": (start, end) for row in table.rows}
@@ -371,12 +360,12 @@ def _runs(segs: list[Segment]) -> list[list[Cell]]:
 RUNS_GUESSED = "table 4's numbers stand among its header's words: the order of its cells is a guess"
 
 
-def _by_runs(fit: align.Fit, runs: list[list[Cell]], table: Table) -> align.Fit:
+def _by_runs(fit: align.Fit, runs: list[list[Cell]], table: Table, sums: RowTest) -> align.Fit:
     """Table 4's numbers stand among its header's words, and as read they break its sums: the
     runs of numbers placed in the table's cells every way that keeps each run's order and makes
     every sum hold. One such placement: shown, marked; several: the cells they disagree on null;
     none, or too many runs to try: the cells as read, all marked (the order is not known)."""
-    fits = [fit._replace(slots=tuple(p)) for p in _placements_that_add_up(fit, runs, table)]
+    fits = [fit._replace(slots=tuple(p)) for p in _placements_that_add_up(fit, runs, table, sums)]
     if not fits:
         return fit._replace(review=True, reason=RUNS_GUESSED)
     if len({align.values_of(f) for f in fits}) == 1:
@@ -385,14 +374,15 @@ def _by_runs(fit: align.Fit, runs: list[list[Cell]], table: Table) -> align.Fit:
     return align.ambiguous(fits, RUNS_GUESSED)._replace(review=True, reason=RUNS_GUESSED)
 
 
-def _placements_that_add_up(fit: align.Fit, runs: list[list[Cell]], table: Table) -> list[list]:
+def _placements_that_add_up(fit: align.Fit, runs: list[list[Cell]], table: Table,
+                            sums: RowTest) -> list[list]:
     size = len(fit.slots)
     cells = [c for run in runs for c in run]
     slots = {c.start: s for c, s in zip(cells, fit.slots) if s is not None}
     if len(runs) > MAX_RUNS or len(cells) != size or len(slots) != size:
         return []
     laid = _placements([[slots[c.start] for c in run] for run in runs], len(table.columns), size)
-    return [p for p in laid if group_total_identity([s.value for s in p]) is True]
+    return [p for p in laid if sums([s.value for s in p]) is True]
 
 
 def _placements(runs: list[list], width: int, size: int, taken: tuple = ()):
@@ -431,7 +421,7 @@ def _stream_orders(table: Table) -> list[tuple[int, ...]]:
     return orders
 
 
-def _in_stream_order(fit: align.Fit, table: Table) -> align.Fit | None:
+def _in_stream_order(fit: align.Fit, table: Table, sums: RowTest) -> align.Fit | None:
     """Table 4's numbers stand among its header's words (plain pdftotext): the text's order is one
     a PDF's stream may give, beside others (the groups' 总计 drawn last). Of the orders whose sums
     all hold: one reading, the text's — read plainly; one reading, another order's — shown,
@@ -439,12 +429,12 @@ def _in_stream_order(fit: align.Fit, table: Table) -> align.Fit | None:
     holds."""
     if any(s is None for s in fit.slots):
         return None
-    fits = [fit] if group_total_identity(align.values_of(fit)) is True else []
+    fits = [fit] if sums(align.values_of(fit)) is True else []
     for order in _stream_orders(table):
         slots = [None] * len(order)
         for at, position in enumerate(order):
             slots[position] = fit.slots[at]
-        if group_total_identity([s.value for s in slots]) is True:
+        if sums([s.value for s in slots]) is True:
             fits.append(fit._replace(slots=tuple(slots)))
     if not fits:
         return None

@@ -8,6 +8,7 @@ headings, marker words, units) takes it from here; rules/templates.toml is the o
             .rows -> (Row, ...)          # template order
             .columns -> (Column, ...)    # t3, t4: shared by every row; t2: per row (Row.columns)
         .identities -> (Identity, ...)   # T3-A, T3-B, T3-C, T4, expanded to keys
+    row_identity(name, table) -> test    # a printed line's values → do its row identities hold?
         .markers -> (str, ...)           # words only this format prints
     sections() -> (Section, ...)         # the six headings
     money_factor(unit) -> float          # 元 → 万元 and the like
@@ -19,7 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
-from typing import Any
+from typing import Any, Callable, Sequence
 
 from .errors import UsageError
 from .spec import TEMPLATES, templates
@@ -113,6 +114,7 @@ class Identity:
     right: tuple[str, ...]
     printed: bool = False  # printed in the template itself
     says: str = ""
+    each: str = "column"  # "column": over rows, one per column; "row": over columns, one per row
 
     @property
     def keys(self) -> tuple[str, ...]:
@@ -151,6 +153,39 @@ def template(name: str) -> Template:
     tables = {"t2": _t2(data["t2"], name), "t3": _t3(data["t3"], name), "t4": _t4(data["t4"])}
     return Template(name, meta["source"], meta["first_year"], meta.get("last_year"), tables,
                     _identities(data["identities"], tables), tuple(data["markers"][name]))
+
+
+RowTest = Callable[[Sequence[float | None]], "bool | None"]
+
+
+@lru_cache(maxsize=8)
+def row_identity(name: str, table_id: str, rows: int = 1) -> RowTest:
+    """The identities a row of the table keeps over its columns (`each = "row"` in
+    rules/templates.toml: T3-B 总计 = the six applicant columns, T4 总计 = 维持 + 纠正 + 其他 + 尚未审结)
+    as one test of a printed line of values: `rows` template rows side by side (table 4 prints
+    its three rows on one line), one value per column. The test gives True or False, or None when
+    a value is blank (None) and nothing can be said. Raises KeyError for an unknown table."""
+    table = template(name).tables[table_id]
+    columns = [c.id for c in table.columns]
+    first = table.rows[0]
+    sides = [([columns.index(_column(k)) for k in eq.left],
+              [columns.index(_column(k)) for k in eq.right])
+             for eq in template(name).identities
+             if eq.table == table_id and eq.each == "row" and eq.name.endswith(f"[{first.id}]")]
+    width = len(columns)
+
+    def holds(values: Sequence[float | None]) -> bool | None:
+        if any(v is None for v in values):
+            return None
+        lines = [values[g * width : (g + 1) * width] for g in range(rows)]
+        return all(sum(line[i] for i in left) == sum(line[i] for i in right)  # type: ignore[misc]
+                   for line in lines for left, right in sides)
+
+    return holds
+
+
+def _column(key: str) -> str:
+    return key.rsplit(".", 1)[1]
 
 
 def template_for_year(year: int) -> str | None:
@@ -260,4 +295,4 @@ def _by_columns(entry: dict, row: Row) -> Identity:
         return tuple(f"{row.table}.{row.id}.{c}" for c in names)
 
     return Identity(entry["check"], f"{entry['check']}[{row.id}]", row.table, keys(entry["left"]),
-                    keys(entry["right"]), entry.get("printed", False), entry.get("says", ""))
+                    keys(entry["right"]), entry.get("printed", False), entry.get("says", ""), "row")

@@ -1350,11 +1350,14 @@ def test_when_the_grid_contradicts_itself_the_row_that_could_stand_two_ways_is_m
 def test_space_separated_text_is_not_taken_for_a_grid():
     """Blank cells vanish between spaces: positions mean nothing there, so no row is placed by them."""
     from extractor.rows import physical_rows
-    from extractor.tables import grid_columns, row_sum_identity
+    from extractor.tables import grid_columns
+    from extractor.template import row_identity
 
+    row_sum = row_identity("2021", "t3")
     text = _GRID_T3.replace("\t", " ")
-    assert grid_columns(physical_rows(text, 0, len(text)), 7, row_sum_identity) == {}
-    assert grid_columns(physical_rows(_GRID_T3, 0, len(_GRID_T3)), 7, row_sum_identity) == {None: (3, 10)}  # start, cells a row
+    assert grid_columns(physical_rows(text, 0, len(text)), 7, row_sum) == {}
+    start_and_width = {None: (3, 10)}  # start, cells a row
+    assert grid_columns(physical_rows(_GRID_T3, 0, len(_GRID_T3)), 7, row_sum) == start_and_width
 
 
 def test_crawler_text_with_pipes_after_each_cell():

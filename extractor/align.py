@@ -69,6 +69,9 @@ class Options(NamedTuple):
     # Every way the cells can be read is among `fits` (no blank cell can have vanished, no signed
     # run left uncut): the readings may be weighed cell by cell, and by the table's arithmetic.
     complete: bool = True
+    # Not complete only because a blank cell may have vanished where a run is cut (CUT_OR_BLANK):
+    # the table's arithmetic may still choose among the cuts, and vouch for the one it leaves.
+    cut_or_blank: bool = False
 
     @property
     def distinct(self) -> int:
@@ -81,17 +84,19 @@ def fit_row(cells: Sequence[Cell], k: int, identity: Identity | None = None, glu
     `glued`: the row's numbers run straight on from its label (`规章000`), as crawler text does;
     when a space or a cell edge parts them, a run of digits is more likely one number whose blank
     neighbours were lost than several numbers run together, so cutting it is a guess (marked)."""
-    return choose(options(cells, k, glued), identity, k)
+    return choose(options(cells, k, glued, identity), identity, k)
 
 
-def options(cells: Sequence[Cell], k: int, glued: bool = True) -> Options:
-    """Every reading of a row's cells as its k columns (see fit_row)."""
+def options(cells: Sequence[Cell], k: int, glued: bool = True,
+            identity: Identity | None = None) -> Options:
+    """Every reading of a row's cells as its k columns (see fit_row). With the row's `identity`,
+    a run of digits that can be cut too many ways to list is cut only the ways that keep it."""
     readings = [read_cell(c.text) for c in cells]
     filled = [i for i, r in enumerate(readings) if r.kind != EMPTY]
     if len(filled) == k:
         return Options((Fit(tuple(_slot(cells[i], readings[i]) for i in filled), "grid"),))
     if len(filled) < k:
-        return _short(cells, readings, filled, k, glued)
+        return _short(cells, readings, filled, k, glued, identity)
     return _long(cells, readings, filled, k)
 
 
@@ -142,7 +147,8 @@ def unreadable(k: int, reason: str) -> Fit:
     return Fit((None,) * k, "unreadable", True, reason)
 
 
-def _short(cells, readings, filled, k, glued: bool = True) -> Options:
+def _short(cells, readings, filled, k, glued: bool = True,
+           identity: Identity | None = None) -> Options:
     if not cells:
         return Options((Fit((None,) * k, "no-cells", True, "the row's label stands with no cells after it"),))
     if not filled:
@@ -151,18 +157,66 @@ def _short(cells, readings, filled, k, glued: bool = True) -> Options:
     if windows:
         return _by_windows(cells, readings, windows, k)
     # Fewer cells than columns: digits run together in one cell may be several columns.
+    # Cells kept apart (a space after the label, or several cells): a blank cell left out reads as
+    # well as a run cut in two.
+    cut_or_blank = (len(filled) > 1 or not glued) and not _signed_run(cells, filled)
     if _split_count(cells, readings, filled, k) > MAX_CANDIDATES:
-        return Options((unreadable(k, "digits run together: too many ways to cut them"),))
+        return _cuts_that_add_up(cells[filled[0]], k, identity, cut_or_blank, len(filled))
     splits = list(_digit_splits(cells, readings, filled, k))
     if len(splits) == 1 and _forced(splits[0], cells, filled):
-        if len(filled) > 1 or not glued:  # cells kept apart: a blank cell left out reads as well as a run cut in two
+        if len(filled) > 1 or not glued:
             return Options((Fit(splits[0], "digit-split", True, CUT_OR_BLANK),), FORCED)
         return Options((Fit(splits[0], "digit-split"),), FORCED, "digits run together")  # one digit a column: no other reading
     if splits:
         complete = len(filled) == 1 and glued and not _signed_run(cells, filled)
         return Options(tuple(Fit(s, "digit-split") for s in splits), "digit-split",
-                       "digits run together split more than one way", complete)
+                       "digits run together split more than one way", complete, cut_or_blank)
     return _short_row(cells, readings, k)
+
+
+TOO_MANY_CUTS = "digits run together: too many ways to cut them"
+MAX_CUTS_TRIED = 300_000  # ways to cut one run tried against its row's arithmetic (about 1 s)
+
+
+def _cuts_that_add_up(cell: Cell, k: int, identity: Identity | None, cut_or_blank: bool,
+                      runs: int) -> Options:
+    """One run of digits too long to list every cut of (`4482419221624553` for seven columns):
+    the cuts into k numbers that keep the row's arithmetic, when the row has one run and an
+    identity, and the cuts to try are not past MAX_CUTS_TRIED. Unreadable otherwise, or when no
+    cut adds up (a report's own error, or a blank cell lost)."""
+    digits = re.sub(r"\s", "", cell.text)
+    if (identity is None or runs != 1 or not digits.isdigit()
+            or math.comb(len(digits) - 1, k - 1) > MAX_CUTS_TRIED):
+        return Options((unreadable(k, TOO_MANY_CUTS),))
+    kept = [values for values in _int_cuts(digits, k) if identity(values) is True]
+    if not kept:
+        return Options((unreadable(k, TOO_MANY_CUTS + ", and none adds up"),))
+    rule = "digit-split+arithmetic" if len(kept) == 1 else "digit-split"
+    fits = tuple(Fit(_cut_slots(cell, values), rule) for values in kept)
+    return Options(fits, "digit-split", "digits run together split more than one way",
+                   not cut_or_blank, cut_or_blank)
+
+
+def _int_cuts(digits: str, k: int):
+    """Every cut of a run of digits into k numbers, none with a leading zero: tuples of ints."""
+    n = len(digits)
+    for bounds in itertools.combinations(range(1, n), k - 1):
+        edges = (0, *bounds, n)
+        if any(digits[a] == "0" and b - a > 1 for a, b in zip(edges, edges[1:])):
+            continue
+        yield tuple(int(digits[a:b]) for a, b in zip(edges, edges[1:]))
+
+
+def _cut_slots(cell: Cell, values: tuple[int, ...]) -> tuple[Slot, ...]:
+    """The slots of a run of digits cut into `values`, each with its span in the text."""
+    offsets = [m.start() for m in re.finditer(r"\d", cell.text)]
+    slots, at = [], 0
+    for v in values:
+        width = len(str(v))
+        start, end = cell.start + offsets[at], cell.start + offsets[at + width - 1] + 1
+        slots.append(Slot(v, str(v), start, end, reason="digits run together, cut by arithmetic"))
+        at += width
+    return tuple(slots)
 
 
 def _windows(cells, filled, k) -> list[tuple[int, int]]:

@@ -11,55 +11,60 @@ from __future__ import annotations
 import random
 import re
 
+from .spec import TEMPLATES as TEMPLATE_NAMES
 from .spec import keys_for
 from .synth_readings import INT, MONEY, SIGNED, splits
+from .template import row_identity, template
 
-TEMPLATES = ("2019", "2021")
-COLS = ("natural", "commercial", "research", "social", "legal", "other_org", "total")
-APPLICANTS = COLS[:6]
-T4_GROUPS = ("review", "suit_direct", "suit_after_review")
-T4_RESULTS = ("upheld", "corrected", "other", "pending")
-T4_KEYS = tuple(f"t4.{g}.{r}" for g in T4_GROUPS for r in T4_RESULTS + ("total",))
-YEARS = {"2019": (2019, 2020), "2021": (2021, 2022, 2023, 2024)}
+TEMPLATES = TEMPLATE_NAMES
+_T3 = template("2021").tables["t3"]  # the columns are the same in both formats
+_T4 = template("2021").tables["t4"]
+COLS = tuple(c.id for c in _T3.columns)
+APPLICANTS = COLS[:-1]  # the row's 总计 is its last column (T3-B)
+T4_GROUPS = tuple(r.id for r in _T4.rows)
+T4_RESULTS = tuple(c.id for c in _T4.columns)[:-1]  # and 总计 (T4)
+T4_KEYS = _T4.keys
+LATEST_YEAR = 2024  # the last year the synthetic reports are dated
+YEARS = {name: tuple(range(template(name).first_year,
+                           (template(name).last_year or LATEST_YEAR) + 1)) for name in TEMPLATES}
+
 
 # ---------------------------------------------------------------- table 3: rows and their label cells
-# Three label slots (一级, 二级, 三级), trailing empty slots left out, as the template prints them.
-_T3_HEAD = [
-    ("new", ["一、本年新收政府信息公开申请数量"]),
-    ("carried_over", ["二、上年结转政府信息公开申请数量"]),
-    ("granted", ["三、本年度办理结果", "（一）予以公开"]),
-    ("partial", ["", "（二）部分公开（区分处理的，只计这一情形，不计其他情形）"]),
-    ("denied.state_secret", ["", "（三）不予公开", "1.属于国家秘密"]),
-    ("denied.law_forbidden", ["", "", "2.其他法律行政法规禁止公开"]),
-    ("denied.safety_stability", ["", "", "3.危及“三安全一稳定”"]),
-    ("denied.third_party", ["", "", "4.保护第三方合法权益"]),
-    ("denied.internal_affairs", ["", "", "5.属于三类内部事务信息"]),
-    ("denied.process_info", ["", "", "6.属于四类过程性信息"]),
-    ("denied.enforcement_file", ["", "", "7.属于行政执法案卷"]),
-    ("denied.admin_query", ["", "", "8.属于行政查询事项"]),
-    ("unable.not_held", ["", "（四）无法提供", "1.本机关不掌握相关政府信息"]),
-    ("unable.needs_creation", ["", "", "2.没有现成信息需要另行制作"]),
-    ("unable.unclear", ["", "", "3.补正后申请内容仍不明确"]),
-    ("ignored.complaint", ["", "（五）不予处理", "1.信访举报投诉类申请"]),
-    ("ignored.repeated", ["", "", "2.重复申请"]),
-    ("ignored.publication", ["", "", "3.要求提供公开出版物"]),
-    ("ignored.excessive", ["", "", "4.无正当理由大量反复申请"]),
-    ("ignored.confirmation", ["", "", "5.要求行政机关确认或重新出具已获取信息"]),
-]
-_T3_OTHER = {
-    "2021": [
-        ("other.no_correction", ["", "（六）其他处理", "1.申请人无正当理由逾期不补正、行政机关不再处理其政府信息公开申请"]),
-        ("other.no_fee", ["", "", "2.申请人逾期未按收费通知要求缴纳费用、行政机关不再处理其政府信息公开申请"]),
-        ("other.other", ["", "", "3.其他"]),
-    ],
-    "2019": [("other", ["", "（六）其他处理"])],
-}
-_T3_TAIL = [("total", ["", "（七）总计"]), ("carried_forward", ["四、结转下年度继续办理"])]
-NOT_DETAIL = ("new", "carried_over", "total", "carried_forward")
+def _level(enumerator: str) -> int:
+    """The label column (一级, 二级, 三级) an enumerator prints in: 一、 (0), （一） (1), 1. (2)."""
+    if enumerator.endswith("、"):
+        return 0
+    return 1 if enumerator.startswith(("（", "(")) else 2
 
 
-def t3_rows(template: str) -> list[tuple[str, list[str]]]:
-    return _T3_HEAD + _T3_OTHER[template] + _T3_TAIL
+def t3_rows(name: str) -> list[tuple[str, list[str]]]:
+    """Table 3's rows in template order with their label cells as the template prints them: three
+    slots (一级, 二级, 三级), a group's heading in the first row under it, trailing empty slots
+    left out (`("denied.state_secret", ["", "（三）不予公开", "1.属于国家秘密"])`). From
+    rules/templates.toml; raises UsageError for an unknown template."""
+    table = template(name).tables["t3"]
+    groups = {g.id: g for g in table.groups}
+    parent, top = {}, ""
+    for g in table.groups:  # a group headed （三） stands under the last one headed 三、
+        if _level(g.enumerator) == 0:
+            top = g.id
+        else:
+            parent[g.id] = top
+    printed: set[str] = set()
+    out = []
+    for row in table.rows:
+        cells = ["", "", ""]
+        chain = [row.group, parent.get(row.group, "")] if row.group else []
+        for gid in reversed([g for g in chain if g]):
+            if gid not in printed:
+                printed.add(gid)
+                cells[_level(groups[gid].enumerator)] = groups[gid].enumerator + groups[gid].label
+        if not row.heading_only:
+            cells[_level(row.enumerator)] = row.enumerator + row.label
+        while cells and not cells[-1]:
+            cells.pop()
+        out.append((row.id, cells))
+    return out
 
 
 def label_spans(labels: list[list[str]]) -> list[tuple[int, int, str, int, int]]:
@@ -81,55 +86,70 @@ def label_spans(labels: list[list[str]]) -> list[tuple[int, int, str, int, int]]
     return out
 
 
-def t3_detail_rows(template: str) -> list[str]:
-    return [r for r, _ in t3_rows(template) if r not in NOT_DETAIL]
+def t3_detail_rows(name: str) -> list[str]:
+    """The rows （一）…（六） whose sum is （七）总计 (T3-C)."""
+    return [r.id for r in template(name).tables["t3"].rows if r.detail]
 
 
-T3_HEADER = [
-    ["（本列数据的勾稽关系为：第一项加第二项之和，等于第三项加第四项之和）", "", "", "申请人情况"],
-    ["", "", "", "自然人", "法人或其他组织", "", "", "", "", "总计"],
-    ["", "", "", "", "商业企业", "科研机构", "社会公益组织", "法律服务机构", "其他", ""],
-]
+def _t3_header() -> list[list[str]]:
+    """Table 3's three header rows, after its three label columns: the note and caption, the
+    columns (a group's label over its columns), the grouped columns' own labels."""
+    top = [_T3.note, "", "", _T3.caption]
+    middle, bottom = ["", "", ""], ["", "", ""]
+    for n, c in enumerate(_T3.columns):
+        first_of_group = c.group and (n == 0 or _T3.columns[n - 1].group != c.group)
+        middle.append(c.group if first_of_group else "" if c.group else c.label)
+        bottom.append(c.label if c.group else "")
+    return [top, middle, bottom]
+
+
+T3_HEADER = _t3_header()
 
 # ---------------------------------------------------------------- table 2: sections, headers, rows
-_DOCS = {"2021": ["本年制发件数", "本年废止件数", "现行有效件数"], "2019": ["本年新制作数量", "本年新公开数量", "对外公开总数量"]}
-_DOC_COLS = {"2021": ["issued", "repealed", "in_force"], "2019": ["new_made", "new_published", "total_published"]}
-_ITEMS_2019 = ["上一年项目数量", "本年增/减", "处理决定数量"]
+_UNIT = re.compile(r"（单位：[^）]*）$")
 
 
-def t2_spec(template: str, fee_unit: str = "（单位：万元）", proc_unit: str = "（单位：万元）") -> list[tuple]:
-    """("section", text) | ("header", [cells]) | ("row", label, [keys]) in template order."""
-    d = _DOC_COLS[template]
-    out: list[tuple] = [("section", "第二十条第（一）项"), ("header", ["信息内容"] + _DOCS[template]),
-                        ("row", "规章", [f"t2.rules.{c}" for c in d]),
-                        ("row", "行政规范性文件" if template == "2021" else "规范性文件", [f"t2.normative.{c}" for c in d]),
-                        ("section", "第二十条第（五）项")]
-    if template == "2021":
-        out += [("header", ["信息内容", "本年处理决定数量"]), ("row", "行政许可", ["t2.license.decisions"]),
-                ("section", "第二十条第（六）项"), ("header", ["信息内容", "本年处理决定数量"]),
-                ("row", "行政处罚", ["t2.penalty.decisions"]), ("row", "行政强制", ["t2.coercion.decisions"]),
-                ("section", "第二十条第（八）项"), ("header", ["信息内容", "本年收费金额" + fee_unit]),
-                ("row", "行政事业性收费", ["t2.fees.amount"])]
-        return out
-    items = ["prev_items", "change", "decisions"]
-    out += [("header", ["信息内容"] + _ITEMS_2019), ("row", "行政许可", [f"t2.license.{c}" for c in items]),
-            ("row", "其他对外管理服务事项", [f"t2.other_services.{c}" for c in items]),
-            ("section", "第二十条第（六）项"), ("header", ["信息内容"] + _ITEMS_2019),
-            ("row", "行政处罚", [f"t2.penalty.{c}" for c in items]), ("row", "行政强制", [f"t2.coercion.{c}" for c in items]),
-            ("section", "第二十条第（八）项"), ("header", ["信息内容"] + _ITEMS_2019[:2]),
-            ("row", "行政事业性收费", ["t2.fees.prev_items", "t2.fees.change"]),
-            ("section", "第二十条第（九）项"), ("header", ["信息内容", "采购项目数量", "采购总金额" + proc_unit]),
-            ("row", "政府集中采购", ["t2.procurement.items", "t2.procurement.amount"])]
+def t2_spec(name: str, fee_unit: str = "（单位：万元）",
+            proc_unit: str = "（单位：万元）") -> list[tuple]:
+    """("section", text) | ("header", [cells]) | ("row", label, [keys]) in template order, from
+    rules/templates.toml; a money column's header states `fee_unit` (收费) or `proc_unit` (采购)."""
+    table = template(name).tables["t2"]
+    out: list[tuple] = []
+    for n, block in enumerate(table.blocks):
+        rows = [r for r in table.rows if r.block == n]
+        header = list(block.header)
+        for r in rows:
+            for c in (c for c in r.money if c in r.columns):
+                at = r.columns.index(c) + 1  # after 信息内容
+                header[at] = _UNIT.sub("", header[at]) + (fee_unit if r.id == "fees" else proc_unit)
+        out += [("section", block.item), ("header", header)]
+        out += [("row", r.label, list(r.keys)) for r in rows]
     return out
 
 
-T4_HEADER = [
-    ["行政复议", "", "", "", "", "行政诉讼"],
-    ["结果维持", "结果纠正", "其他结果", "尚未审结", "总计", "未经复议直接起诉", "", "", "", "", "复议后起诉"],
-    ["", "", "", "", "", "结果维持", "结果纠正", "其他结果", "尚未审结", "总计",
-     "结果维持", "结果纠正", "其他结果", "尚未审结", "总计"],
-]
-MONEY_KEYS = ("t2.fees.amount", "t2.procurement.amount")
+def _t4_header() -> list[list[str]]:
+    """Table 4's three header rows: 行政复议 and 行政诉讼, the results (and the two kinds of
+    suit), the suits' results. A row's label `行政诉讼 复议后起诉` is its group and its own."""
+    results = [c.label for c in _T4.columns]
+    width = len(results)
+    review, *suits = _T4.rows
+    court = suits[0].label.split()[0]
+    top = [review.label] + [""] * (width - 1) + [court]
+    middle = results + [x for s in suits for x in [s.label.split()[-1]] + [""] * (width - 1)]
+    bottom = [""] * width + results * len(suits)
+    return [top, _trimmed(middle), bottom]
+
+
+def _trimmed(cells: list[str]) -> list[str]:
+    while cells and not cells[-1]:
+        cells = cells[:-1]
+    return cells
+
+
+T4_HEADER = _t4_header()
+MONEY_KEYS = tuple(sorted({f"t2.{r.id}.{c}" for name in TEMPLATES
+                           for r in template(name).tables["t2"].rows
+                           for c in r.money if c in r.columns}))
 
 # ---------------------------------------------------------------- agencies
 REGIONS = ["东湖区", "西工区", "洛江区", "青山区", "南湖区", "孟津区", "江宁区", "高新区", "新城区",
@@ -315,28 +335,17 @@ def template_of(record: dict) -> str:
     return "2019" if "t2.procurement.items" in record or "t3.other.total" in record else "2021"
 
 
-def identity_violations(record: dict, template: str | None = None) -> list[str]:
-    """The template's identities that the record breaks; a check involving a null is skipped."""
-    template = template or template_of(record)
-    v = record.get
+def identity_violations(record: dict, name: str | None = None) -> list[str]:
+    """The template's identities (rules/templates.toml) that the record breaks, as
+    `T3-B[granted] (总计 = the six applicant columns): 11 != 10`; one with a null is skipped."""
     bad = []
-
-    def check(name: str, left_keys: list[str], right_keys: list[str]):
-        vals = [v(k) for k in left_keys + right_keys]
-        if any(x is None for x in vals):
-            return
-        left, right = sum(vals[: len(left_keys)]), sum(vals[len(left_keys):])
+    for eq in template(name or template_of(record)).identities:
+        values = [record.get(k) for k in eq.keys]
+        if any(v is None for v in values):
+            continue
+        left, right = sum(values[: len(eq.left)]), sum(values[len(eq.left) :])
         if left != right:
-            bad.append(f"{name}: {left} != {right}")
-
-    rows = [r for r, _ in t3_rows(template)]
-    for row in rows:
-        check(f"t3.{row}: total = sum of applicants", [f"t3.{row}.total"], [f"t3.{row}.{c}" for c in APPLICANTS])
-    for c in COLS:
-        check(f"t3.total.{c} = sum of detail rows", [f"t3.total.{c}"], [f"t3.{r}.{c}" for r in t3_detail_rows(template)])
-        check(f"t3 column {c}: 一 + 二 = 总计 + 四", [f"t3.new.{c}", f"t3.carried_over.{c}"], [f"t3.total.{c}", f"t3.carried_forward.{c}"])
-    for g in T4_GROUPS:
-        check(f"t4.{g}: total = sum of results", [f"t4.{g}.total"], [f"t4.{g}.{r}" for r in T4_RESULTS])
+            bad.append(f"{eq.name} ({eq.says}): {left} != {right}")
     return bad
 
 
@@ -393,8 +402,8 @@ def cell_pattern(key: str) -> str:
 
 def _short(run: str, keys: list[str]) -> bool:
     """A run too short for its row: no cut of it fills every cell (and, in table 3, adds up)."""
-    n = len(keys)
-    checks = {n: lambda v: v[-1] == sum(v[:-1])} if keys[0].startswith("t3.") else None
+    row_sum = row_identity("2021", "t3")  # T3-B, alike in both formats
+    checks = {len(keys): lambda v: row_sum(v) is True} if keys[0].startswith("t3.") else None
     return splits(run, [cell_pattern(k) for k in keys], checks) == []
 
 

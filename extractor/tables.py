@@ -68,7 +68,7 @@ def read_t3(text: str, region: Span | None, template_name: str) -> TableReading:
         if rt is not None:
             cells = value_columns(rt, lines, grid, k) if grid else None
             reading.grid = bool(cells)
-            reading.options = align.options(cells or rt.cells, k, _glued(rt))
+            reading.options = align.options(cells or rt.cells, k, _glued(rt), row_sum)
         readings.append(reading)
     _decide(readings, [eq for eq in tpl.identities if eq.table == "t3"], row_sum,
             _physical_row_of(lines))
@@ -89,12 +89,22 @@ def _decide(readings: list[Reading], identities: list[Identity], row_identity,
         fit = align.choose(r.options, row_identity, k)
         if not r.grid:
             fit = _in_another_line_order(r, fit, row_of, k, row_identity) or fit
-        if fit.rule.endswith("+ambiguous") and r.options.complete:
+        if _open(r, fit, row_identity):
             undecided.append(r)
         r.fit = fit
     if undecided:
         _solve(readings, undecided, identities, row_identity)
     _confirm_cuts(readings, identities)
+
+
+def _open(r: Reading, fit: align.Fit, row_identity) -> bool:
+    """Is the row's reading for the table's arithmetic to choose? Readings to choose from, all
+    of them listed; or cuts of a run left unread because a blank cell may have been lost instead,
+    some of which keep the row's own arithmetic."""
+    assert r.options is not None
+    if fit.rule.endswith("+ambiguous") and r.options.complete:
+        return True
+    return fit.rule == "unreadable" and r.options.cut_or_blank and bool(_candidates(r, row_identity))
 
 
 def _confirm_cuts(readings: list[Reading], identities: list[Identity]) -> None:
@@ -112,7 +122,8 @@ def _confirm_cuts(readings: list[Reading], identities: list[Identity]) -> None:
 
 
 def _cut_or_blank(fit: align.Fit | None) -> bool:
-    return fit is not None and fit.rule == "digit-split" and fit.review and fit.reason == align.CUT_OR_BLANK
+    return (fit is not None and fit.rule.startswith("digit-split") and fit.review
+            and fit.reason == align.CUT_OR_BLANK)
 
 
 def _vouched(keys: set[str], identities: list[Identity], values: dict) -> bool:
@@ -213,6 +224,8 @@ def _candidates(r: Reading, row_identity) -> list[align.Fit]:
     """A row's readings for the solver: those that keep the row's own identity, if any do."""
     fits = list(r.options.fits) if r.options else []
     good = [f for f in fits if row_identity(align.values_of(f)) is True]
+    if r.options is not None and r.options.cut_or_blank:
+        return good  # a cut that breaks its row is no candidate: a blank cell may have been lost
     return good or fits
 
 
@@ -233,12 +246,21 @@ def _prefix(r: Reading) -> str:
 
 def _decided(r: Reading, candidates: list[align.Fit], decision: solve.Decision) -> align.Fit:
     """One reading the arithmetic left: taken, unmarked. Several that keep it: the cells they
-    disagree on are marked. The arithmetic failing whichever way: every reading stands."""
-    assert r.options is not None
+    disagree on are marked. The arithmetic failing whichever way: every reading stands. A run
+    whose cutting is in doubt (a blank cell lost instead?): the one cut left is shown, marked for
+    _confirm_cuts to vouch for; else the row stays unread."""
+    assert r.options is not None and r.fit is not None
     chosen = [candidates[i] for i in decision.feasible]
+    one = not decision.broken and len({align.values_of(f) for f in chosen}) == 1
+    if r.options.cut_or_blank:
+        if not one:
+            return r.fit
+        return chosen[0]._replace(rule=r.options.rule + "+table-arithmetic", review=True,
+                                  reason=align.CUT_OR_BLANK,
+                                  others=align.others_of(candidates, chosen[0]))
     if decision.broken:
         return align.ambiguous(chosen + [f for f in candidates if f not in chosen], r.options.reason)
-    if len({align.values_of(f) for f in chosen}) > 1:
+    if not one:
         return align.ambiguous(chosen, r.options.reason)
     return chosen[0]._replace(rule=r.options.rule + "+table-arithmetic", review=False, reason="",
                               others=align.others_of(candidates, chosen[0]))

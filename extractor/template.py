@@ -90,6 +90,8 @@ class Table:
     groups: tuple[Group, ...] = ()  # t3
     header_words: tuple[str, ...] = ()
     printed_as_one_row: bool = False  # t4: the groups side by side in one row
+    caption: str = ""  # t3: the header's caption over the applicant columns (申请人情况)
+    note: str = ""  # t3: the note printed in the header's first cell (T3-A in words)
 
     def row(self, row_id: str) -> Row:
         """The row with this id. Raises KeyError when the table has none."""
@@ -256,7 +258,8 @@ def _t3(data: dict, name: str) -> Table:
                  for r in data["rows"] if _applies(r, name))
     groups = tuple(Group(g["group"], g["label"], g["enumerator"]) for g in data["groups"])
     return Table("t3", data["title"], rows, columns, groups=groups,
-                 header_words=tuple(data["header_words"]))
+                 header_words=tuple(data["header_words"]), caption=data.get("caption", ""),
+                 note=data.get("note", ""))
 
 
 def _t4(data: dict) -> Table:

@@ -118,3 +118,18 @@ def test_a_page_number_run_into_a_row_is_no_cell():
         record = extract(SEED.replace(row, row[:-2] + tail + "\n").encode(), "x")
         assert record.value("t3.denied.law_forbidden.total") == total
         assert not record.fields["t3.denied.law_forbidden.total"].review
+
+
+def test_a_run_too_long_to_list_every_cut_is_cut_only_the_ways_its_row_adds_up():
+    """`120345678901234567898550`: 1203 4567 890 1234 567 89 | 8550 run together, too many cuts
+    to list (over 100,000): with the row's identity the cuts that add up are the readings."""
+    from extractor.align import options, values_of
+
+    run = "120345678901234567898550"
+    kept = options(_cells(run), 7, True, _row_sum)
+    assert kept.fits and all(_row_sum(values_of(f)) is True for f in kept.fits)
+    assert (1203, 4567, 890, 1234, 567, 89, 8550) in {values_of(f) for f in kept.fits}
+    blind = options(_cells(run), 7, True)  # without the identity: too many to weigh
+    assert [f.rule for f in blind.fits] == ["unreadable"]
+    broken = options(_cells("1" * 24), 7, True, _row_sum)  # no cut adds up: unreadable
+    assert [f.rule for f in broken.fits] == ["unreadable"]

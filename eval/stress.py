@@ -35,7 +35,6 @@ from extractor.pipeline import extract  # noqa: E402
 from extractor.synth import LAYOUTS, generate_samples, load_golden, truth_json  # noqa: E402
 
 
-
 class Timeout(Exception):
     pass
 

@@ -14,8 +14,8 @@ import re
 from dataclasses import replace
 from typing import Iterator
 
-from .record import LOW_OCR_CONFIDENCE, Field, Finding, Record
 from .meta import template_scores
+from .record import LOW_OCR_CONFIDENCE, Field, Finding, Record
 from .template import Identity, template
 
 REPORT_DEFECT, MISREADING, NOT_ASSESSABLE = "report_defect", "misreading_suspected", "not_assessable"

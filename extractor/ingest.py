@@ -16,9 +16,10 @@ import lxml.html
 from lxml import etree
 
 from extractor.errors import InputError, LimitError, MissingExtra
-from extractor.formats import SUPPORTED, missing_extra
 from extractor.fold import fold
+from extractor.formats import SUPPORTED, missing_extra
 from extractor.limits import MAX_GRID_CELLS, MAX_SPAN
+
 
 @dataclass(frozen=True)
 class Document:

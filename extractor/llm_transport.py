@@ -83,7 +83,8 @@ class _Wait:
     """Retry-After when given, else exponential backoff with jitter."""
 
     def __init__(self) -> None:
-        from tenacity import wait_exponential_jitter  # (the llm extra: a core install reads without it)
+        # (the llm extra: a core install reads without it)
+        from tenacity import wait_exponential_jitter
 
         self.backoff = wait_exponential_jitter(initial=1, max=MAX_WAIT, jitter=1)
 

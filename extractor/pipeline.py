@@ -5,15 +5,16 @@ from __future__ import annotations
 import hashlib
 from bisect import bisect_right
 
+from . import meta
 from .checks import run_checks
 from .errors import InputError, NotAReportError
 from .ingest import Document, read_document
-from . import meta
 from .ocr_checks import mark_blanks, mark_failed_sums, page_regions
 from .record import Field, Finding, Record
 from .sections import outline
 from .spec import keys_for
 from .tables import read_t2, read_t3, read_t4
+
 
 def extract(data: bytes, name: str) -> Record:
     """Read a report. Raises InputError (or NotAReportError) when the file is not one."""

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
-
 # The start of the reason OCR gives a number it read with low confidence (and read alike twice): a
 # doubt the table's arithmetic can lift (checks.confirm_by_arithmetic).
 LOW_OCR_CONFIDENCE = "low OCR confidence"

@@ -10,11 +10,10 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+from conftest import EXAMPLES, ROOT
 
 import extractor
 from extractor import errors
-
-from conftest import EXAMPLES, ROOT
 
 PUBLIC = [
     "__version__",

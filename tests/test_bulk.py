@@ -13,13 +13,12 @@ from pathlib import Path
 import pytest
 import sqlite_utils
 from click.testing import CliRunner
+from conftest import EXAMPLES
+from fault_inputs import wait_for_documents
 
 from extractor import batch, parallel, store
 from extractor.cli import main
 from extractor.errors import StoreError
-
-from conftest import EXAMPLES
-from fault_inputs import wait_for_documents
 
 SEEDS = sorted(EXAMPLES.glob("*.txt"))
 

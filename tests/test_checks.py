@@ -4,11 +4,10 @@ reading explains (or a value read with doubt), and not assessable with a blank."
 import copy
 
 import pytest
+from conftest import EXAMPLES
 
 from extractor.checks import MISREADING, NOT_ASSESSABLE, REPORT_DEFECT, run_checks
 from extractor.pipeline import extract
-
-from conftest import EXAMPLES
 
 SEED = (EXAMPLES / "000_1e9d07bbaba7ae4f.txt").read_text(encoding="utf-8")  # clean 2021, all of table 3/4 zero
 SEED_2019 = (EXAMPLES / "001_8ffd747d7fad1cf1.txt").read_text(encoding="utf-8")

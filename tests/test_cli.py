@@ -6,10 +6,9 @@ import shutil
 
 import sqlite_utils
 from click.testing import CliRunner
+from conftest import EXAMPLES
 
 from extractor.cli import main
-
-from conftest import EXAMPLES
 
 
 def run(*args):

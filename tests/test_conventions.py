@@ -15,12 +15,11 @@ import time
 import click
 import pytest
 from click.testing import CliRunner
+from conftest import EXAMPLES, GOLDEN, ROOT
+from fault_inputs import wait_for_documents
 
 from extractor import formats
 from extractor.cli import main
-
-from conftest import EXAMPLES, GOLDEN, ROOT
-from fault_inputs import wait_for_documents
 
 TEXT = EXAMPLES / "000_1e9d07bbaba7ae4f.txt"
 

@@ -14,15 +14,15 @@ import pytest
 
 docx = pytest.importorskip("docx")
 
+from conftest import ROOT, place_spans  # noqa: E402
+from test_pdf import known_values, t2_rows, t3_rows, t4_rows, wrong  # noqa: E402
+
 from extractor.errors import InputError  # noqa: E402
 from extractor.fold import fold  # noqa: E402
 from extractor.ingest import read_document  # noqa: E402
 from extractor.ingest_docx import DOC_HOW  # noqa: E402
 from extractor.pipeline import extract  # noqa: E402
 from extractor.spec import keys_for  # noqa: E402
-
-from conftest import ROOT, place_spans  # noqa: E402
-from test_pdf import known_values, t2_rows, t3_rows, t4_rows, wrong  # noqa: E402
 
 BLANK = ROOT / "tests" / "data" / "blank_template_2021.docx"  # the official blank template, copied from ../shared/corpus
 

@@ -6,13 +6,12 @@ import shutil
 import pytest
 import sqlite_utils
 from click.testing import CliRunner
+from conftest import GOLDEN
 
 from extractor import evaluate
 from extractor.cli import main
 from extractor.golden import GoldenError, load_file
 from extractor.record import Field, Record
-
-from conftest import GOLDEN
 
 
 def record(**fields):

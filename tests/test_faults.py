@@ -21,11 +21,11 @@ import time
 import tracemalloc
 from pathlib import Path
 
+import fault_inputs as fi
 import psutil
 import pytest
 from click.testing import CliRunner
 
-import fault_inputs as fi
 from extractor import batch, limits, parallel, store
 from extractor.cli import main
 from extractor.errors import OutputError

@@ -5,12 +5,11 @@ import json
 from pathlib import Path
 
 import pytest
+from conftest import GOLDEN, ROOT
 
 from extractor import spec
 from extractor.ingest import read_document
 from extractor.pipeline import extract
-
-from conftest import GOLDEN, ROOT
 
 SHARED_FIELDS = ROOT.parent / "shared" / "spec" / "fields.tsv"
 GOLDEN_FILES = sorted(GOLDEN.glob("*.json"))

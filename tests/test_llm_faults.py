@@ -11,13 +11,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import sqlite_utils
 from click.testing import CliRunner
+from fake_openai import Drip, FakeEndpoint, Raw, Refused, Reply, Status
+from test_llm import RIGHT, Sleeps, config, garbled, garbled_text
 
 from extractor.cli import main
 from extractor.llm import fill_with_llm
 from extractor.llm_transport import scrub
-
-from fake_openai import Drip, FakeEndpoint, Raw, Refused, Reply, Status
-from test_llm import RIGHT, Sleeps, config, garbled, garbled_text
 
 KEY = "sk-test-0123456789abcdefSECRET"
 

@@ -12,12 +12,11 @@ import json
 from pathlib import Path
 
 import pytest
+from fake_openai import FakeEndpoint, Raw
+from test_llm import SEED, Sleeps, config
 
 from extractor.llm import fill_with_llm
 from extractor.pipeline import extract
-
-from fake_openai import FakeEndpoint, Raw
-from test_llm import SEED, Sleeps, config
 
 CASES = Path(__file__).parent / "data" / "llm"
 

@@ -6,8 +6,8 @@ import re
 
 import pytest
 from click.testing import CliRunner
-
 from conftest import EXAMPLES
+
 from extractor import gazetteer
 from extractor.batch import read_file
 from extractor.cli import main

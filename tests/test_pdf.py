@@ -14,6 +14,7 @@ import io
 import re
 
 import pytest
+from conftest import ROOT, place_spans
 
 from extractor.errors import InputError
 from extractor.fold import fold
@@ -21,8 +22,6 @@ from extractor.ingest import read_document
 from extractor.ingest_pdf import OCR_MISSING, NeedsOCR, read_pdf
 from extractor.pipeline import extract
 from extractor.spec import keys_for
-
-from conftest import ROOT, place_spans
 
 pytest.importorskip("reportlab")
 from reportlab.pdfbase import pdfmetrics  # noqa: E402

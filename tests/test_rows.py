@@ -1,8 +1,8 @@
 """Rows split or detached in PDF→markdown and crawler text: joined where the cells say how, marked where they don't."""
 
-from extractor.pipeline import extract
-
 from conftest import EXAMPLES
+
+from extractor.pipeline import extract
 
 SEED = (EXAMPLES / "000_1e9d07bbaba7ae4f.txt").read_text(encoding="utf-8")
 NEW_ROW = "一、本年新收政府信息公开申请数量\t\t0\t0\t0\t0\t0\t0\t0\t"

@@ -5,12 +5,11 @@ import itertools
 import random
 
 import pytest
+from conftest import EXAMPLES
 
 from extractor import solve
 from extractor.pipeline import extract
 from extractor.template import Identity
-
-from conftest import EXAMPLES
 
 SEED = (EXAMPLES / "000_1e9d07bbaba7ae4f.txt").read_text(encoding="utf-8")
 COLS = ("natural", "commercial", "research", "social", "legal", "other_org", "total")

@@ -8,16 +8,18 @@ pinned by an identity of the template (勾稽关系: T3-A, T3-B, T3-C, T4) whose
 read without doubt and which holds, and no identity it stands in is broken. Table 2 has no
 identities: what the LLM reads there stays marked.
 
-For each key of the table the LLM gave a value for:
+For each key of the table the LLM gave a value for (the rules have · the LLM gives → result):
 
-| the rules have | the LLM gives | result |
-| --- | --- | --- |
-| null, marked | a value | the LLM's value (route `llm`, rule `llm:<model>:<prompt>`, raw = the row's text); unmarked only when the arithmetic pins it, else still marked |
-| null, marked | null | unchanged (still marked): "blank" and "could not read" look alike in a reply |
-| a value, marked | the same value | kept, the LLM's reading in `alternatives` (`agrees`); unmarked only when the arithmetic pins it |
-| a value (or a blank read without doubt), marked or not | another value | kept, marked, the LLM's reading in `alternatives` |
-| a value, marked | null | unchanged (still marked), the LLM's reading in `alternatives` |
-| a value, unmarked | the same value, or null | unchanged |
+- null, marked · a value → the LLM's value (route `llm`, rule `llm:<model>:<prompt>`, raw = the
+  row's text); unmarked only when the arithmetic pins it, else still marked
+- null, marked · null → unchanged (still marked): "blank" and "could not read" look alike in a
+  reply
+- a value, marked · the same value → kept, the LLM's reading in `alternatives` (`agrees`);
+  unmarked only when the arithmetic pins it
+- a value (or a blank read without doubt), marked or not · another value → kept, marked, the LLM's
+  reading in `alternatives`
+- a value, marked · null → unchanged (still marked), the LLM's reading in `alternatives`
+- a value, unmarked · the same value, or null → unchanged
 
 "Marked" here counts the rules' marks and the checks'; the checks are re-run after the merge.
 """

@@ -173,7 +173,10 @@ def _as_printed(text: str, span: tuple[int, int]) -> str:
     """A row's text for the model: its cells apart, then the numbers it prints, in order (a small
     model takes an enumerator such as `4.` for a value, or misses that cells are blank)."""
     numbers = [t.printed or t.digits for t in printed_numbers(text, *span)]
-    return f"{as_cells(text[span[0] : span[1]])}  => {len(numbers)} numbers printed: {' '.join(numbers)}"
+    return (
+        f"{as_cells(text[span[0] : span[1]])}  => {len(numbers)} "
+        f"numbers printed: {' '.join(numbers)}"
+    )
 
 
 def _as_sent(response_model, mode: str, messages: list[dict]) -> dict:

@@ -185,7 +185,8 @@ class Transport:
     async def create(self, *args, **kwargs):
         if self.max_tokens and "max_tokens" not in kwargs:
             kwargs["max_tokens"] = self.max_tokens
-        kwargs.setdefault("temperature", 0)  # reading, not writing: the likeliest reading, every run
+        # reading, not writing: the likeliest reading, every run
+        kwargs.setdefault("temperature", 0)
         if self.estimate and not self.usage.requests:
             self.usage.estimate_in = self.estimate(kwargs)
         from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt
@@ -278,7 +279,8 @@ def _is_api_error(error: BaseException) -> bool:
 
 SECRET_PATTERNS = (
     re.compile(
-        r"(?i)\b(authorization|proxy-authorization)(['\"]?\s*[:=]\s*['\"]?)(bearer\s+|basic\s+)?[^\s'\",}]+"
+        r"(?i)\b(authorization|proxy-authorization)"
+        r"(['\"]?\s*[:=]\s*['\"]?)(bearer\s+|basic\s+)?[^\s'\",}]+"
     ),
     re.compile(r"(?i)\bbearer\s+[A-Za-z0-9._~+/=-]+"),
     re.compile(

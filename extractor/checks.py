@@ -59,6 +59,8 @@ def confirm_by_arithmetic(record: Record) -> list[str]:
     arithmetic vouches for it: an identity holds in which it is the only doubtful value, or two
     identities hold that it stands in (its row and its column). A misread digit would break them,
     unless another error made up for it in each. Returns the keys confirmed."""
+    if record.template is None:
+        return []  # no template, no identities
     doubtful = {k for k, f in record.fields.items() if f.review}
     if not any(record.fields[k].reason.startswith(LOW_OCR_CONFIDENCE) for k in doubtful):
         return []
@@ -125,6 +127,8 @@ def _clear_previous(record: Record) -> None:
 
 # ---------------------------------------------------------------- arithmetic
 def arithmetic(record: Record, text: str) -> Iterator[Finding]:
+    if record.template is None:
+        return  # no template, no identities
     # (judging marks fields, never changes a value)
     value = {k: f.value for k, f in record.fields.items()}.get
     for eq in equations(record.template):

@@ -64,7 +64,7 @@ def compare(document: str, truth: dict, record, layout: str = "") -> list[Outcom
 def summarise(outcomes: list[Outcome]) -> dict:
     """Accuracy, wrong values split marked/silent, review rate and calibration."""
     n = len(outcomes)
-    kinds = defaultdict(int)
+    kinds: defaultdict[str, int] = defaultdict(int)
     marked = 0
     unmarked_right = unmarked = 0
     for o in outcomes:

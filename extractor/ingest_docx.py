@@ -85,11 +85,12 @@ def paragraph_text(p) -> str:
     """A paragraph's text, wherever its runs stand: in tracked insertions, simple fields, smart
     tags, content controls and hyperlinks too (python-docx's Paragraph.text skips most of these).
     Deleted text (w:delText) and field codes (w:instrText) are not text of the document."""
-    out = []
+    out: list[str] = []
     for el in p.iter(*_TEXT_PARTS):
         if any(a.tag == _FALLBACK for a in el.iterancestors()):
             continue  # the same text again, for readers that lack the preferred form
-        out.append(el.text or "" if el.tag == W + "t" else _TEXT_PARTS[el.tag])
+        part = _TEXT_PARTS[el.tag]
+        out.append(part if part is not None else el.text or "")
     return "".join(out)
 
 

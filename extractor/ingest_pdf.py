@@ -140,7 +140,7 @@ def _rows_of_chars(chars) -> list[list[dict]]:
     out = []
     for group in groups:
         group.sort(key=lambda c: c["x0"])
-        kept = []
+        kept: list[dict] = []
         for c in group:  # fake bold: the same glyph printed twice a fraction of a point apart
             if (
                 kept
@@ -243,10 +243,10 @@ def _tables(page, chars, number: int) -> list[Grid]:
         if not rows or max(sum(1 for c in r.cells if c is not None) for r in rows) < 2:
             continue
         mine = [c for c in chars if _inside(c, table.bbox)]
-        grid_rows = []
+        grid_rows: list[list[tuple[str, Box, int] | None]] = []
         for row in rows:
             row_chars = [c for c in mine if _inside(c, row.bbox)]
-            cells = []
+            cells: list[tuple[str, Box, int] | None] = []
             for cell in row.cells:
                 if cell is None:
                     cells.append(None)

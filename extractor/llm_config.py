@@ -38,7 +38,7 @@ from .errors import LLMConfigError
 from .llm_transport import RunState
 
 MODES = ("TOOLS", "JSON", "JSON_SCHEMA", "MD_JSON")
-PROFILES = {
+PROFILES: dict[str, dict[str, Any]] = {
     "hosted": {"concurrency": 4, "timeout": 60.0, "retries": 3},
     # A small model on a CPU (llama.cpp, Ollama): one request at a time, minutes allowed for one.
     "local": {"concurrency": 1, "timeout": 240.0, "retries": 1, "mode": "JSON_SCHEMA"},

@@ -111,10 +111,11 @@ def _is_pinned(record: Record, key: str, identities, confirmed: set[str]) -> boo
     fields = record.fields
     pins = False
     for identity in identities:
-        values = [fields[k].value if k in fields else None for k in identity.keys]
-        if any(v is None or isinstance(v, str) for v in values):
+        values = {k: fields[k].value if k in fields else None for k in identity.keys}
+        numbers = {k: v for k, v in values.items() if isinstance(v, (int, float))}
+        if len(numbers) < len(values):
             continue  # not assessable: a blank in it
-        if not _holds(record, identity):
+        if not _holds(numbers, identity):
             return False  # an identity it stands in is broken: doubt, whatever pins it elsewhere
         others = [k for k in identity.keys if k != key]
         pins = pins or all(_trusted(fields.get(k), k, confirmed) for k in others)
@@ -125,9 +126,10 @@ def _trusted(f: Field | None, key: str, confirmed: set[str]) -> bool:
     return f is not None and f.value is not None and (not f.review or key in confirmed)
 
 
-def _holds(record: Record, identity) -> bool:
-    left = sum(record.fields[k].value for k in identity.left)
-    right = sum(record.fields[k].value for k in identity.right)
+def _holds(numbers: dict[str, int | float], identity) -> bool:
+    """Does the identity hold on these values (every key of it among them)?"""
+    left = sum(numbers[k] for k in identity.left)
+    right = sum(numbers[k] for k in identity.right)
     return abs(left - right) < 1e-9
 
 

@@ -181,13 +181,15 @@ def _as_printed(text: str, span: tuple[int, int]) -> str:
 
 def _as_sent(response_model, mode: str, messages: list[dict]) -> dict:
     """The request's keyword arguments as instructor will send them in this mode."""
+    import importlib
+
     import instructor
 
     try:
-        from instructor.v2.core.response import handle_response_model
+        response = importlib.import_module("instructor.v2.core.response")
     except ImportError:  # instructor before 1.15
-        from instructor.process_response import handle_response_model
-    _, kwargs = handle_response_model(
+        response = importlib.import_module("instructor.process_response")
+    _, kwargs = response.handle_response_model(
         response_model, instructor.Mode[mode], messages=[dict(m) for m in messages]
     )
     return kwargs

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import inspect
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -134,15 +133,8 @@ def _changes(before: dict[str, dict], record: Record) -> dict[str, tuple]:
 def _save(db, record: Record, doc: dict, run_id, text: str) -> None:
     """Back under the same path, keeping what the row knew of the file (text, mtime) where the
     store takes it."""
-    takes = inspect.signature(store.save).parameters
-    extra = {
-        name: value
-        for name, value in (("text", text), ("mtime_ns", doc.get("mtime_ns")))
-        if name in takes
-    }
-    store.save(
-        db, record, doc["path"], run_id if run_id is not None else doc.get("run_id"), **extra
-    )
+    run = run_id if run_id is not None else doc.get("run_id")
+    store.save(db, record, doc["path"], run, text=text, mtime_ns=doc.get("mtime_ns"))
 
 
 def report_lines(results: list[Reextracted]) -> list[str]:

@@ -259,11 +259,11 @@ def describe(error: BaseException) -> str:
     """A one-line account of why a call failed, for findings and the call log."""
     cause = error
     seen = set()
-    while getattr(cause, "__cause__", None) is not None and id(cause) not in seen:
+    while (deeper := cause.__cause__) is not None and id(cause) not in seen:
         seen.add(id(cause))
         if _is_api_error(cause) or isinstance(cause, EndpointError):
             break
-        cause = cause.__cause__
+        cause = deeper
     if isinstance(cause, EndpointError):
         return str(cause)
     status = getattr(cause, "status_code", None)

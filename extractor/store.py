@@ -274,12 +274,13 @@ def writing(db: sqlite_utils.Database):
 
 
 def start_run(db: sqlite_utils.Database, command: str) -> int:
+    """Record a run's start; its id."""
     with writing(db):
-        return (
-            db["runs"]
-            .insert({"command": command, "started": now(), "version": __version__})
-            .last_pk
-        )
+        runs = db.table("runs").insert({"command": command, "started": now(),
+                                         "version": __version__})
+    if runs.last_pk is None:  # SQLite gives every row inserted its rowid
+        raise StoreError(f"{db_path(db)}: the run was not recorded")
+    return runs.last_pk
 
 
 def finish_run(db: sqlite_utils.Database, run_id: int, counts: dict | None = None) -> None:
@@ -295,7 +296,7 @@ def finish_run(db: sqlite_utils.Database, run_id: int, counts: dict | None = Non
         counts["documents"] = sum(n for _, n in rows)
     with writing(db):
         # alter: a database made before the `predates` status gets its column
-        db["runs"].update(run_id, {"finished": now(), **counts}, alter=True)
+        db.table("runs").update(run_id, {"finished": now(), **counts}, alter=True)
 
 
 @dataclass

@@ -6,7 +6,14 @@ import copy
 import pytest
 from conftest import EXAMPLES
 
-from extractor.checks import MISREADING, NOT_ASSESSABLE, REPORT_DEFECT, run_checks
+from extractor.checks import (
+    MISREADING,
+    NOT_ASSESSABLE,
+    REPORT_DEFECT,
+    arithmetic,
+    confirm_by_arithmetic,
+    run_checks,
+)
 from extractor.pipeline import extract
 
 # clean 2021, all of table 3/4 zero
@@ -37,6 +44,16 @@ def clean():
 def test_clean_seed_passes_every_check(clean):
     assert [f for f in clean.findings if f.kind != NOT_ASSESSABLE] == []
     assert clean.review_keys() == []
+
+
+def test_a_record_without_a_template_has_no_arithmetic_to_check(clean):
+    """The identities are the template's: without one (not a report, or its format unknown)
+    the arithmetic family finds nothing and confirms nothing, where with it a broken sum fails."""
+    broken = copy.deepcopy(clean)
+    broken.fields["t3.granted.natural"].value = 5
+    assert of(list(arithmetic(broken, SEED)), "T3-B", REPORT_DEFECT)
+    broken.template = None
+    assert list(arithmetic(broken, SEED)) == [] and confirm_by_arithmetic(broken) == []
 
 
 # ---------------------------------------------------------------- T3-B: row totals

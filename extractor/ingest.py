@@ -61,13 +61,9 @@ _MAGIC = [
     (b"7z\xbc\xaf", "7-Zip"),
 ]
 # UTF-32 before UTF-16: the UTF-32-LE BOM starts with the UTF-16-LE one
-_BOMS = [
-    (codecs.BOM_UTF32_LE, "utf-32-le"),
-    (codecs.BOM_UTF32_BE, "utf-32-be"),
-    (codecs.BOM_UTF8, "utf-8-sig"),
-    (codecs.BOM_UTF16_LE, "utf-16-le"),
-    (codecs.BOM_UTF16_BE, "utf-16-be"),
-]
+_BOMS = [(codecs.BOM_UTF32_LE, "utf-32-le"), (codecs.BOM_UTF32_BE, "utf-32-be"),
+         (codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16-le"),
+         (codecs.BOM_UTF16_BE, "utf-16-be")]
 _CONTROL = re.compile(r"[\x00-\x08\x0e-\x19\x1c-\x1f\x7f]")
 _PRIVATE_USE = re.compile(r"[\ue000-\uf8ff]")
 
@@ -542,47 +538,27 @@ def _read_binary_kind(data: bytes, name: str, kind: str) -> Document:
         from .ingest_ocr import read_image
 
         limits.check_image(data)  # before a pixel is decoded
-        rendered = read_image(data)
-        return Document(
-            name=name,
-            sha256=sha,
-            size=len(data),
-            encoding="binary",
-            kind="image",
-            text=fold(rendered.text),
-            spans=rendered.spans,
-            uncertain=rendered.uncertain,
-            geometry=rendered.geometry,
-        )
+        return _rendered_document(data, name, sha, "image", read_image(data))
     if kind == "pdf":
         from .ingest_pdf import read_pdf
 
         limits.check_pdf(data)  # before a stream is inflated or a page rendered
-        rendered = read_pdf(data)
-        return Document(
-            name=name,
-            sha256=sha,
-            size=len(data),
-            encoding="binary",
-            kind="pdf",
-            text=fold(rendered.text),
-            spans=rendered.spans,
-            uncertain=rendered.uncertain,
-            geometry=rendered.geometry,
-        )
+        return _rendered_document(data, name, sha, "pdf", read_pdf(data))
     from .ingest_docx import convert_doc, read_docx
 
     # .doc: raises, saying how to convert, without LibreOffice
     docx = convert_doc(data) if kind == "doc" else data
     limits.check_zip(docx)  # before a part is inflated
-    return Document(
-        name=name,
-        sha256=sha,
-        size=len(data),
-        encoding="binary",
-        kind="docx",
-        text=fold(read_docx(docx)),
-    )
+    return Document(name=name, sha256=sha, size=len(data), encoding="binary", kind="docx",
+                    text=fold(read_docx(docx)))
+
+
+def _rendered_document(data: bytes, name: str, sha: str, kind: str, rendered) -> Document:
+    """The Document of a PDF or an image from its rendering (ingest_pdf.Rendered): the text
+    folded, its spans, cells in doubt and page geometry kept."""
+    return Document(name=name, sha256=sha, size=len(data), encoding="binary", kind=kind,
+                    text=fold(rendered.text), spans=rendered.spans, uncertain=rendered.uncertain,
+                    geometry=rendered.geometry)
 
 
 def read_document(data: bytes, name: str) -> Document:

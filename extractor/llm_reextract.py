@@ -33,42 +33,18 @@ class Reextracted:
     error: str | None = None  # why the document could not be re-read (it is left as it was)
 
 
-def reextract(
-    db,
-    config: LLMConfig,
-    client=None,
-    *,
-    flagged_only: bool = True,
-    refresh: bool = False,
-    run_id: int | None = None,
-    sleep=None,
-) -> list[Reextracted]:
+def reextract(db, config: LLMConfig, client=None, *, flagged_only: bool = True,
+              refresh: bool = False, run_id: int | None = None, sleep=None) -> list[Reextracted]:
     """Re-read the stored documents (only the flagged ones by default: marked values, suspected
     misreadings, or an LLM call that failed or was over budget), send what needs it to the LLM
     (`refresh` bypasses the cache), save, and return the changes. `db` is a path or a Database."""
-    return asyncio.run(
-        reextract_async(
-            db,
-            config,
-            client,
-            flagged_only=flagged_only,
-            refresh=refresh,
-            run_id=run_id,
-            sleep=sleep,
-        )
-    )
+    return asyncio.run(reextract_async(db, config, client, flagged_only=flagged_only,
+                                       refresh=refresh, run_id=run_id, sleep=sleep))
 
 
-async def reextract_async(
-    db,
-    config: LLMConfig,
-    client=None,
-    *,
-    flagged_only: bool = True,
-    refresh: bool = False,
-    run_id: int | None = None,
-    sleep=None,
-) -> list[Reextracted]:
+async def reextract_async(db, config: LLMConfig, client=None, *, flagged_only: bool = True,
+                          refresh: bool = False, run_id: int | None = None,
+                          sleep=None) -> list[Reextracted]:
     if not hasattr(db, "execute"):
         db = store.open_db(db, create=False)
     docs = (

@@ -104,15 +104,8 @@ def test_t3b_not_assessable_with_a_blank(clean):
 
 # ---------------------------------------------------------------- T3-A: 一 + 二 = 总计 + 四
 def test_t3a_passes_and_fails(clean):
-    _, ok = checked(
-        clean,
-        t3__new__natural=3,
-        t3__new__total=3,
-        t3__granted__natural=3,
-        t3__granted__total=3,
-        t3__total__natural=3,
-        t3__total__total=3,
-    )
+    _, ok = checked(clean, t3__new__natural=3, t3__new__total=3, t3__granted__natural=3,
+                    t3__granted__total=3, t3__total__natural=3, t3__total__total=3)
     assert of(ok, "T3-A") == [] and of(ok, "T3-B") == [] and of(ok, "T3-C") == []
     _, bad = checked(clean, t3__new__natural=3, t3__new__total=3)
     failed = of(bad, "T3-A", REPORT_DEFECT)
@@ -173,15 +166,9 @@ def test_t3a_not_assessable(clean):
 
 # ---------------------------------------------------------------- T3-C: （七）总计 = detail rows
 def test_t3c_counts_the_detail_rows_of_each_template(clean):
-    _, ok = checked(
-        clean,
-        t3__other__other__social=2,
-        t3__total__social=2,
-        t3__other__other__total=2,
-        t3__total__total=2,
-        t3__carried_over__social=2,
-        t3__carried_over__total=2,
-    )
+    _, ok = checked(clean, t3__other__other__social=2, t3__total__social=2,
+                    t3__other__other__total=2, t3__total__total=2, t3__carried_over__social=2,
+                    t3__carried_over__total=2)
     assert [f for f in ok if f.kind != NOT_ASSESSABLE] == []
     _, bad = checked(clean, t3__ignored__repeated__legal=1, t3__ignored__repeated__total=1)
     assert {f.message.split(":")[0] for f in of(bad, "T3-C", REPORT_DEFECT)} == {
@@ -189,16 +176,9 @@ def test_t3c_counts_the_detail_rows_of_each_template(clean):
         "T3-C[total]",
     }
     record_2019 = record_of(SEED_2019)
-    _, ok_2019 = checked(
-        record_2019,
-        SEED_2019,
-        t3__other__natural=1,
-        t3__other__total=1,
-        t3__total__natural=1,
-        t3__total__total=1,
-        t3__new__natural=1,
-        t3__new__total=1,
-    )
+    _, ok_2019 = checked(record_2019, SEED_2019, t3__other__natural=1, t3__other__total=1,
+                         t3__total__natural=1, t3__total__total=1, t3__new__natural=1,
+                         t3__new__total=1)
     assert of(ok_2019, "T3-C", REPORT_DEFECT) == []
 
 
@@ -326,12 +306,8 @@ def test_text_against_tables_reads_what_the_figure_counts(clean):
     assert of(found, "TEXT-TABLE", REPORT_DEFECT) == []
     # without the words, 68 = 66 new + 2 carried over still counts both (real reports do); 69 does
     # not
-    _, found = checked(
-        clean,
-        with_carried.replace("（含上年结转2件）", ""),
-        t3__new__total=66,
-        t3__carried_over__total=2,
-    )
+    _, found = checked(clean, with_carried.replace("（含上年结转2件）", ""), t3__new__total=66,
+                       t3__carried_over__total=2)
     assert of(found, "TEXT-TABLE", REPORT_DEFECT) == []
     said_69 = with_carried.replace("68件（含上年结转2件）", "69件")
     _, found = checked(clean, said_69, t3__new__total=66, t3__carried_over__total=2)

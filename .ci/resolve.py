@@ -35,8 +35,9 @@ def resolve(version: str, wheels: Path, work: Path) -> tuple[bool, str]:
         errors = [ln for ln in done.stderr.splitlines() if ln.startswith("ERROR")]
         return False, "\n".join(errors[-3:]) or done.stderr[-1000:]
     if BACKTRACKING in done.stdout + done.stderr:
-        return False, "pip backtracked: " + next(ln for ln in (done.stdout + done.stderr).splitlines()
-                                                 if BACKTRACKING in ln)
+        return False, "pip backtracked: " + next(
+            ln for ln in (done.stdout + done.stderr).splitlines() if BACKTRACKING in ln
+        )
     installed = json.loads(report.read_text())["install"]
     names = sorted(f"{i['metadata']['name']}=={i['metadata']['version']}" for i in installed)
     return True, f"{len(names)} packages: " + " ".join(names)

@@ -33,6 +33,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
+from fake_openai import FakeEndpoint, Reply  # noqa: E402
 from pydantic import create_model  # noqa: E402
 
 from extractor.llm import fill_with_llm, sections_needing_llm  # noqa: E402
@@ -40,7 +41,6 @@ from extractor.llm_config import instructor_mode, resolve_config  # noqa: E402
 from extractor.llm_prompt import build_request, estimate_tokens  # noqa: E402
 from extractor.llm_schema import SECTIONS, Grounds, row_specs  # noqa: E402
 from extractor.pipeline import extract  # noqa: E402
-from fake_openai import FakeEndpoint, Reply  # noqa: E402
 
 NUMBER = re.compile(r"(?<![\d.])\d+(?:\.\d+)?(?![\d.])")
 JUNK = ("□", "#", "[illegible]", "■")
@@ -71,14 +71,26 @@ def corpus(variants: int, share: float, seed: int, of_all: bool = False):
     tables included). Variants are made of the seeds whose tables the rules read fully: a copy of
     a seed with an unreadable table would add that table again with every copy (`of_all` does)."""
     rng = random.Random(seed)
-    seeds = [(p.name, p.read_bytes().decode("utf-8")) for p in sorted((ROOT / "examples").glob("*.txt"))]
-    own = {name: set(sections_needing_llm(extract(text.encode("utf-8"), name))) for name, text in seeds}
+    seeds = [
+        (p.name, p.read_bytes().decode("utf-8")) for p in sorted((ROOT / "examples").glob("*.txt"))
+    ]
+    own = {
+        name: set(sections_needing_llm(extract(text.encode("utf-8"), name))) for name, text in seeds
+    }
     bases = seeds if of_all else [(name, text) for name, text in seeds if not own[name]]
     docs = [(name, text, set()) for name, text in seeds]
     n_docs = len(seeds) + variants * len(seeds)
     n_tables = 3 * n_docs
-    natural = sum(len(own[name]) for name, _ in seeds) + variants * sum(len(own[name]) for name, _ in bases)
-    slots = [(name, text, v, s) for name, text in bases for v in range(variants * len(seeds) // len(bases)) for s in SECTIONS if s not in own[name]]
+    natural = sum(len(own[name]) for name, _ in seeds) + variants * sum(
+        len(own[name]) for name, _ in bases
+    )
+    slots = [
+        (name, text, v, s)
+        for name, text in bases
+        for v in range(variants * len(seeds) // len(bases))
+        for s in SECTIONS
+        if s not in own[name]
+    ]
     chosen = set(rng.sample(range(len(slots)), max(0, round(share * n_tables) - natural)))
     variants_of: dict[tuple, tuple] = {}
     for i, (name, text, v, s) in enumerate(slots):
@@ -112,23 +124,45 @@ async def baseline_bodies(records_and_texts, cfg):
     client = endpoint.client(cfg)
     for record, text in records_and_texts:
         whole = Grounds(text, (0, len(text)), {})
-        reqs = [build_request(s, record.template, whole, tuple(r.id for r in row_specs(s, record.template)), cfg.model, cfg.mode)
-                for s in SECTIONS]
+        reqs = [
+            build_request(
+                s,
+                record.template,
+                whole,
+                tuple(r.id for r in row_specs(s, record.template)),
+                cfg.model,
+                cfg.mode,
+            )
+            for s in SECTIONS
+        ]
         model = create_model("Report", **{r.section: (r.response_model | None, None) for r in reqs})
         system = "\n\n".join(r.messages[0]["content"] for r in reqs)
         context = {**reqs[0].context, "rows_table": None}
-        messages = [{"role": "system", "content": system.replace("{{ rows_table }}", "{{ rows_%s }}")}, dict(reqs[0].messages[1])]
+        messages = [
+            {"role": "system", "content": system.replace("{{ rows_table }}", "{{ rows_%s }}")},
+            dict(reqs[0].messages[1]),
+        ]
         for r in reqs:  # each table's rows under its own name
-            messages[0]["content"] = messages[0]["content"].replace("{{ rows_%s }}", "{{ rows_" + r.section + " }}", 1)
+            messages[0]["content"] = messages[0]["content"].replace(
+                "{{ rows_%s }}", "{{ rows_" + r.section + " }}", 1
+            )
             context["rows_" + r.section] = r.context["rows_table"]
         create = instructor.patch(create=client.chat.completions.create, mode=instructor_mode(cfg))
-        await create(response_model=model, context=context, max_retries=0, strict=False, model=cfg.model, messages=messages)
+        await create(
+            response_model=model,
+            context=context,
+            max_retries=0,
+            strict=False,
+            model=cfg.model,
+            messages=messages,
+        )
     await client.close()
     return endpoint.requests
 
 
 def body_tokens(body: dict) -> int:
-    """Tokens of what a request sends: the messages, and the schema when it goes as a tool or format."""
+    """Tokens of what a request sends: the messages, and the schema when it goes as a tool or
+    format."""
     sent = [m.get("content") or "" for m in body["messages"]]
     for extra in ("tools", "response_format"):
         if body.get(extra) and body[extra] != {"type": "json_object"}:
@@ -138,19 +172,42 @@ def body_tokens(body: dict) -> int:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--variants", type=int, default=9, help="garbled variants of each seed (default 9: 50 documents)")
-    ap.add_argument("--garbled", type=float, default=0.1, help="share of all tables garbled (default 0.1)")
+    ap.add_argument(
+        "--variants",
+        type=int,
+        default=9,
+        help="garbled variants of each seed (default 9: 50 documents)",
+    )
+    ap.add_argument(
+        "--garbled", type=float, default=0.1, help="share of all tables garbled (default 0.1)"
+    )
     ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--mode", default="TOOLS", help="instructor mode the requests are built for (default TOOLS)")
-    ap.add_argument("--variants-of-all", action="store_true", help="make variants of every seed, also those with unreadable tables of their own")
+    ap.add_argument(
+        "--mode", default="TOOLS", help="instructor mode the requests are built for (default TOOLS)"
+    )
+    ap.add_argument(
+        "--variants-of-all",
+        action="store_true",
+        help="make variants of every seed, also those with unreadable tables of their own",
+    )
     args = ap.parse_args(argv)
-    # no re-ask: the fake endpoint reads nothing, and what is measured is what one table costs to send
-    cfg = resolve_config(env={}, base_url="http://fake.test/v1", api_key="offline", mode=args.mode, token_budget=10**9, reasks=0)
+    # no re-ask: the fake endpoint reads nothing, and what is measured is what one table costs to
+    # send
+    cfg = resolve_config(
+        env={},
+        base_url="http://fake.test/v1",
+        api_key="offline",
+        mode=args.mode,
+        token_budget=10**9,
+        reasks=0,
+    )
 
     docs, n_tables = corpus(args.variants, args.garbled, args.seed, args.variants_of_all)
     pairs = [(extract(text.encode("utf-8"), name), text) for name, text, _ in docs]
     garbled = sum(len(g) for _, _, g in docs)
-    marked = sum(1 for (_, _, g), (r, _) in zip(docs, pairs) for s in g if s in sections_needing_llm(r))
+    marked = sum(
+        1 for (_, _, g), (r, _) in zip(docs, pairs) for s in g if s in sections_needing_llm(r)
+    )
     needing = sum(len(sections_needing_llm(r)) for r, _ in pairs)
     own = needing - marked
 
@@ -162,13 +219,26 @@ def main(argv=None) -> int:
     per_doc, base_per_doc = route_tokens / n, base_tokens / n
     ratio = per_doc / base_per_doc
 
-    print(f"corpus: {n} documents (5 seeds, {n - 5} variants), {n_tables} tables; {needing} need the LLM ({needing / n_tables:.1%}):"
-          f" {garbled} garbled here ({marked} of them marked by the rules), {own} unreadable as printed;"
-          f" {skipped} of these have no numbers to read (not sent)")
-    print(f"mode {cfg.mode}; tokens counted from the request bodies (extractor.llm_prompt.estimate_tokens)")
+    print(
+        f"corpus: {n} documents (5 seeds, {n - 5} variants), {n_tables} "
+        f"tables; {needing} need the LLM ({needing / n_tables:.1%}):"
+        f" {garbled} garbled here ({marked} of them marked "
+        f"by the rules), {own} unreadable as printed;"
+        f" {skipped} of these have no numbers to read (not sent)"
+    )
+    print(
+        f"mode {cfg.mode}; tokens counted from the request "
+        "bodies (extractor.llm_prompt.estimate_tokens)"
+    )
     print(f"{'':24}{'calls/doc':>10}{'tokens/doc':>12}{'calls':>8}{'tokens':>10}")
-    print(f"{'LLM route (tables)':24}{len(bodies) / n:>10.2f}{per_doc:>12.0f}{len(bodies):>8}{route_tokens:>10}")
-    print(f"{'whole-report baseline':24}{len(base) / n:>10.2f}{base_per_doc:>12.0f}{len(base):>8}{base_tokens:>10}")
+    print(
+        f"{'LLM route (tables)':24}{len(bodies) / n:>10.2f}"
+        f"{per_doc:>12.0f}{len(bodies):>8}{route_tokens:>10}"
+    )
+    print(
+        f"{'whole-report baseline':24}{len(base) / n:>10.2f}"
+        f"{base_per_doc:>12.0f}{len(base):>8}{base_tokens:>10}"
+    )
     verdict = "met" if ratio <= 0.1 else "NOT met"
     print(f"ratio of tokens per document: {ratio:.3f} (target at most 0.100: {verdict})")
     return 0 if ratio <= 0.1 else 1

@@ -23,7 +23,10 @@ sys.path.insert(0, str(ROOT))
 from extractor.ingest_pdf import read_pdf  # noqa: E402
 from extractor.pipeline import extract  # noqa: E402
 
-DEFAULTS = [ROOT / "examples" / "huaian_2024.pdf", ROOT.parent / "shared" / "corpus" / "huaian_2024.pdf"]
+DEFAULTS = [
+    ROOT / "examples" / "huaian_2024.pdf",
+    ROOT.parent / "shared" / "corpus" / "huaian_2024.pdf",
+]
 
 
 def main() -> int:
@@ -48,7 +51,10 @@ def main() -> int:
     routes = sorted({f.route for f in record.fields.values()})
     print(f"{path.name}: {pages} pages, {args.repeat} repetitions, routes {', '.join(routes)}")
     for name, times in (("pdf-geometry rendering", render), ("whole extraction", whole)):
-        print(f"{name:24s} {min(times) / pages:.3f} s/page best, {statistics.median(times) / pages:.3f} s/page median")
+        print(
+            f"{name:24s} {min(times) / pages:.3f} s/page "
+            f"best, {statistics.median(times) / pages:.3f} s/page median"
+        )
     return 0
 
 

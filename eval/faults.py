@@ -5,10 +5,11 @@
 Each case runs the real command (`python -m extractor.cli …`) in a fresh folder on one bad input
 beside good reports (or on a broken database or endpoint), while this script samples the memory of
 every process of the run. Per kind it prints how many cases were tried and how many held, crashed
-(a traceback, or an exit code the README does not document: 0, 1, 3 and 130), hung (past the case's time limit + 5 s: killed),
-went over memory (a process past 1 GiB), or lost data (a good report missing, a JSON line cut or
-missing, a path with two rows, a run's count that is not what it stored, a secret stored). A case
-holds when none of these happened and the bad input got its one-line reason. Then one line per case.
+(a traceback, or an exit code the README does not document: 0, 1, 3 and 130), hung (past the case's
+time limit + 5 s: killed), went over memory (a process past 1 GiB), or lost data (a good report
+missing, a JSON line cut or missing, a path with two rows, a run's count that is not what it
+stored, a secret stored). A case holds when none of these happened and the bad input got its
+one-line reason. Then one line per case.
 
 The inputs are built at run time (tests/fault_inputs.py), full size: a PDF stream inflating to
 2 GiB, a .docx of 300 MB of XML, a 150-page TIFF at 200 dpi, a 13,000 × 13,000 PNG. The LLM cases
@@ -563,7 +564,8 @@ GARBLED_ROW = "(一) 予以公开\t1110000\t12"
 
 
 def garbled_report(i: int = 0, extra: str = "") -> bytes:
-    """Seed 000 with table 3's 予以公开 row run together (11 1 0 … or 1 11 0 …?): the rules mark it."""
+    """Seed 000 with table 3's 予以公开 row run together (11 1 0 … or 1 11 0 …?): the rules mark
+    it."""
     text = (fi.EXAMPLES / "000_1e9d07bbaba7ae4f.txt").read_text(encoding="utf-8")
     zeros, good = "\t0\t0\t0\t0\t0\t0\t0", "\t11\t1\t0\t0\t0\t0\t12"
     text = text.replace("未收到信息公开申请", "收到信息公开申请12件")

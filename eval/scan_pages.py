@@ -25,8 +25,9 @@ from PIL import Image, ImageDraw, ImageFilter, ImageFont
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from extractor.synth_page import Cell  # noqa: E402  (a cell with its spans, as the stress corpus lays them)
-from extractor.synth_values import T3_HEADER, _num, t2_spec, label_spans, t3_rows  # noqa: E402
+# a cell with its spans, as the stress corpus lays them
+from extractor.synth_page import Cell  # noqa: E402
+from extractor.synth_values import T3_HEADER, _num, label_spans, t2_spec, t3_rows  # noqa: E402
 
 PAGE_W, PAGE_H = 595.0, 842.0  # A4 in points
 LEFT, TOP, WIDTH = 72.0, 72.0, 451.0

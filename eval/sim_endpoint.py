@@ -16,7 +16,14 @@ import random
 import re
 from dataclasses import dataclass, field
 
-from extractor.llm_schema import Grounds, check_reply, number_text, printed_numbers, row_problem, row_specs
+from extractor.llm_schema import (
+    Grounds,
+    check_reply,
+    number_text,
+    printed_numbers,
+    row_problem,
+    row_specs,
+)
 
 KINDS = ("wrong_digit", "invented_zero", "column_shift", "value_from_elsewhere")
 MARKER = re.compile(r"<<<SECTION ([0-9a-f]{12})")
@@ -63,15 +70,22 @@ def _printed_values(spec, truth: dict, table: str):
     if spec.money:
         unit = "万元" if "万元" in table else "元"
         if unit == "元":
-            values = [round(v * 10000, 4) if (v is not None and k in spec.money) else v for k, v in zip(spec.keys, values)]
+            values = [
+                round(v * 10000, 4) if (v is not None and k in spec.money) else v
+                for k, v in zip(spec.keys, values)
+            ]
         if all(values[i] is None for i, k in enumerate(spec.keys) if k in spec.money):
             unit = None
-    values = [int(v) if isinstance(v, float) and v.is_integer() and spec.keys[0][:2] != "t2" else v for v in values]
+    values = [
+        int(v) if isinstance(v, float) and v.is_integer() and spec.keys[0][:2] != "t2" else v
+        for v in values
+    ]
     return values, unit
 
 
 def _grounded(job: Job, spec, values: list, unit) -> list:
-    """The values with what the row's text cannot ground set to null (all null when nothing holds)."""
+    """The values with what the row's text cannot ground set to null (all null when nothing
+    holds)."""
     def ok(vs):
         return not row_problem(job.section, job.template, spec, vs, unit, job.grounds)[0]
 
@@ -110,7 +124,8 @@ def _keys(job: Job, row_id: str):
 
 
 def _prefer_marked(job: Job, candidates: list):
-    """Candidates (row, index, …) on keys the rules marked first: the ones the LLM's value decides."""
+    """Candidates (row, index, …) on keys the rules marked first: the ones the LLM's value
+    decides."""
     marked = [c for c in candidates if _keys(job, c[0]["row"])[c[1]] in job.marked]
     pool = marked or candidates
     return job.rng.choice(pool) if pool else None
@@ -119,7 +134,9 @@ def _prefer_marked(job: Job, candidates: list):
 def inject(job: Job, rows: list[dict]) -> Injection | None:
     rng, kind = job.rng, job.kind
     if kind == "wrong_digit":
-        pick = _prefer_marked(job, [(r, i) for r in rows for i, v in enumerate(r["values"]) if v is not None])
+        pick = _prefer_marked(
+            job, [(r, i) for r in rows for i, v in enumerate(r["values"]) if v is not None]
+        )
         if not pick:
             return None
         row, i = pick
@@ -127,11 +144,17 @@ def inject(job: Job, rows: list[dict]) -> Injection | None:
         digits = number_text(old)
         positions = [n for n, c in enumerate(digits) if c.isdigit()]
         n = rng.choice(positions)
-        choices = [d for d in "0123456789" if d != digits[n] and not (n == 0 and d == "0" and len(digits) > 1)]
+        choices = [
+            d
+            for d in "0123456789"
+            if d != digits[n] and not (n == 0 and d == "0" and len(digits) > 1)
+        ]
         new_digits = digits[:n] + rng.choice(choices) + digits[n + 1:]
         new = float(new_digits) if "." in new_digits else int(new_digits)
         row["values"][i] = new
-        return Injection(kind, job.section, row["row"], [_keys(job, row["row"])[i]], f"{old} -> {new}")
+        return Injection(
+            kind, job.section, row["row"], [_keys(job, row["row"])[i]], f"{old} -> {new}"
+        )
     if kind == "invented_zero":
         cands = [(r, i) for r in rows for i, v in enumerate(r["values"])
                  if v is None and job.truth.get(_keys(job, r["row"])[i]) is None]
@@ -167,9 +190,17 @@ def inject(job: Job, rows: list[dict]) -> Injection | None:
             return None
         row, i = pick
         old = row["values"][i]
-        new_digits = rng.choice([d for d in elsewhere if d != (number_text(old) if old is not None else None)])
+        new_digits = rng.choice(
+            [d for d in elsewhere if d != (number_text(old) if old is not None else None)]
+        )
         row["values"][i] = float(new_digits) if "." in new_digits else int(new_digits)
-        return Injection(kind, job.section, row["row"], [_keys(job, row["row"])[i]], f"{old} -> {row['values'][i]}")
+        return Injection(
+            kind,
+            job.section,
+            row["row"],
+            [_keys(job, row["row"])[i]],
+            f"{old} -> {row['values'][i]}",
+        )
     raise ValueError(kind)
 
 
@@ -186,7 +217,7 @@ class SimEndpoint:
         self.jobs[marker_of(job.body)] = job
 
     async def handle(self, request):
-        from fake_openai import completion, http_module, Reply
+        from fake_openai import Reply, completion, http_module
 
         hx = http_module()
         body = json.loads(request.content)
@@ -195,10 +226,16 @@ class SimEndpoint:
         job = self.jobs.get(m.group(1)) if m else None
         if job is None:
             self.unknown += 1
-            return hx.Response(500, json={"error": {"message": "the simulation has no such section"}})
+            return hx.Response(
+                500, json={"error": {"message": "the simulation has no such section"}}
+            )
         job.requests += 1
         system = body["messages"][0]["content"]
-        listed = system.split("Rows to read", 1)[1].split("\n\n", 1)[0] if "Rows to read" in system else ""
+        listed = (
+            system.split("Rows to read", 1)[1].split("\n\n", 1)[0]
+            if "Rows to read" in system
+            else ""
+        )
         job.asked = tuple(ASKED.findall(listed))
         rows = honest_rows(job, job.asked)
         if job.requests == 1 and job.kind:
@@ -208,7 +245,10 @@ class SimEndpoint:
 
     def client(self, config):
         from fake_openai import http_module
+
         from extractor.llm_config import build_client
 
         hx = http_module()
-        return build_client(config, http_client=hx.AsyncClient(transport=hx.MockTransport(self.handle)))
+        return build_client(
+            config, http_client=hx.AsyncClient(transport=hx.MockTransport(self.handle))
+        )

@@ -25,6 +25,7 @@ import signal
 import sys
 import time
 from collections import defaultdict
+from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -33,7 +34,6 @@ sys.path.insert(0, str(ROOT))
 from extractor.evaluate import same  # noqa: E402
 from extractor.pipeline import extract  # noqa: E402
 from extractor.synth import LAYOUTS, generate_samples, load_golden, truth_json  # noqa: E402
-
 
 
 class Timeout(Exception):
@@ -61,11 +61,20 @@ def score(sample, timeout: int = 0):
         if timeout and hasattr(signal, "SIGALRM"):
             signal.alarm(0)
     outcomes = []
-    tmpl_review = True if rec is None else rec.fields.get("meta.template") and rec.fields["meta.template"].review
+    tmpl_review = (
+        True
+        if rec is None
+        else rec.fields.get("meta.template") and rec.fields["meta.template"].review
+    )
     for key, want in sample.truth.items():
         f = None if rec is None else rec.fields.get(key)
         if f is None:  # failed, or the key is not in the template the tool chose
-            got, review, rule, raw = None, bool(tmpl_review), "failed" if rec is None else "other-template", None
+            got, review, rule, raw = (
+                None,
+                bool(tmpl_review),
+                "failed" if rec is None else "other-template",
+                None,
+            )
         else:
             got, review, rule, raw = f.value, f.review, f.rule, f.raw
         outcomes.append((key, want, got, review, rule, raw, same(got, want)))
@@ -154,20 +163,113 @@ def _print_open(open_examples: dict, layouts, n: int) -> None:
             print(f"  {name} | {key} | {want!r} | {got!r} | {rule} | raw={raw!r}")
 
 
-def main(argv=None) -> int:
+def _parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, default=600, help="documents to generate (default 600)")
     ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--golden", default=str(ROOT / "golden"), help="golden JSON folder rendered alongside random records")
+    ap.add_argument("--golden", default=str(ROOT / "golden"),
+                    help="golden JSON folder rendered alongside random records")
     ap.add_argument("--no-golden", action="store_true", help="random records only")
-    ap.add_argument("--golden-share", type=float, default=0.1, help="share of documents drawn from golden records")
+    ap.add_argument("--golden-share", type=float, default=0.1,
+                    help="share of documents drawn from golden records")
     ap.add_argument("--layouts", help="comma-separated subset of: " + ",".join(LAYOUTS))
     ap.add_argument("--examples", type=int, default=3, help="silent errors shown per layout")
-    ap.add_argument("--timeout", type=int, default=10, help="seconds per document before it counts as failed (0: none)")
-    ap.add_argument("--dump", metavar="DIR", help="write the failing files (silent errors or failed), their truth and extraction")
+    ap.add_argument("--timeout", type=int, default=10,
+                    help="seconds per document before it counts as failed (0: none)")
+    ap.add_argument("--dump", metavar="DIR", help="write the failing files (silent errors or "
+                    "failed), their truth and extraction")
     ap.add_argument("--out", metavar="DIR", help="write the whole corpus (files and truth JSON)")
-    args = ap.parse_args(argv)
+    return ap
 
+
+@dataclass
+class Run:
+    """What scoring the corpus gathered: tallies by (layout or TOTAL, template or all), silent
+    errors and unmarked open cells by layout, failed documents, and the elapsed seconds."""
+
+    tallies: dict[tuple[str, str], Tally] = field(default_factory=lambda: defaultdict(Tally))
+    examples: dict[str, list] = field(default_factory=lambda: defaultdict(list))
+    # cells the text leaves open, unmarked
+    open_examples: dict[str, list] = field(default_factory=lambda: defaultdict(list))
+    from_golden: int = 0
+    failures: list = field(default_factory=list)
+    elapsed: float = 0.0
+
+
+def _score_corpus(args, layouts, golden, dump: Path | None, out: Path | None) -> Run:
+    """Generate, read and score every sample; write the corpus (--out) and the failing files
+    (--dump) on the way."""
+    run = Run()
+    t0 = time.time()
+    for s in generate_samples(args.n, args.seed, golden, args.golden_share, layouts):
+        run.from_golden += s.info["source"] != "random"
+        rec, error, outcomes = score(s, args.timeout)
+        if error:
+            run.failures.append((s.name, s.info, error))
+        for key in ((s.layout, s.template), (s.layout, "all"), ("TOTAL", s.template),
+                    ("TOTAL", "all")):
+            run.tallies[key].add(outcomes, error, s.info.get("must_mark"))
+        silent = [o for o in outcomes if not o[6] and not o[3]]
+        for o in silent:
+            run.examples[s.layout].append((s.name, s.info, o))
+        must = set(s.info.get("must_mark", ()))
+        unsettled = [o for o in outcomes if o[0] in must and not o[3]]
+        for o in unsettled:
+            run.open_examples[s.layout].append((s.name, s.info, o))
+        if out:
+            (out / s.name).write_bytes(s.data)
+            truth = json.dumps(truth_json(s, args.seed), ensure_ascii=False, indent=1)
+            (out / (s.name.rsplit(".", 1)[0] + ".json")).write_text(truth, encoding="utf-8")
+        if dump and (silent or error or unsettled):
+            _dump(dump, s, args.seed, rec, error, outcomes, must)
+    run.elapsed = time.time() - t0
+    return run
+
+
+def _print_table(run: Run, layouts, seed: int) -> None:
+    total = run.tallies[("TOTAL", "all")]
+    print("=" * RULE)
+    print(f"SYNTHETIC STRESS CORPUS: {total.docs} generated documents (seed {seed}), rule path")
+    print(f"generated files only ({run.from_golden} rendered from golden records, the rest "
+          "random records);")
+    print("these figures never stand in for scores on real annotated reports.")
+    print("=" * RULE)
+    print(HEADER)
+    print("-" * RULE)
+    for layout in layouts:
+        for tpl in ("2019", "2021", "all"):
+            if (layout, tpl) in run.tallies:
+                print(run.tallies[(layout, tpl)].line(layout if tpl != "all" else "", tpl))
+        print("-" * RULE)
+    for tpl in ("2019", "2021", "all"):
+        if ("TOTAL", tpl) in run.tallies:
+            print(run.tallies[("TOTAL", tpl)].line("TOTAL", tpl))
+    print("=" * RULE)
+    print(f"{total.silent} silent wrong values in {total.silent_docs} documents; "
+          f"{total.marked_wrong} wrong values marked; {total.failed} documents failed; "
+          f"{run.elapsed:.1f}s")
+    print(f"{total.open} cells the text leaves open (several readings, a vanished blank), "
+          f"{total.open_unmarked} of them unmarked; {total.settled_wrong} wrong values where the "
+          "text and the arithmetic settle the cell (layouts that say which cells are open)")
+
+
+def _print_silent(examples: dict, layouts, n: int) -> None:
+    print("\nExample silent errors (up to %d per layout): file | key | truth | extracted | rule "
+          "| raw | render" % n)
+    for layout in layouts:
+        shown = _varied(examples.get(layout, []))
+        if shown:
+            print(f"[{layout}] {len(examples[layout])} silent")
+        for name, info, (key, want, got, _review, rule, raw, _ok) in shown[:n]:
+            detail = "; ".join(info["details"])
+            print(f"  {name} | {key} | {want!r} | {got!r} | {rule} | raw={raw!r} "
+                  f"| base={info['base']}"
+                  + (f" ({detail})" if detail else "") + f" [{info['source']}]")
+
+
+def main(argv=None) -> int:
+    ap = _parser()
+    args = ap.parse_args(argv)
     layouts = tuple(args.layouts.split(",")) if args.layouts else LAYOUTS
     unknown = set(layouts) - set(LAYOUTS)
     if unknown:
@@ -179,76 +281,19 @@ def main(argv=None) -> int:
         if d:
             d.mkdir(parents=True, exist_ok=True)
 
-    tallies: dict[tuple[str, str], Tally] = defaultdict(Tally)
-    examples: dict[str, list] = defaultdict(list)
-    open_examples: dict[str, list] = defaultdict(list)  # cells the text leaves open, unmarked
-    from_golden = 0
-    failures = []
-    t0 = time.time()
-    for s in generate_samples(args.n, args.seed, golden, args.golden_share, layouts):
-        from_golden += s.info["source"] != "random"
-        rec, error, outcomes = score(s, args.timeout)
-        if error:
-            failures.append((s.name, s.info, error))
-        for key in ((s.layout, s.template), (s.layout, "all"), ("TOTAL", s.template), ("TOTAL", "all")):
-            tallies[key].add(outcomes, error, s.info.get("must_mark"))
-        silent = [o for o in outcomes if not o[6] and not o[3]]
-        for o in silent:
-            examples[s.layout].append((s.name, s.info, o))
-        must = set(s.info.get("must_mark", ()))
-        unsettled = [o for o in outcomes if o[0] in must and not o[3]]
-        for o in unsettled:
-            open_examples[s.layout].append((s.name, s.info, o))
-        if out:
-            (out / s.name).write_bytes(s.data)
-            (out / (s.name.rsplit(".", 1)[0] + ".json")).write_text(json.dumps(truth_json(s, args.seed), ensure_ascii=False, indent=1), encoding="utf-8")
-        if dump and (silent or error or unsettled):
-            _dump(dump, s, args.seed, rec, error, outcomes, must)
-    elapsed = time.time() - t0
-
-    total = tallies[("TOTAL", "all")]
-    print("=" * RULE)
-    print(f"SYNTHETIC STRESS CORPUS: {total.docs} generated documents (seed {args.seed}), rule path")
-    print(f"generated files only ({from_golden} rendered from golden records, the rest random records);")
-    print("these figures never stand in for scores on real annotated reports.")
-    print("=" * RULE)
-    print(HEADER)
-    print("-" * RULE)
-    for layout in layouts:
-        for tpl in ("2019", "2021", "all"):
-            if (layout, tpl) in tallies:
-                print(tallies[(layout, tpl)].line(layout if tpl != "all" else "", tpl))
-        print("-" * RULE)
-    for tpl in ("2019", "2021", "all"):
-        if ("TOTAL", tpl) in tallies:
-            print(tallies[("TOTAL", tpl)].line("TOTAL", tpl))
-    print("=" * RULE)
-    print(f"{total.silent} silent wrong values in {total.silent_docs} documents; {total.marked_wrong} wrong values marked; "
-          f"{total.failed} documents failed; {elapsed:.1f}s")
-    print(f"{total.open} cells the text leaves open (several readings, a vanished blank), "
-          f"{total.open_unmarked} of them unmarked; {total.settled_wrong} wrong values where the "
-          "text and the arithmetic settle the cell (layouts that say which cells are open)")
-
-    if failures:
+    run = _score_corpus(args, layouts, golden, dump, out)
+    _print_table(run, layouts, args.seed)
+    if run.failures:
         print("\nFailed documents (their values count as marked, not silent):")
-        for name, info, error in failures:
+        for name, info, error in run.failures:
             print(f"  {name} | {error} | base={info['base']} [{info['source']}]")
-    if any(examples.values()):
-        print("\nExample silent errors (up to %d per layout): file | key | truth | extracted | rule | raw | render" % args.examples)
-        for layout in layouts:
-            shown = _varied(examples.get(layout, []))
-            if shown:
-                print(f"[{layout}] {len(examples[layout])} silent")
-            for name, info, (key, want, got, _review, rule, raw, _ok) in shown[: args.examples]:
-                detail = "; ".join(info["details"])
-                print(f"  {name} | {key} | {want!r} | {got!r} | {rule} | raw={raw!r} | base={info['base']}"
-                      + (f" ({detail})" if detail else "") + f" [{info['source']}]")
-    if any(open_examples.values()):
-        _print_open(open_examples, layouts, args.examples)
+    if any(run.examples.values()):
+        _print_silent(run.examples, layouts, args.examples)
+    if any(run.open_examples.values()):
+        _print_open(run.open_examples, layouts, args.examples)
     if dump:
         print(f"\nfailing files written to {dump}/")
     return 0
-
 
 if __name__ == "__main__":
     sys.exit(main())

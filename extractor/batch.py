@@ -181,8 +181,10 @@ class JsonLines:
             else (e.strerror or str(e))
         )
         where = "stdout" if self.stdout else self.target
-        return (f"cannot write {where}: {what}; it holds {self.lines} whole lines (no partial line), "
-                "and the run stopped there")
+        return (
+            f"cannot write {where}: {what}; it holds {self.lines} whole lines (no partial line), "
+            "and the run stopped there"
+        )
 
     def close(self) -> None:
         if not self.stdout and self.raw is not None:

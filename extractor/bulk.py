@@ -146,8 +146,12 @@ class RunSummary:
         if held:
             text += f" ({'; '.join(held)})"
         if self.not_reports:
-            kinds = ", ".join(f"{n} {s or 'without a suffix'}" for s, n in
-                              sorted(self.not_reports.items(), key=lambda kv: (-kv[1], not kv[0], kv[0])))
+            kinds = ", ".join(
+                f"{n} {s or 'without a suffix'}"
+                for s, n in sorted(
+                    self.not_reports.items(), key=lambda kv: (-kv[1], not kv[0], kv[0])
+                )
+            )
             total = sum(self.not_reports.values())
             text += f"; {total} files in folders skipped, not a kind xxgk reads: {kinds}"
         return text
@@ -193,7 +197,9 @@ def collect(paths: Iterable[str | Path]) -> Collected:
     out.files = list(found.values())
     if not out.files and not out.stdin:
         shown = " ".join(display_name(p) for p in paths)
-        skipped = f" ({sum(out.not_reports.values())} other files skipped)" if out.not_reports else ""
+        skipped = (
+            f" ({sum(out.not_reports.values())} other files skipped)" if out.not_reports else ""
+        )
         raise UsageError(f"no report files found in {shown}{skipped}: xxgk reads "
                          f"{formats.SUPPORTED}")
     return out

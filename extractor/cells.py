@@ -1,4 +1,5 @@
-"""One table cell's text → what it states: nothing, a placeholder, a number (maybe OCR-confused), or text."""
+"""One table cell's text → what it states: nothing, a placeholder, a number (maybe OCR-confused),
+or text."""
 
 from __future__ import annotations
 
@@ -7,15 +8,23 @@ import unicodedata
 from functools import lru_cache
 from typing import NamedTuple
 
-EMPTY, PLACEHOLDER, NUMBER, OCR, ILLEGIBLE, TEXT = "empty", "placeholder", "number", "ocr", "illegible", "text"
+EMPTY, PLACEHOLDER, NUMBER, OCR, ILLEGIBLE, TEXT = (
+    "empty", "placeholder", "number", "ocr", "illegible", "text",
+)
 
 # What a report prints where it states nothing: the spec maps every one of these to null.
-PLACEHOLDERS = {"/", "\\", "-", "--", "—", "——", "―", "─", "–", "无", "空", "暂无", "×", "x", "X", "、"}
+PLACEHOLDERS = {
+    "/", "\\", "-", "--", "—", "——", "―", "─", "–", "无", "空", "暂无", "×", "x", "X", "、",
+}
 # Characters OCR puts where a digit stood; reading them as digits is a guess, always marked.
-OCR_DIGITS = str.maketrans({"O": "0", "o": "0", "D": "0", "l": "1", "I": "1", "|": "1", "ε": "3", "З": "3", "S": "5", "B": "8"})
+OCR_DIGITS = str.maketrans({
+    "O": "0", "o": "0", "D": "0", "l": "1", "I": "1", "|": "1",
+    "ε": "3", "З": "3", "S": "5", "B": "8",
+})
 OCR_CHARS = set("OoDlI|εЗSB")
 UNIT_SUFFIX = re.compile(r"(万元|千元|元|万|件|项|个|条|次|家|宗)$")
-# `1.25万`: in a money column 1.25 万元, in a column of counts 12,500 of them: read, but always marked.
+# `1.25万`: in a money column 1.25 万元, in a column of counts 12,500 of them: read, but always
+# marked.
 MONEY_UNITS = {"元": "元", "千元": "千元", "万元": "万元", "万": "万"}
 PLAIN_NUMBER = re.compile(r"^[+-]?\d+(\.\d+)?$")  # (named apart from the kind NUMBER)
 # What OCR or a converter leaves where it could not read: the cell held something unknown.
@@ -27,7 +36,8 @@ SIGN_WORD = re.compile(r"^(减少?|增加?|—|–)(?=\d)")
 
 class Cell(NamedTuple):
     """A cell's text as it stands in the document, with its character span.
-    (Cells and readings are named tuples, not dataclasses: a report makes thousands, and a tuple is built faster.)"""
+    (Cells and readings are named tuples, not dataclasses: a report makes thousands, and a tuple is
+    built faster.)"""
 
     text: str
     start: int
@@ -56,15 +66,20 @@ def normalise(text: str) -> str:
     for invisible in ZERO_WIDTH:
         if invisible in text:
             text = text.replace(invisible, "")
-    return "".join(text.split())  # str.split and the \s of re take the same characters for white space
+    # str.split and the \s of re take the same characters for white space
+    return "".join(text.split())
 
 
 ZERO_WIDTH = ("\u200b", "\u200c", "\u200d", "\ufeff")
 # The characters of reports that NFKC changes, nearly all of them: replaced first (fast), the
 # text is then often NFKC already, which is much quicker to test than to normalise. Each maps
 # to its own NFKC form, so the result is NFKC's exactly.
-COMMON_COMPATIBILITY = (("（", "("), ("）", ")"), ("，", ","), ("：", ":"), ("；", ";"), ("\xa0", " "), ("\u3000", " "),
-                        ("！", "!"), ("？", "?"), ("％", "%"), ("．", "."), ("／", "/"))
+COMMON_COMPATIBILITY = (
+    ("（", "("),
+    ("）", ")"),
+    ("，", ","), ("：", ":"), ("；", ";"), ("\xa0", " "), ("\u3000", " "), ("！", "!"), ("？", "?"),
+    ("％", "%"), ("．", "."), ("／", "/"),
+)
 
 
 def nfkc(text: str) -> str:

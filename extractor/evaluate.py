@@ -1,4 +1,5 @@
-"""Score extracted records against golden truth, key by key: right, wrong and marked, wrong and silent."""
+"""Score extracted records against golden truth, key by key: right, wrong and marked, wrong and
+silent."""
 
 from __future__ import annotations
 
@@ -13,7 +14,11 @@ def same(truth, value) -> bool:
     """Exact equality, with 0 never equal to null; numbers compare by value (6 == 6.0)."""
     if truth is None or value is None:
         return truth is None and value is None
-    if isinstance(truth, (int, float)) and isinstance(value, (int, float)) and not isinstance(truth, bool):
+    if (
+        isinstance(truth, (int, float))
+        and isinstance(value, (int, float))
+        and not isinstance(truth, bool)
+    ):
         return math.isclose(float(truth), float(value), rel_tol=0, abs_tol=1e-9)
     return truth == value
 
@@ -43,14 +48,23 @@ def compare(document: str, truth: dict, record, layout: str = "") -> list[Outcom
     out = []
     for key, expected in truth.items():
         f = record.fields.get(key) if record is not None else None
-        out.append(Outcome(document, key, expected, None if f is None else f.value, bool(f and f.review), layout))
+        out.append(
+            Outcome(
+                document,
+                key,
+                expected,
+                None if f is None else f.value,
+                bool(f and f.review),
+                layout,
+            )
+        )
     return out
 
 
 def summarise(outcomes: list[Outcome]) -> dict:
     """Accuracy, wrong values split marked/silent, review rate and calibration."""
     n = len(outcomes)
-    kinds = defaultdict(int)
+    kinds: defaultdict[str, int] = defaultdict(int)
     marked = 0
     unmarked_right = unmarked = 0
     for o in outcomes:

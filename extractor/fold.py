@@ -15,7 +15,6 @@ spans of values (offsets into Document.text) and a PDF's character boxes stay wh
 
 from __future__ import annotations
 
-import re
 import unicodedata
 from functools import lru_cache
 

@@ -216,7 +216,8 @@ def _decomposer():
 def leading(text: str) -> list[tuple[str, tuple[Place, ...]]]:
     """The divisions `text` opens with, in order, each as (the name as written, its places):
     江苏省宿迁市沭阳县人民政府 → 江苏省, 宿迁市, 沭阳县. Full names, longest first; a stem alone
-    (平潭 of 平潭县) only where the data has no full name there and at least two characters follow."""
+    (平潭 of 平潭县) only where the data has no full name there and at least two characters
+    follow."""
     out: list[tuple[str, tuple[Place, ...]]] = []
     pos = 0
     while pos < len(text):

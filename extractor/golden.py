@@ -1,4 +1,5 @@
-"""Golden annotations: JSON files (one per report) checked against the spec, and stored in SQLite."""
+"""Golden annotations: JSON files (one per report) checked against the spec, and stored in
+SQLite."""
 
 from __future__ import annotations
 
@@ -26,7 +27,8 @@ class Golden:
 
 
 def load_file(path: Path, root: Path | None = None) -> Golden:
-    """Read and validate one golden file; `report` is relative to root (default: the golden folder's parent)."""
+    """Read and validate one golden file; `report` is relative to root (default: the golden
+    folder's parent)."""
     try:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, ValueError) as e:
@@ -41,10 +43,16 @@ def load_file(path: Path, root: Path | None = None) -> Golden:
     expected = keys_for(template)
     unknown = sorted(set(fields) - set(expected))
     if unknown:
-        raise GoldenError(f"{path}: keys not in the {template} template: {', '.join(unknown[:5])}{' …' if len(unknown) > 5 else ''}")
+        raise GoldenError(
+            f"{path}: keys not in the {template} "
+            f"template: {', '.join(unknown[:5])}{' …' if len(unknown) > 5 else ''}"
+        )
     absent = [k for k in expected if k not in fields]
     if absent:
-        raise GoldenError(f"{path}: keys of the {template} template missing: {', '.join(absent[:5])}{' …' if len(absent) > 5 else ''}")
+        raise GoldenError(
+            f"{path}: keys of the {template} template "
+            f"missing: {', '.join(absent[:5])}{' …' if len(absent) > 5 else ''}"
+        )
     for key, value in fields.items():
         _check_type(path, key, value)
     base = root or Path(path).resolve().parent.parent
@@ -56,8 +64,11 @@ def _check_type(path, key, value) -> None:
     if value is None:
         return
     kind = field_by_key()[key].type
-    ok = {"int": isinstance(value, int) and not isinstance(value, bool), "float": isinstance(value, (int, float)) and not isinstance(value, bool),
-          "str": isinstance(value, str)}[kind]
+    ok = {
+        "int": isinstance(value, int) and not isinstance(value, bool),
+        "float": isinstance(value, (int, float)) and not isinstance(value, bool),
+        "str": isinstance(value, str),
+    }[kind]
     if key == "meta.template":
         ok = isinstance(value, str)
     if not ok:
@@ -88,9 +99,17 @@ def check_reports(goldens: list[Golden]) -> None:
 
 
 def store(db, goldens: list[Golden]) -> int:
-    """Load golden annotations into the `golden` table (replacing earlier versions of the same report)."""
-    rows = [{"sha256": g.sha256, "golden_file": str(g.path), "report": str(g.report), "version": g.version, "template": g.template,
-             "layout": g.layout, "note": g.note, "synthetic": int(g.synthetic), "fields": json.dumps(g.fields, ensure_ascii=False)} for g in goldens]
+    """Load golden annotations into the `golden` table (replacing earlier versions of the same
+    report)."""
+    rows = [
+        {
+            "sha256": g.sha256, "golden_file": str(g.path), "report": str(g.report),
+            "version": g.version, "template": g.template, "layout": g.layout, "note": g.note,
+            "synthetic": int(g.synthetic),
+            "fields": json.dumps(g.fields, ensure_ascii=False),
+        }
+        for g in goldens
+    ]
     with db.atomic():
         db["golden"].upsert_all(rows, pk="sha256")
     return len(rows)

@@ -1,7 +1,9 @@
-"""Turn the raw bytes of a report into a `Document`: decoded, classified, and (for HTML) rendered as text.
+"""Turn the raw bytes of a report into a `Document`: decoded, classified, and (for HTML) rendered
+as text.
 
-Pure functions only: no file I/O, no printing. Tables in HTML become tab-separated grids, one line per row.
-PDF (ingest_pdf) and Word (ingest_docx) are told from their bytes and rendered the same way.
+Pure functions only: no file I/O, no printing. Tables in HTML become tab-separated grids, one line
+per row. PDF (ingest_pdf) and Word (ingest_docx) are told from their bytes and rendered the same
+way.
 """
 
 from __future__ import annotations
@@ -16,9 +18,10 @@ import lxml.html
 from lxml import etree
 
 from extractor.errors import InputError, LimitError, MissingExtra
-from extractor.formats import SUPPORTED, missing_extra
 from extractor.fold import fold
+from extractor.formats import SUPPORTED, missing_extra
 from extractor.limits import MAX_GRID_CELLS, MAX_SPAN
+
 
 @dataclass(frozen=True)
 class Document:
@@ -29,7 +32,8 @@ class Document:
     kind: str  # "text", "markdown", "html", "pdf", "docx" or "image"
     text: str  # the text every later step reads; spans of values are offsets into this
     # Where the pieces of `text` came from, sorted by start: (start, end, page, box, route), for PDF
-    # (page 1-based, box (x0, top, x1, bottom) in points from the page's top left, route "pdf-geometry", "pdf-text" or "ocr").
+    # (page 1-based, box (x0, top, x1, bottom) in points from the page's top left, route
+    # "pdf-geometry", "pdf-text" or "ocr").
     spans: tuple = ()
     # OCR: (span start, why) of numeric cells read in doubt (the pipeline marks them for review)
     uncertain: frozenset = frozenset()
@@ -58,7 +62,8 @@ _MAGIC = [
 ]
 # UTF-32 before UTF-16: the UTF-32-LE BOM starts with the UTF-16-LE one
 _BOMS = [(codecs.BOM_UTF32_LE, "utf-32-le"), (codecs.BOM_UTF32_BE, "utf-32-be"),
-         (codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be")]
+         (codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16-le"),
+         (codecs.BOM_UTF16_BE, "utf-16-be")]
 _CONTROL = re.compile(r"[\x00-\x08\x0e-\x19\x1c-\x1f\x7f]")
 _PRIVATE_USE = re.compile(r"[\ue000-\uf8ff]")
 
@@ -68,7 +73,8 @@ def _normalise(text: str) -> str:
 
 
 def _plausible(ch: str) -> bool:
-    """Characters expected in a Chinese report (used to tell UTF-16 byte orders and binary apart)."""
+    """Characters expected in a Chinese report (used to tell UTF-16 byte orders and binary
+    apart)."""
     o = ord(ch)
     return (ch in "\t\n\r\f" or 0x20 <= o <= 0x7E or 0xA0 <= o <= 0x17F or 0x2000 <= o <= 0x218F
             or 0x2460 <= o <= 0x25FF or 0x3000 <= o <= 0x303F or 0x4E00 <= o <= 0x9FFF
@@ -83,7 +89,8 @@ def _guess_utf16(data: bytes, threshold: float) -> tuple[str, str] | None:
     nul_bias = sample[1::2].count(0) - sample[0::2].count(0)  # ASCII in LE puts NULs at odd offsets
     best = None
     for codec, bias in (("utf-16-le", nul_bias), ("utf-16-be", -nul_bias)):
-        text = sample.decode(codec, "replace")  # the sample may cut a surrogate pair; U+FFFD scores 0
+        # the sample may cut a surrogate pair; U+FFFD scores 0
+        text = sample.decode(codec, "replace")
         score = sum(map(_plausible, text)) / max(len(text), 1)
         if score >= threshold and (best is None or (score, bias) > best[0]):
             best = ((score, bias), codec)
@@ -103,19 +110,34 @@ def _check_text(text: str, encoding: str) -> tuple[str, str]:
     return _normalise(text), encoding
 
 
-def decode_bytes(data: bytes) -> tuple[str, str]:
-    """Detect the encoding of `data` and return (text with \\n line endings, codec name)."""
-    if not data:
-        raise InputError("empty file")
+def _refuse_known_binary(data: bytes) -> None:
+    """Raise InputError for bytes that open as an archive or another binary kind xxgk does not
+    read (_MAGIC), naming it."""
     for magic, what in _MAGIC:
         if data.startswith(magic):
             raise InputError(f"{_zip_kind(data) if what == 'ZIP archive' else what} {_UNSUPPORTED}")
+
+
+def _by_bom(data: bytes) -> tuple[str, str] | None:
+    """(text, codec) when `data` opens with a byte order mark and decodes under it; None without
+    one, or for a false one (the caller goes on to detection). Raises InputError as _check_text."""
     for bom, codec in _BOMS:
         if data.startswith(bom):
             try:
                 return _check_text(data[len(bom):].decode(codec), codec)
             except UnicodeDecodeError:
-                break  # a false BOM: fall through to detection
+                return None  # a false BOM: fall through to detection
+    return None
+
+
+def decode_bytes(data: bytes) -> tuple[str, str]:
+    """Detect the encoding of `data` and return (text with \\n line endings, codec name)."""
+    if not data:
+        raise InputError("empty file")
+    _refuse_known_binary(data)
+    by_bom = _by_bom(data)
+    if by_bom is not None:
+        return by_bom
     if b"\x00" in data:
         guess = _guess_utf16(data, 0.9)
         if guess is None:
@@ -125,14 +147,16 @@ def decode_bytes(data: bytes) -> tuple[str, str]:
         return _check_text(data.decode("utf-8"), "utf-8")
     except UnicodeDecodeError:
         pass
-    guess = _guess_utf16(data, 0.95)  # CJK-only UTF-16 has no NULs; it would pass as GB18030 garbage
+    # CJK-only UTF-16 has no NULs; it would pass as GB18030 garbage
+    guess = _guess_utf16(data, 0.95)
     if guess is not None:
         return _check_text(*guess)
     try:
         gb_text = data.decode("gb18030")
     except UnicodeDecodeError:
         gb_text = None
-    # GB18030 maps unassigned codes to the private use area: many of those mean another encoding (Big5, …)
+    # GB18030 maps unassigned codes to the private use area: many of those mean another encoding
+    # (Big5, …)
     if gb_text is not None and len(_PRIVATE_USE.findall(gb_text)) <= 0.005 * len(gb_text):
         return _check_text(gb_text, "gb18030")
     nearly = _nearly(data)
@@ -162,10 +186,13 @@ def _zip_kind(data: bytes) -> str:
 
 def _nearly(data: bytes, codecs=("utf-8", "gb18030")) -> tuple[str, str] | None:
     """A file a browser shows despite a few broken bytes (a character cut off, a stray byte) in
-    UTF-8 or GBK: the broken bytes read as U+FFFD, which a cell takes as illegible, never a number."""
+    UTF-8 or GBK: the broken bytes read as U+FFFD, which a cell takes as illegible, never a
+    number."""
     for codec in codecs:
         text = data.decode(codec, errors="replace")
-        broken = text.count("\ufffd") + (len(_PRIVATE_USE.findall(text)) if codec == "gb18030" else 0)
+        broken = text.count("\ufffd") + (
+            len(_PRIVATE_USE.findall(text)) if codec == "gb18030" else 0
+        )
         if broken <= max(3, len(text) // 2000):
             return text, f"{codec} ({broken} broken byte{'s' if broken != 1 else ''} replaced)"
     return None
@@ -215,10 +242,12 @@ def _detect_kind(name: str, text: str) -> str:
 # ---------------------------------------------------------------- HTML → text
 
 _DROP = {"script", "style", "template", "noscript"}
-_BLOCK = {"p", "div", "h1", "h2", "h3", "h4", "h5", "h6", "li", "ul", "ol", "dl", "dt", "dd", "tr", "td",
-          "th", "section", "article", "header", "footer", "nav", "aside", "main", "blockquote", "pre",
-          "address", "center", "form", "fieldset", "figure", "figcaption", "hr", "title", "caption",
-          "html", "body", "head", "thead", "tbody", "tfoot"}
+_BLOCK = {
+    "p", "div", "h1", "h2", "h3", "h4", "h5", "h6", "li", "ul", "ol", "dl", "dt", "dd", "tr", "td",
+    "th", "section", "article", "header", "footer", "nav", "aside", "main", "blockquote", "pre",
+    "address", "center", "form", "fieldset", "figure", "figcaption", "hr", "title", "caption",
+    "html", "body", "head", "thead", "tbody", "tfoot",
+}
 _TABLE_PARTS = {"table", "tr", "td", "th", "thead", "tbody", "tfoot", "caption"}
 _SOFT, _HARD = 1, 2  # separators: whitespace/<br>/block edge; cell edge of a nested table
 _SPACE = re.compile(r"[\s\u200b\u200c\u200d\ufeff]+")
@@ -226,7 +255,8 @@ _CJK = re.compile(r"[\u2e80-\u9fff\uf900-\ufaff\ufe30-\ufe4f\uff00-\uffef\U00020
 
 
 def _join(tokens: list) -> str:
-    """Join text pieces: a soft separator vanishes between two CJK characters, else becomes one space."""
+    """Join text pieces: a soft separator vanishes between two CJK characters, else becomes one
+    space."""
     out: list[str] = []
     pending = 0
     for token in tokens:
@@ -261,7 +291,8 @@ _EDGE = {**{tag: _SOFT for tag in _BLOCK | {"br"}}, **{tag: _HARD for tag in _TA
 def _cell_tokens(el, tokens: list) -> None:
     """Collect the text of a table cell, flattening anything block-like (nested tables included)."""
     tag = el.tag
-    if isinstance(tag, str) and (tag := tag.lower()) not in _DROP:  # (comments and PIs have no str tag)
+    # (comments and PIs have no str tag)
+    if isinstance(tag, str) and (tag := tag.lower()) not in _DROP:
         edge = _EDGE.get(tag)
         if edge:
             tokens.append(edge)
@@ -370,7 +401,9 @@ def _is_layout(table) -> bool:
     if next(table.iterdescendants("table"), None) is None:
         return False
     rows = _table_rows(table)
-    return max((len(r) for r in rows), default=0) <= 2 or any(len(c.text_content()) > 300 for r in rows for c in r)
+    return max((len(r) for r in rows), default=0) <= 2 or any(
+        len(c.text_content()) > 300 for r in rows for c in r
+    )
 
 
 class _Renderer:
@@ -417,10 +450,13 @@ _PARSERS = threading.local()
 
 
 def _html_parser() -> lxml.html.HTMLParser:
-    """One parser per thread, reused: a new one per page left a cycle of parser objects each time."""
+    """One parser per thread, reused: a new one per page left a cycle of parser objects each
+    time."""
     parser = getattr(_PARSERS, "parser", None)
     if parser is None:
-        parser = _PARSERS.parser = lxml.html.HTMLParser(encoding="utf-8", remove_comments=True, remove_pis=True)
+        parser = _PARSERS.parser = lxml.html.HTMLParser(
+            encoding="utf-8", remove_comments=True, remove_pis=True
+        )
     return parser
 
 
@@ -440,18 +476,28 @@ def html_to_text(html: str) -> str:
 # ---------------------------------------------------------------- documents
 
 
-_IMAGES = [(b"\x89PNG", "PNG"), (b"\xff\xd8\xff", "JPEG"), (b"II*\x00", "TIFF"), (b"MM\x00*", "TIFF"), (b"GIF8", "GIF")]
+_IMAGES = [
+    (b"\x89PNG", "PNG"),
+    (b"\xff\xd8\xff", "JPEG"),
+    (b"II*\x00", "TIFF"),
+    (b"MM\x00*", "TIFF"),
+    (b"GIF8", "GIF"),
+]
 
 
 def binary_kind(data: bytes) -> str | None:
-    """The kind of a file told from its bytes, not its name: "pdf", "docx", "doc", "image", or None (text)."""
+    """The kind of a file told from its bytes, not its name: "pdf", "docx", "doc", "image", or None
+    (text)."""
     if data.lstrip().startswith(b"%PDF-") or (b"%PDF-" in data[:1024] and b"%%EOF" in data[-2048:]):
         return "pdf"  # readers accept the header anywhere in the first KiB (servers prepend junk)
     if data.startswith(b"PK\x03\x04"):
         from .ingest_docx import is_docx
 
         return "docx" if is_docx(data) else None
-    if data.startswith(b"\xd0\xcf\x11\xe0") and "WordDocument".encode("utf-16-le") in data[:1 << 20]:
+    if (
+        data.startswith(b"\xd0\xcf\x11\xe0")
+        and "WordDocument".encode("utf-16-le") in data[: 1 << 20]
+    ):
         return "doc"
     if any(data.startswith(m) for m, _ in _IMAGES) or data[:4] == b"RIFF" and data[8:12] == b"WEBP":
         return "image"
@@ -484,27 +530,35 @@ def _read_binary_kind(data: bytes, name: str, kind: str) -> Document:
     if kind == "image":
         what = next((w for m, w in _IMAGES if data.startswith(m)), "WebP")
         if what not in ("PNG", "JPEG", "TIFF") or not ocr_available():
-            raise NeedsOCR(f"{what} image: {OCR_MISSING}" if what in ("PNG", "JPEG", "TIFF") else f"{what} image {_UNSUPPORTED}")
+            raise NeedsOCR(
+                f"{what} image: {OCR_MISSING}"
+                if what in ("PNG", "JPEG", "TIFF")
+                else f"{what} image {_UNSUPPORTED}"
+            )
         from .ingest_ocr import read_image
 
         limits.check_image(data)  # before a pixel is decoded
-        rendered = read_image(data)
-        return Document(name=name, sha256=sha, size=len(data), encoding="binary", kind="image", text=fold(rendered.text),
-                        spans=rendered.spans, uncertain=rendered.uncertain,
-                        geometry=rendered.geometry)
+        return _rendered_document(data, name, sha, "image", read_image(data))
     if kind == "pdf":
         from .ingest_pdf import read_pdf
 
         limits.check_pdf(data)  # before a stream is inflated or a page rendered
-        rendered = read_pdf(data)
-        return Document(name=name, sha256=sha, size=len(data), encoding="binary", kind="pdf", text=fold(rendered.text),
-                        spans=rendered.spans, uncertain=rendered.uncertain,
-                        geometry=rendered.geometry)
+        return _rendered_document(data, name, sha, "pdf", read_pdf(data))
     from .ingest_docx import convert_doc, read_docx
 
-    docx = convert_doc(data) if kind == "doc" else data  # .doc: raises, saying how to convert, without LibreOffice
+    # .doc: raises, saying how to convert, without LibreOffice
+    docx = convert_doc(data) if kind == "doc" else data
     limits.check_zip(docx)  # before a part is inflated
-    return Document(name=name, sha256=sha, size=len(data), encoding="binary", kind="docx", text=fold(read_docx(docx)))
+    return Document(name=name, sha256=sha, size=len(data), encoding="binary", kind="docx",
+                    text=fold(read_docx(docx)))
+
+
+def _rendered_document(data: bytes, name: str, sha: str, kind: str, rendered) -> Document:
+    """The Document of a PDF or an image from its rendering (ingest_pdf.Rendered): the text
+    folded, its spans, cells in doubt and page geometry kept."""
+    return Document(name=name, sha256=sha, size=len(data), encoding="binary", kind=kind,
+                    text=fold(rendered.text), spans=rendered.spans, uncertain=rendered.uncertain,
+                    geometry=rendered.geometry)
 
 
 def read_document(data: bytes, name: str) -> Document:
@@ -522,8 +576,13 @@ def read_document(data: bytes, name: str) -> Document:
             try:
                 text, encoding = _check_text(data.decode(declared), declared)
             except UnicodeDecodeError:
-                nearly = _nearly(data, (declared,)) if not encoding.startswith(("utf-8", "gb18030")) else None
-                if nearly is not None:  # the page's own charset, a byte or two broken, over a detector's guess
+                nearly = (
+                    _nearly(data, (declared,))
+                    if not encoding.startswith(("utf-8", "gb18030"))
+                    else None
+                )
+                # the page's own charset, a byte or two broken, over a detector's guess
+                if nearly is not None:
                     text, encoding = _check_text(*nearly)
         text = html_to_text(text)
     else:

@@ -1,4 +1,5 @@
-"""Word (.docx) bytes → the text the rule path reads: paragraphs as lines, tables as tab-separated grids.
+"""Word (.docx) bytes → the text the rule path reads: paragraphs as lines, tables as tab-separated
+grids.
 
 python-docx gives each grid position of a row its cell, so a merged cell comes back once per
 position it spans (across with gridSpan, down with vMerge). The first position shows its text
@@ -24,8 +25,10 @@ from .ingest import _HARD, _SOFT, _join
 
 W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 _WRAPPERS = {W + "sdt", W + "sdtContent", W + "customXml", W + "smartTag", W + "ins"}
-DOC_HOW = ("Word 97-2003 .doc is not read directly and LibreOffice is not installed: convert it to .docx "
-           "(`soffice --headless --convert-to docx FILE.doc`, or Save As .docx in Word) and run again")
+DOC_HOW = (
+    "Word 97-2003 .doc is not read directly and LibreOffice is not installed: convert it to .docx "
+    "(`soffice --headless --convert-to docx FILE.doc`, or Save As .docx in Word) and run again"
+)
 
 
 def is_docx(data: bytes) -> bool:
@@ -44,7 +47,10 @@ def read_docx(data: bytes) -> str:
     try:
         document = docx.Document(io.BytesIO(data))
     except Exception as e:  # python-docx raises zip, XML and key errors on damaged files
-        raise InputError(f"Word file cannot be opened: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}".rstrip(": ")) from None
+        raise InputError(
+            "Word file cannot be opened: "
+            f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}".rstrip(": ")
+        ) from None
     lines: list[str] = []
 
     def walk(parent_el, parent) -> None:
@@ -66,18 +72,25 @@ def read_docx(data: bytes) -> str:
 
 
 _FALLBACK = "{http://schemas.openxmlformats.org/markup-compatibility/2006}Fallback"
-_TEXT_PARTS = {W + "t": None, W + "tab": "\t", W + "br": "\n", W + "cr": "\n", W + "noBreakHyphen": "-"}
+_TEXT_PARTS = {
+    W + "t": None,
+    W + "tab": "\t",
+    W + "br": "\n",
+    W + "cr": "\n",
+    W + "noBreakHyphen": "-",
+}
 
 
 def paragraph_text(p) -> str:
     """A paragraph's text, wherever its runs stand: in tracked insertions, simple fields, smart
     tags, content controls and hyperlinks too (python-docx's Paragraph.text skips most of these).
     Deleted text (w:delText) and field codes (w:instrText) are not text of the document."""
-    out = []
+    out: list[str] = []
     for el in p.iter(*_TEXT_PARTS):
         if any(a.tag == _FALLBACK for a in el.iterancestors()):
             continue  # the same text again, for readers that lack the preferred form
-        out.append(el.text or "" if el.tag == W + "t" else _TEXT_PARTS[el.tag])
+        part = _TEXT_PARTS[el.tag]
+        out.append(part if part is not None else el.text or "")
     return "".join(out)
 
 
@@ -99,7 +112,8 @@ def _rows(table):
 def _grid(table, nested: list | None = None) -> list[list[str]]:
     """The table as rows of cell texts, a merged cell's copies empty (told apart by their <w:tc>).
 
-    Tables nested in a cell are appended to `nested` (row index, table), to be set out after that row.
+    Tables nested in a cell are appended to `nested` (row index, table), to be set out after that
+    row.
     """
     seen: dict[int, object] = {}  # id → the <w:tc> itself: kept alive, so an id is never reused
     rows = []
@@ -110,7 +124,8 @@ def _grid(table, nested: list | None = None) -> list[list[str]]:
                 raise ValueError("cells inside content controls")  # python-docx does not see them
             cells = row.cells
             before = getattr(row, "grid_cols_before", 0)
-        except Exception:  # malformed merges, or wrapped cells: the row's own cells, a span as empty copies
+        # malformed merges, or wrapped cells: the row's own cells, a span as empty copies
+        except Exception:
             cells, before = [], 0
             for tc in tcs:
                 cells += [_cell_of(tc, table)] * max(1, _grid_span(tc))
@@ -157,7 +172,8 @@ def _cell_text(cell, row: int = 0, nested: list | None = None) -> str:
                 continue
             for cells in _grid(block):
                 for text in cells:
-                    tokens += [_HARD, text, _HARD] if text else []  # cell edges stay apart, as ingest does for HTML
+                    # cell edges stay apart, as ingest does for HTML
+                    tokens += [_HARD, text, _HARD] if text else []
         else:
             tokens += [_SOFT, paragraph_text(el).replace("\t", " "), _SOFT]
     return _join(tokens).strip()
@@ -173,7 +189,8 @@ def _blocks(parent):
 
 
 def _table_lines(table) -> list[str]:
-    """Tab-separated rows; a table nested in a cell follows the row it stands in, as rows of its own."""
+    """Tab-separated rows; a table nested in a cell follows the row it stands in, as rows of its
+    own."""
     nested: list = []
     grid = _grid(table, nested)
     lines = []
@@ -186,19 +203,31 @@ def _table_lines(table) -> list[str]:
 
 
 def convert_doc(data: bytes) -> bytes:
-    """An old Word file as .docx bytes, through LibreOffice; refused with how to convert when it is missing."""
+    """An old Word file as .docx bytes, through LibreOffice; refused with how to convert when it is
+    missing."""
     office = shutil.which("soffice") or shutil.which("libreoffice")
     if office is None:
         raise InputError(DOC_HOW)
     with tempfile.TemporaryDirectory(prefix="xxgk-doc-") as tmp:
         source = Path(tmp) / "report.doc"
         source.write_bytes(data)
-        command = [office, "--headless", "--norestore", f"-env:UserInstallation=file://{tmp}/profile",
-                   "--convert-to", "docx", "--outdir", tmp, str(source)]
+        command = [
+            office,
+            "--headless",
+            "--norestore",
+            f"-env:UserInstallation=file://{tmp}/profile",
+            "--convert-to",
+            "docx",
+            "--outdir",
+            tmp,
+            str(source),
+        ]
         try:
             subprocess.run(command, capture_output=True, timeout=120, check=False)
         except (OSError, subprocess.TimeoutExpired) as e:
-            raise InputError(f"LibreOffice could not convert the .doc file ({type(e).__name__})") from None
+            raise InputError(
+                f"LibreOffice could not convert the .doc file ({type(e).__name__})"
+            ) from None
         target = Path(tmp) / "report.docx"
         if not target.exists():
             raise InputError("LibreOffice could not convert the .doc file to .docx")

@@ -37,6 +37,7 @@ import io
 import re
 import statistics
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, cast
 
 import numpy as np
 
@@ -54,6 +55,12 @@ from .ingest_pdf import (
     _join_text,
 )
 from .record import LOW_OCR_CONFIDENCE
+
+if TYPE_CHECKING:
+    from pdfplumber.page import Page
+    from pdfplumber.table import Table
+
+    from .page_geometry import Correction
 
 PDF_DPI = 200  # image-only PDF pages are rendered at this resolution for OCR
 IMAGE_DPI = 150  # resolution of an image file that does not state one (for its boxes in points)
@@ -258,7 +265,7 @@ class PageRead:
 
     blocks: list
     uncertain: dict
-    correction: object  # page_geometry.Correction
+    correction: Correction
     scale: float  # pixels per point of the image read
     number: int = 0
     timings: dict = field(default_factory=dict)
@@ -291,7 +298,9 @@ class _Page:
 
         self.ink = ink_of(self.gray)
         edges, self.lines_mask = _rulings(self.ink, scale)
-        self.text_ink = cv2.subtract(self.ink, cv2.dilate(self.lines_mask, None, iterations=2))
+        # the ruling lines grown by 2 pixels (OpenCV's default 3x3 kernel, twice) come off the ink
+        square = cv2.getStructuringElement(cv2.MORPH_RECT, (3, 3))
+        self.text_ink = cv2.subtract(self.ink, cv2.dilate(self.lines_mask, square, iterations=2))
         self.tables = _tables(edges)
         self.cells = [tuple(round(float(v), 2) for v in c) for t_ in self.tables for c in t_]
         self.boxes = _no_specks([b for b in (self._box(px) for px in found) if b is not None])
@@ -432,7 +441,7 @@ def _cell_reading(boxes: list[_Box]) -> tuple[str, float]:
     """A cell's text (its boxes in reading order) and its least confidence; a cell of
     value-like readings reads among the value characters."""
     boxes = [b for b in boxes if b.read is not None and not FRAMED_PAGE_NUMBER.match(b.text)]
-    values = bool(boxes) and all(_value_like(b.read) for b in boxes)
+    values = bool(boxes) and all(b.read is not None and _value_like(b.read) for b in boxes)
     text, score = "", 1.0
     for row in _rows(boxes, key=lambda b: b.ink):
         prev = None
@@ -531,6 +540,20 @@ def _key(cell) -> tuple:
     return tuple(round(float(v), 2) for v in cell)
 
 
+def _pdf_table(cells: list[tuple]) -> Table:
+    """pdfplumber's Table over the cell boxes (points), for its rows: a Table wants its page only
+    to extract text, which is never asked of it here, so it is given none."""
+    from pdfplumber.table import Table
+
+    return Table(cast("Page", None), cells)
+
+
+def _bbox(cells: list[tuple]) -> tuple:
+    """(x0, top, x1, bottom) around the cell boxes (pdfplumber's Table.bbox)."""
+    return (min(c[0] for c in cells), min(c[1] for c in cells), max(c[2] for c in cells),
+            max(c[3] for c in cells))
+
+
 def _covers(table) -> dict[tuple[int, int], tuple]:
     """(row, column) of every place a cell of the table covers → that cell (a merged cell
     covers several)."""
@@ -562,14 +585,12 @@ def _merged_doubt(cell: _Cell, rows: int, cols: int) -> str:
 def _grid(page: _Page, cells: list[tuple], placed: dict) -> Grid:
     """One table: every cell read; a merged cell holding figures it cannot place is in doubt and
     its copies read □ (which row or column they belong to, the grid cannot say)."""
-    from pdfplumber.table import Table
-
-    table = Table(None, cells)
+    table = _pdf_table(cells)
     read = _grid_cells(page, [_key(c) for c in cells], placed)
     covers = _covers(table)
     shape: dict[tuple, list[set]] = {}
-    for (r, j), cell in covers.items():
-        rows_cols = shape.setdefault(_key(cell), [set(), set()])
+    for (r, j), covering in covers.items():
+        rows_cols = shape.setdefault(_key(covering), [set(), set()])
         rows_cols[0].add(r)
         rows_cols[1].add(j)
     for key, (rows_of, cols_of) in shape.items():
@@ -627,9 +648,7 @@ def _line(row: list[_Box], page: int) -> Line:
 
 def _blocks(page: _Page) -> list:
     """The page's Lines and Grids in reading order (corrected page, points)."""
-    from pdfplumber.table import Table
-
-    bounds = [Table(None, cells).bbox for cells in page.tables]
+    bounds = [_bbox(cells) for cells in page.tables]
     placed: dict[tuple, list[_Box]] = {}
     free: list[_Box] = []
     for b in page.boxes:
@@ -666,9 +685,7 @@ def prose_wanted() -> bool:
 
 def _to_read(page: _Page, prose: bool) -> list[_Box]:
     """The boxes worth recognizing: all in tables; outside them, by the prose rule above."""
-    from pdfplumber.table import Table
-
-    bounds = [Table(None, cells).bbox for cells in page.tables]
+    bounds = [_bbox(cells) for cells in page.tables]
     free = [b for b in page.boxes if not any(_inside(b.ink, bb) for bb in bounds)]
     if prose or not free:
         return page.boxes

@@ -1,4 +1,5 @@
-"""PDF bytes with a text layer → the text the rule path reads, and where each piece stands on its page.
+"""PDF bytes with a text layer → the text the rule path reads, and where each piece stands on its
+page.
 
 Tables are read from the page geometry (pdfplumber's table finder on the ruling lines and cell
 boxes), not from the flattened text: each table becomes a grid of tab-separated rows framed by
@@ -15,9 +16,9 @@ Every piece of the text carries a span (start, end, page, box, route): the cell'
 cells of a grid (route "pdf-geometry"), the box of the characters for text-layer pieces
 ("pdf-text"). Boxes are (x0, top, x1, bottom) in PDF points from the page's top left.
 
-Pages without a text layer (scans) are the OCR route's (ingest_ocr: the page rendered with pypdfium2,
-its OCR boxes placed in the grid of ruling lines found on the image, route "ocr"); without the OCR
-package installed they raise `NeedsOCR`.
+Pages without a text layer (scans) are the OCR route's (ingest_ocr: the page rendered with
+pypdfium2, its OCR boxes placed in the grid of ruling lines found on the image, route "ocr");
+without the OCR package installed they raise `NeedsOCR`.
 """
 
 from __future__ import annotations
@@ -37,10 +38,19 @@ TABLE_SETTINGS = {"vertical_strategy": "lines", "horizontal_strategy": "lines"}
 IMAGE_PAGE_SHARE = 0.3  # a page without text whose images cover this share of it is a scan
 CJK = re.compile(r"[\u2e80-\u9fff\uf900-\ufaff\ufe30-\ufe4f\uff00-\uffef\U00020000-\U0003ffff]")
 # A page number where it stands alone: `- 2 -`, `—2—`, `第 2 页`, `第2页 共6页`, `2/6`
-PAGE_NUMBER = re.compile(r"^(?:[-—–－~_]+\s*\d{1,4}\s*[-—–－~_]+|第\s*\d{1,4}\s*页(?:\s*[,，/／]?\s*共\s*\d{1,4}\s*页)?"
-                         r"|\d{1,4}\s*[/／]\s*\d{1,4}|[-—–－]?\s*\d{1,4}\s*[-—–－]?)$")
-FRAMED_PAGE_NUMBER = re.compile(r"^(?:[-—–－~_]+\s*\d{1,4}\s*[-—–－~_]+|第\s*\d{1,4}\s*页(?:\s*[,，/／]?\s*共\s*\d{1,4}\s*页)?)$")
-ENUMERATED = re.compile(r"^\s*(?:[一二三四五六七八九十]{1,3}\s*[、.．]|[（(]\s*[一二三四五六七八九十\d]{1,3}\s*[)）]|\d{1,2}\s*[、．]|第[一二三四五六七八九十]{1,3}[条章节])")
+PAGE_NUMBER = re.compile(
+    r"^(?:[-—–－~_]+\s*\d{1,4}\s*[-—–－~_]+|第\s*\d{1,4}\s*页(?:\s*[,，/／]?\s*共\s*\d{1,4}\s*页)?"
+    r"|\d{1,4}\s*[/／]\s*\d{1,4}|[-—–－]?\s*\d{1,4}\s*[-—–－]?)$"
+)
+FRAMED_PAGE_NUMBER = re.compile(
+    r"^(?:[-—–－~_]+\s*\d{1,4}\s*[-—–－~_]+|第\s*\d{1,4}\s*页"
+    r"(?:\s*[,，/／]?\s*共\s*\d{1,4}\s*页)?)$"
+)
+ENUMERATED = re.compile(
+    r"^\s*(?:[一二三四五六七八九十]{1,3}\s*[、.．]|"
+    r"[（(]\s*[一二三四五六七八九十\d]{1,3}\s*[)）]|"
+    r"\d{1,2}\s*[、．]|第[一二三四五六七八九十]{1,3}[条章节])"
+)
 MARGIN = 0.1  # share of the page height at the top and the bottom where headers and footers stand
 
 Box = tuple  # (x0, top, x1, bottom)
@@ -84,7 +94,8 @@ class Grid:
     page: int
     x0: float = 0.0
     x1: float = 0.0
-    header: list[tuple[str, ...]] = field(default_factory=list)  # for dropping repeats on later pages
+    # for dropping repeats on later pages
+    header: list[tuple[str, ...]] = field(default_factory=list)
     route: str = "pdf-geometry"  # "ocr" for a table read from a scan
 
 
@@ -111,7 +122,8 @@ def _box(chars) -> Box:
 
 
 def _rows_of_chars(chars) -> list[list[dict]]:
-    """Group characters into visual lines (vertical overlap), each sorted left to right; drop doubled glyphs."""
+    """Group characters into visual lines (vertical overlap), each sorted left to right; drop
+    doubled glyphs."""
     groups: list[list[dict]] = []
     bounds: list[list[float]] = []
     for c in sorted(chars, key=lambda c: (c["top"], c["x0"])):
@@ -128,9 +140,14 @@ def _rows_of_chars(chars) -> list[list[dict]]:
     out = []
     for group in groups:
         group.sort(key=lambda c: c["x0"])
-        kept = []
+        kept: list[dict] = []
         for c in group:  # fake bold: the same glyph printed twice a fraction of a point apart
-            if kept and c["text"] == kept[-1]["text"] and abs(c["x0"] - kept[-1]["x0"]) < 1 and abs(c["top"] - kept[-1]["top"]) < 1:
+            if (
+                kept
+                and c["text"] == kept[-1]["text"]
+                and abs(c["x0"] - kept[-1]["x0"]) < 1
+                and abs(c["top"] - kept[-1]["top"]) < 1
+            ):
                 continue
             kept.append(c)
         out.append(kept)
@@ -138,7 +155,8 @@ def _rows_of_chars(chars) -> list[list[dict]]:
 
 
 def _line(chars, page: int) -> Line | None:
-    """One visual line: runs of CJK and of other characters as pieces; spaces where the glyphs stand apart."""
+    """One visual line: runs of CJK and of other characters as pieces; spaces where the glyphs
+    stand apart."""
     chars = [c for c in chars if c["text"]]
     sizes = [c["size"] for c in chars if c["text"].strip()]
     if not sizes:
@@ -184,12 +202,15 @@ def _lines(chars, page: int) -> list[Line]:
 
 def _join_text(a: str, b: str) -> str:
     """The separator between two lines joined into one: none between CJK characters, nor inside a
-    number wrapped in a narrow cell (`12,` / `571`, `1234.` / `5678`, `12` / `,571`), else a space."""
+    number wrapped in a narrow cell (`12,` / `571`, `1234.` / `5678`, `12` / `,571`), else a
+    space."""
     if not a or not b:
         return ""
     if _is_cjk(a[-1]) and _is_cjk(b[0]):
         return ""
-    if (a[-1].isdigit() or (a[-1] in ",.，" and a[-2:-1].isdigit())) and (b[0].isdigit() or (b[0] in ",.，" and b[1:2].isdigit())):
+    if (a[-1].isdigit() or (a[-1] in ",.，" and a[-2:-1].isdigit())) and (
+        b[0].isdigit() or (b[0] in ",.，" and b[1:2].isdigit())
+    ):
         return ""
     return " "
 
@@ -214,25 +235,30 @@ def _cell_text(chars, page: int) -> str:
 
 
 def _tables(page, chars, number: int) -> list[Grid]:
-    """The page's ruled tables as grids; a frame of one column (a boxed paragraph) is not a table."""
+    """The page's ruled tables as grids; a frame of one column (a boxed paragraph) is not a
+    table."""
     grids = []
     for table in page.find_tables(TABLE_SETTINGS):
         rows = table.rows
         if not rows or max(sum(1 for c in r.cells if c is not None) for r in rows) < 2:
             continue
         mine = [c for c in chars if _inside(c, table.bbox)]
-        grid_rows = []
+        grid_rows: list[list[tuple[str, Box, int] | None]] = []
         for row in rows:
             row_chars = [c for c in mine if _inside(c, row.bbox)]
-            cells = []
+            cells: list[tuple[str, Box, int] | None] = []
             for cell in row.cells:
                 if cell is None:
                     cells.append(None)
                     continue
                 box = tuple(round(v, 2) for v in cell)
-                cells.append((_cell_text([c for c in row_chars if _inside(c, cell)], number), box, number))
+                cells.append(
+                    (_cell_text([c for c in row_chars if _inside(c, cell)], number), box, number)
+                )
             grid_rows.append(cells)
-        grids.append(Grid(grid_rows, table.bbox[1], table.bbox[3], number, table.bbox[0], table.bbox[2]))
+        grids.append(
+            Grid(grid_rows, table.bbox[1], table.bbox[3], number, table.bbox[0], table.bbox[2])
+        )
     return grids
 
 
@@ -247,7 +273,10 @@ def _image_only(page, chars) -> bool:
     if any(c["text"].strip() for c in chars):
         return False
     area = float(page.width * page.height) or 1.0
-    covered = sum(max(0.0, float(im["x1"] - im["x0"])) * max(0.0, float(im["bottom"] - im["top"])) for im in page.images)
+    covered = sum(
+        max(0.0, float(im["x1"] - im["x0"])) * max(0.0, float(im["bottom"] - im["top"]))
+        for im in page.images
+    )
     return covered >= IMAGE_PAGE_SHARE * area
 
 
@@ -257,8 +286,14 @@ def _page_blocks(page, number: int) -> list:
     grids = _tables(page, chars, number)
     free = [c for c in chars if not any(_in_grid(g, c) for g in grids)]
     height = float(page.height)
-    lines = [ln for ln in _lines(free, number)
-             if not (PAGE_NUMBER.match(ln.text.strip()) and (ln.top > (1 - MARGIN) * height or ln.bottom < MARGIN * height))]
+    lines = [
+        ln
+        for ln in _lines(free, number)
+        if not (
+            PAGE_NUMBER.match(ln.text.strip())
+            and (ln.top > (1 - MARGIN) * height or ln.bottom < MARGIN * height)
+        )
+    ]
     lines = [ln for ln in lines if not FRAMED_PAGE_NUMBER.match(ln.text.strip())]
     blocks = [(ln.top, 0, ln) for ln in lines] + [(g.top, 1, g) for g in grids]
     return [b for _, _, b in sorted(blocks, key=lambda b: (b[0], b[1]))]
@@ -296,11 +331,13 @@ def _merge(lines: list[Line]) -> Line:
             pieces.append(Piece(sep, None))
         pieces += ln.pieces
     first = lines[0]
-    return Line(pieces, first.x0, first.top, first.x1, first.bottom, first.size, False, first.page, first.route)
+    return Line(pieces, first.x0, first.top, first.x1, first.bottom, first.size, False,
+                first.page, first.route)
 
 
 def _join_paragraphs(blocks: list, margins: dict[int, tuple[float, float]]) -> list:
-    """Lines a paragraph wrapped (the line runs to the right margin, the next starts at the left one) become one."""
+    """Lines a paragraph wrapped (the line runs to the right margin, the next starts at the left
+    one) become one."""
     out: list = []
     run: list[Line] = []
 
@@ -329,21 +366,34 @@ def _join_paragraphs(blocks: list, margins: dict[int, tuple[float, float]]) -> l
 
 def _margins(lines: list[Line], body: float) -> tuple[float, float]:
     body_lines = [ln for ln in lines if abs(ln.size - body) <= 1 and not ln.loose] or lines
-    return (min(ln.x0 for ln in body_lines), max(ln.x1 for ln in body_lines)) if body_lines else (0.0, 0.0)
+    return (
+        (min(ln.x0 for ln in body_lines), max(ln.x1 for ln in body_lines))
+        if body_lines
+        else (0.0, 0.0)
+    )
 
 
 def _chain_tables(blocks: list) -> list:
-    """A table at the top of a page right after a table at the end of the last one goes on as the same grid."""
+    """A table at the top of a page right after a table at the end of the last one goes on as the
+    same grid."""
     out: list = []
     for b in blocks:
         prev = out[-1] if out else None
-        if isinstance(b, Grid) and isinstance(prev, Grid) and b.page == prev.page + 1 and prev.rows and b.rows:
+        if (
+            isinstance(b, Grid)
+            and isinstance(prev, Grid)
+            and b.page == prev.page + 1
+            and prev.rows
+            and b.rows
+        ):
             rows = b.rows
             head = prev.header or [_row_words(r) for r in prev.rows[:4]]
             k = 0
             while k < len(rows) and k < len(head) and _row_words(rows[k]) == head[k] and head[k]:
                 k += 1
-            merged = Grid(prev.rows + rows[k:], prev.top, b.bottom, b.page, b.x0, b.x1, head, prev.route)
+            merged = Grid(
+                prev.rows + rows[k:], prev.top, b.bottom, b.page, b.x0, b.x1, head, prev.route
+            )
             out[-1] = merged
             continue
         out.append(b)
@@ -357,7 +407,9 @@ class _Writer:
         self.spans: list[Span] = []
         self.uncertain: list[tuple[int, str]] = []
 
-    def add(self, text: str, page: int | None = None, box: Box | None = None, route: str | None = None) -> None:
+    def add(
+        self, text: str, page: int | None = None, box: Box | None = None, route: str | None = None
+    ) -> None:
         if route is not None and text:
             self.spans.append((self.pos, self.pos + len(text), page, box, route))
         self.parts.append(text)
@@ -434,7 +486,9 @@ def read_pdf(data: bytes) -> Rendered:
         which = scans or list(range(1, pages + 1))
         listed = ", ".join(map(str, which[:8])) + (", …" if len(which) > 8 else "")
         page_word = "page" if len(which) == 1 else "pages"
-        raise NeedsOCR(f"PDF {page_word} {listed} without a text layer: {OCR_MISSING}", tuple(which))
+        raise NeedsOCR(
+            f"PDF {page_word} {listed} without a text layer: {OCR_MISSING}", tuple(which)
+        )
     return write_blocks(blocks, pages)
 
 
@@ -466,9 +520,11 @@ def ocr_available() -> bool:
 
 
 def write_blocks(blocks: list, pages: int, uncertain: dict | None = None) -> Rendered:
-    """Lines and grids in reading order → the text: paragraphs and titles joined, tables chained over pages.
+    """Lines and grids in reading order → the text: paragraphs and titles joined, tables chained
+    over pages.
 
-    `uncertain` maps the (page, cell box) of OCR cells in doubt to why: (span start, why) goes into Rendered.uncertain.
+    `uncertain` maps the (page, cell box) of OCR cells in doubt to why: (span start, why) goes into
+    Rendered.uncertain.
     """
     lines = [b for b in blocks if isinstance(b, Line)]
     body = _body_size(lines)

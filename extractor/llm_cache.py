@@ -5,8 +5,9 @@
 built: instructions and schema included; `estimate_in` / `estimate_out` its parts, and
 `sent_estimate_in` the same estimate over the body instructor actually sent first) against
 `tokens_in` / `tokens_out` (the endpoint's own counts, every request of the table: retries and
-re-asks) and `first_tokens_in` / `first_tokens_out` (its counts for the first request); `latency_ms` is the time in requests
-alone, `queue_ms` the wait for a free slot before them. Errors are stored scrubbed of secrets."""
+re-asks) and `first_tokens_in` / `first_tokens_out` (its counts for the first request);
+`latency_ms` is the time in requests alone, `queue_ms` the wait for a free slot before them. Errors
+are stored scrubbed of secrets."""
 
 from __future__ import annotations
 
@@ -77,7 +78,8 @@ def cache_key(
     model: str, mode: str, prompt: str, prompt_text: str, schema: dict, section_text: str
 ) -> str:
     """Hash of everything that determines a reply: model, mode, prompt version (and its text, so an
-    edit without a new version cannot serve stale replies), the reply schema and the section text."""
+    edit without a new version cannot serve stale replies), the reply schema and the section
+    text."""
     payload = json.dumps(
         [model, mode, prompt, prompt_text, schema, section_text], ensure_ascii=False, sort_keys=True
     )

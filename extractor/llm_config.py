@@ -7,17 +7,20 @@ is called. With no API key and no endpoint configured the route is off (`enabled
 | setting | CLI override (keyword) | environment, first found | default |
 | --- | --- | --- | --- |
 | endpoint | base_url | XXGK_LLM_BASE_URL, OPENAI_BASE_URL | OpenAI's (https://api.openai.com/v1) |
-| API key | api_key | XXGK_LLM_API_KEY, OPENAI_API_KEY | none ("not-needed" is sent to a keyless local endpoint) |
+| API key | api_key | XXGK_LLM_API_KEY, OPENAI_API_KEY | none (1) |
 | model | model | XXGK_LLM_MODEL | gpt-4o-mini |
 | profile (the defaults below) | profile | XXGK_LLM_PROFILE | hosted (or local: a model on a CPU) |
-| instructor mode | mode | XXGK_LLM_MODE | TOOLS on OpenAI's endpoint, JSON_SCHEMA on a local one (llama.cpp, vLLM, Ollama), JSON elsewhere |
+| instructor mode | mode | XXGK_LLM_MODE | (2) |
 | concurrent calls | concurrency | XXGK_LLM_CONCURRENCY | 4 (local: 1) |
 | one request, whole (s) | timeout | XXGK_LLM_TIMEOUT | 60 (local: 240) |
-| one table, whole: retries, waits, re-asks (s) | deadline | XXGK_LLM_DEADLINE | timeout × (re-asks + 2) |
+| one table, whole (s) (3) | deadline | XXGK_LLM_DEADLINE | timeout × (re-asks + 2) |
 | token budget per document | token_budget | XXGK_LLM_TOKEN_BUDGET | 20000 |
 | transport retries (429, 5xx, timeouts) | retries | XXGK_LLM_RETRIES | 3 (local: 1) |
 | validation re-asks | reasks | XXGK_LLM_REASKS | 1 (at most 2) |
 | transport failures in a row that stop the route for the run | breaker | XXGK_LLM_BREAKER | 3 |
+
+(1) "not-needed" is sent to a keyless local endpoint. (2) TOOLS on OpenAI's endpoint, JSON_SCHEMA
+on a local one (llama.cpp, vLLM, Ollama), JSON elsewhere. (3) retries, waits, re-asks.
 
 The timeout bounds a request as a whole (an endpoint that sends a byte every few seconds is cut
 off), not the gap between bytes. `state` is the run's: the circuit breaker, and what was said once.
@@ -35,7 +38,7 @@ from .errors import LLMConfigError
 from .llm_transport import RunState
 
 MODES = ("TOOLS", "JSON", "JSON_SCHEMA", "MD_JSON")
-PROFILES = {
+PROFILES: dict[str, dict[str, Any]] = {
     "hosted": {"concurrency": 4, "timeout": 60.0, "retries": 3},
     # A small model on a CPU (llama.cpp, Ollama): one request at a time, minutes allowed for one.
     "local": {"concurrency": 1, "timeout": 240.0, "retries": 1, "mode": "JSON_SCHEMA"},

@@ -8,16 +8,18 @@ pinned by an identity of the template (勾稽关系: T3-A, T3-B, T3-C, T4) whose
 read without doubt and which holds, and no identity it stands in is broken. Table 2 has no
 identities: what the LLM reads there stays marked.
 
-For each key of the table the LLM gave a value for:
+For each key of the table the LLM gave a value for (the rules have · the LLM gives → result):
 
-| the rules have | the LLM gives | result |
-| --- | --- | --- |
-| null, marked | a value | the LLM's value (route `llm`, rule `llm:<model>:<prompt>`, raw = the row's text); unmarked only when the arithmetic pins it, else still marked |
-| null, marked | null | unchanged (still marked): "blank" and "could not read" look alike in a reply |
-| a value, marked | the same value | kept, the LLM's reading in `alternatives` (`agrees`); unmarked only when the arithmetic pins it |
-| a value (or a blank read without doubt), marked or not | another value | kept, marked, the LLM's reading in `alternatives` |
-| a value, marked | null | unchanged (still marked), the LLM's reading in `alternatives` |
-| a value, unmarked | the same value, or null | unchanged |
+- null, marked · a value → the LLM's value (route `llm`, rule `llm:<model>:<prompt>`, raw = the
+  row's text); unmarked only when the arithmetic pins it, else still marked
+- null, marked · null → unchanged (still marked): "blank" and "could not read" look alike in a
+  reply
+- a value, marked · the same value → kept, the LLM's reading in `alternatives` (`agrees`);
+  unmarked only when the arithmetic pins it
+- a value (or a blank read without doubt), marked or not · another value → kept, marked, the LLM's
+  reading in `alternatives`
+- a value, marked · null → unchanged (still marked), the LLM's reading in `alternatives`
+- a value, unmarked · the same value, or null → unchanged
 
 "Marked" here counts the rules' marks and the checks'; the checks are re-run after the merge.
 """
@@ -109,10 +111,11 @@ def _is_pinned(record: Record, key: str, identities, confirmed: set[str]) -> boo
     fields = record.fields
     pins = False
     for identity in identities:
-        values = [fields[k].value if k in fields else None for k in identity.keys]
-        if any(v is None or isinstance(v, str) for v in values):
+        values = {k: fields[k].value if k in fields else None for k in identity.keys}
+        numbers = {k: v for k, v in values.items() if isinstance(v, (int, float))}
+        if len(numbers) < len(values):
             continue  # not assessable: a blank in it
-        if not _holds(record, identity):
+        if not _holds(numbers, identity):
             return False  # an identity it stands in is broken: doubt, whatever pins it elsewhere
         others = [k for k in identity.keys if k != key]
         pins = pins or all(_trusted(fields.get(k), k, confirmed) for k in others)
@@ -123,9 +126,10 @@ def _trusted(f: Field | None, key: str, confirmed: set[str]) -> bool:
     return f is not None and f.value is not None and (not f.review or key in confirmed)
 
 
-def _holds(record: Record, identity) -> bool:
-    left = sum(record.fields[k].value for k in identity.left)
-    right = sum(record.fields[k].value for k in identity.right)
+def _holds(numbers: dict[str, int | float], identity) -> bool:
+    """Does the identity hold on these values (every key of it among them)?"""
+    left = sum(numbers[k] for k in identity.left)
+    right = sum(numbers[k] for k in identity.right)
     return abs(left - right) < 1e-9
 
 

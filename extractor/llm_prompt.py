@@ -173,18 +173,23 @@ def _as_printed(text: str, span: tuple[int, int]) -> str:
     """A row's text for the model: its cells apart, then the numbers it prints, in order (a small
     model takes an enumerator such as `4.` for a value, or misses that cells are blank)."""
     numbers = [t.printed or t.digits for t in printed_numbers(text, *span)]
-    return f"{as_cells(text[span[0] : span[1]])}  => {len(numbers)} numbers printed: {' '.join(numbers)}"
+    return (
+        f"{as_cells(text[span[0] : span[1]])}  => {len(numbers)} "
+        f"numbers printed: {' '.join(numbers)}"
+    )
 
 
 def _as_sent(response_model, mode: str, messages: list[dict]) -> dict:
     """The request's keyword arguments as instructor will send them in this mode."""
+    import importlib
+
     import instructor
 
     try:
-        from instructor.v2.core.response import handle_response_model
+        response = importlib.import_module("instructor.v2.core.response")
     except ImportError:  # instructor before 1.15
-        from instructor.process_response import handle_response_model
-    _, kwargs = handle_response_model(
+        response = importlib.import_module("instructor.process_response")
+    _, kwargs = response.handle_response_model(
         response_model, instructor.Mode[mode], messages=[dict(m) for m in messages]
     )
     return kwargs

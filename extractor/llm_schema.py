@@ -150,10 +150,10 @@ def as_cells(text: str) -> str:
 
 
 def resolve_row(
-    section: str, template_name: str, given: str, asked: tuple[str, ...]
+    section: str, template_name: str, given: object, asked: tuple[str, ...]
 ) -> tuple[str | None, str]:
     """The row id a reply names by its id or its label (`本年新收` → `new`); (None, why) when it
-    names none or several."""
+    names none or several. `given` is what the reply holds there, whatever its JSON type."""
     text = normalise(str(given or ""))
     if not text:
         return None, "a row without its id"
@@ -318,10 +318,11 @@ def grounds_of(text: str, section: str, template_name: str, regions: dict, asked
         i = order.index(row_id)
         before = next((spans[r] for r in reversed(order[:i]) if spans[r]), None)
         after_i = next((j for j in range(i + 1, len(order)) if spans[order[j]]), None)
+        after = spans[order[after_i]] if after_i is not None else None
         last = i == len(order) - 1  # the table's last row: the region's end closes its gap
         if before is None or (after_i != i + 1 and not (last and after_i is None)):
             continue  # not alone in its gap: the region only
-        gap = (before[1], table[1] if after_i is None else spans[order[after_i]][0])
+        gap = (before[1], table[1] if after is None else after[0])
         if (
             gap[0] < gap[1]
             and printed_numbers(text, *gap)
@@ -378,7 +379,8 @@ def check_reply(
     problems, placed = [], {}
     for group in groups.values():
         group.sort(key=lambda r: order[r["row"]])
-        if len(group) == 1:
+        shared = grounds.rows.get(group[0]["row"])
+        if len(group) == 1 or shared is None:  # (rows are grouped only by a span they share)
             row = group[0]
             spec = spec_of(section, template_name, row["row"])
             problem, placed[row["row"]] = row_problem(
@@ -386,16 +388,17 @@ def check_reply(
             )
             problems += [problem] if problem else []
             continue
-        problems += _group(section, template_name, group, grounds, placed)
+        problems += _group(section, template_name, group, grounds, shared, placed)
     return problems, placed
 
 
-def _group(section: str, template_name: str, group: list[dict], grounds: Grounds, placed) -> list:
-    """Rows sharing one text: their values together, in order, against its numbers."""
+def _group(section: str, template_name: str, group: list[dict], grounds: Grounds,
+           span: tuple[int, int], placed) -> list:
+    """Rows sharing one text (`span`): their values together, in order, against its numbers."""
     ids = [r["row"] for r in group]
     where = f"rows {', '.join(ids)} (printed together)"
     values = [v for r in group for v in r["values"]]
-    together = align(values, printed_numbers(grounds.text, *grounds.rows[ids[0]]))
+    together = align(values, printed_numbers(grounds.text, *span))
     at = 0
     for row in group:
         n = len(row["values"])

@@ -83,7 +83,8 @@ class _Wait:
     """Retry-After when given, else exponential backoff with jitter."""
 
     def __init__(self) -> None:
-        from tenacity import wait_exponential_jitter  # (the llm extra: a core install reads without it)
+        # (the llm extra: a core install reads without it)
+        from tenacity import wait_exponential_jitter
 
         self.backoff = wait_exponential_jitter(initial=1, max=MAX_WAIT, jitter=1)
 
@@ -184,7 +185,8 @@ class Transport:
     async def create(self, *args, **kwargs):
         if self.max_tokens and "max_tokens" not in kwargs:
             kwargs["max_tokens"] = self.max_tokens
-        kwargs.setdefault("temperature", 0)  # reading, not writing: the likeliest reading, every run
+        # reading, not writing: the likeliest reading, every run
+        kwargs.setdefault("temperature", 0)
         if self.estimate and not self.usage.requests:
             self.usage.estimate_in = self.estimate(kwargs)
         from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt
@@ -257,11 +259,11 @@ def describe(error: BaseException) -> str:
     """A one-line account of why a call failed, for findings and the call log."""
     cause = error
     seen = set()
-    while getattr(cause, "__cause__", None) is not None and id(cause) not in seen:
+    while (deeper := cause.__cause__) is not None and id(cause) not in seen:
         seen.add(id(cause))
         if _is_api_error(cause) or isinstance(cause, EndpointError):
             break
-        cause = cause.__cause__
+        cause = deeper
     if isinstance(cause, EndpointError):
         return str(cause)
     status = getattr(cause, "status_code", None)
@@ -277,7 +279,8 @@ def _is_api_error(error: BaseException) -> bool:
 
 SECRET_PATTERNS = (
     re.compile(
-        r"(?i)\b(authorization|proxy-authorization)(['\"]?\s*[:=]\s*['\"]?)(bearer\s+|basic\s+)?[^\s'\",}]+"
+        r"(?i)\b(authorization|proxy-authorization)"
+        r"(['\"]?\s*[:=]\s*['\"]?)(bearer\s+|basic\s+)?[^\s'\",}]+"
     ),
     re.compile(r"(?i)\bbearer\s+[A-Za-z0-9._~+/=-]+"),
     re.compile(

@@ -23,9 +23,10 @@ def mark_blanks(fields: dict[str, Field], template: str) -> list[str]:
 
     marked: list[str] = []
     for eq in equations(template):
-        group = [fields.get(k) for k in eq.keys]
-        if any(f is None or f.route != "ocr" for f in group):
-            continue
+        got = [fields.get(k) for k in eq.keys]
+        group = [f for f in got if f is not None and f.route == "ocr"]
+        if len(group) < len(got):
+            continue  # a key missing, or read otherwise than by OCR
         blanks = [f for f in group if f.value is None and not f.review]
         numbers = [f for f in group if isinstance(f.value, (int, float))]
         if not blanks or not numbers or len(numbers) + len(blanks) < len(group):

@@ -64,7 +64,8 @@ class Correction:
     matrix: tuple = IDENTITY
     size: tuple[int, int] = (0, 0)
     sealed: float = 0.0
-    seal_mask: object = field(default=None, repr=False, compare=False)  # uint8, corrected pixels
+    # uint8, corrected pixels
+    seal_mask: np.ndarray | None = field(default=None, repr=False, compare=False)
 
     @property
     def changed(self) -> bool:

@@ -16,6 +16,7 @@ import gc
 import os
 import threading
 from collections import deque
+from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from pathlib import Path
 from typing import Iterable, Iterator
@@ -66,7 +67,7 @@ def read_many(
     workers = workers or default_workers()
     read = _read_packed if packed else _read
     with bulk_gc(), _pool(workers) as pool, MemoryWatch(memory_mb) as watch:
-        pending: deque = deque()
+        pending: deque[tuple[Path, Future]] = deque()
         for path in paths:
             pending.append((path, pool.schedule(read, (path,), timeout=timeout)))
             if len(pending) >= workers * AHEAD:
@@ -161,8 +162,8 @@ class MemoryWatch:
 
     def explain(self, pid: int | None) -> str | None:
         """Why the worker `pid` died, if this watch killed it."""
-        if pid not in self.killed:
-            return None
+        if pid not in self.killed or self.limit is None:
+            return None  # (only a limit kills)
         return (
             f"over the memory limit of {self.limit >> 20} MB per worker "
             f"(reached {self.killed[pid] >> 20} MB): "
@@ -173,6 +174,7 @@ class MemoryWatch:
 def _result(
     path: Path, future, timeout: float | None, watch: MemoryWatch, packed: bool
 ) -> tuple[Path, Record | Packed]:
+    error: InputError
     try:
         return path, future.result()
     except FutureTimeout:

@@ -1,19 +1,21 @@
-"""One report's bytes → its record. Pure: no file or database I/O, so bulk runs can spread it over workers."""
+"""One report's bytes → its record. Pure: no file or database I/O, so bulk runs can spread it over
+workers."""
 
 from __future__ import annotations
 
 import hashlib
 from bisect import bisect_right
 
+from . import meta
 from .checks import run_checks
 from .errors import InputError, NotAReportError
 from .ingest import Document, read_document
-from . import meta
 from .ocr_checks import mark_blanks, mark_failed_sums, page_regions
 from .record import Field, Finding, Record
 from .sections import outline
 from .spec import keys_for
 from .tables import read_t2, read_t3, read_t4
+
 
 def extract(data: bytes, name: str) -> Record:
     """Read a report. Raises InputError (or NotAReportError) when the file is not one."""
@@ -39,7 +41,10 @@ def extract_document(doc: Document) -> Record:
         findings.extend(reading.findings)
         rows.update(reading.rows)
     fields.update(meta.fields(out.meta, template))
-    ordered = {k: fields.get(k) or Field(k, None, rule="missing", review=True, reason="not read") for k in keys_for(template)}
+    ordered = {
+        k: fields.get(k) or Field(k, None, rule="missing", review=True, reason="not read")
+        for k in keys_for(template)
+    }
     _provenance(ordered, doc)
     if doc.geometry:  # a scan: blanks its arithmetic rules out, and figures of sums that fail
         mark_blanks(ordered, template)
@@ -60,10 +65,12 @@ ILLEGIBLE = "□"  # what OCR writes in a cell whose ink it cannot read (ingest_
 
 
 def _provenance(fields: dict[str, Field], doc: Document) -> None:
-    """Which route read each value, and for PDF its page and box: from the document's span at the value's start."""
+    """Which route read each value, and for PDF its page and box: from the document's span at the
+    value's start."""
     route = ROUTES.get(doc.kind, "rules")
     if doc.kind == "pdf" and any(s[4] == "pdf-geometry" for s in doc.spans):
-        route = "pdf-geometry"  # values without a position (blank, not found): the route that read the tables
+        # values without a position (blank, not found): the route that read the tables
+        route = "pdf-geometry"
     elif doc.kind == "pdf" and doc.spans and all(s[4] == "ocr" for s in doc.spans):
         route = "ocr"
     starts = [s[0] for s in doc.spans]
@@ -105,14 +112,21 @@ def recheck(record: Record, text: str) -> None:
     record.findings += run_checks(record, text)
 
 
-def failed_record(data: bytes | None, name: str, error: Exception, sha256: str | None = None) -> Record:
+def failed_record(
+    data: bytes | None, name: str, error: Exception, sha256: str | None = None
+) -> Record:
     """The record of a file that could not be read: status failed, one-line reason.
 
-    Keyed by the sha256 of its bytes when they are known, else by "unread:" and the hash of its name.
+    Keyed by the sha256 of its bytes when they are known, else by "unread:" and the hash of its
+    name.
     """
     message = str(error).splitlines()[0] if str(error) else type(error).__name__
     if sha256 is None:
-        sha256 = hashlib.sha256(data).hexdigest() if data is not None else "unread:" + hashlib.sha256(name.encode()).hexdigest()
+        sha256 = (
+            hashlib.sha256(data).hexdigest()
+            if data is not None
+            else "unread:" + hashlib.sha256(name.encode()).hexdigest()
+        )
     return Record(name, sha256, len(data) if data is not None else 0, "", "", None, {}, [], message)
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
-
 # The start of the reason OCR gives a number it read with low confidence (and read alike twice): a
 # doubt the table's arithmetic can lift (checks.confirm_by_arithmetic).
 LOW_OCR_CONFIDENCE = "low OCR confidence"
@@ -24,10 +23,12 @@ class Field:
     review: bool = False  # a person should look at it
     reason: str = ""  # why it is marked
     # Other readings of the same cell, kept beside the value, never swapped in silently:
-    # [{"value": 12, "source": "check:T3-B", "note": "…"}, {"value": 7, "source": "llm:gpt-4o-mini", …}]
+    # [{"value": 12, "source": "check:T3-B", "note": "…"},
+    #  {"value": 7, "source": "llm:gpt-4o-mini", …}]
     alternatives: list[dict] = field(default_factory=list)
     page: int | None = None  # PDF: the 1-based page the value stands on
-    box: tuple[float, float, float, float] | None = None  # PDF: its cell (or characters) as (x0, top, x1, bottom) in points
+    # PDF: its cell (or characters) as (x0, top, x1, bottom) in points
+    box: tuple[float, float, float, float] | None = None
 
 
 @dataclass(slots=True)
@@ -54,7 +55,8 @@ class Record:
     # Where each part stands in the text read: "t2", "t3", "t4" table regions, "s1".."s6" sections,
     # and for a scan "p<page>", each OCR'd page.
     regions: dict[str, tuple[int, int]] = field(default_factory=dict)
-    text: str | None = field(default=None, repr=False)  # the text read, kept for storage, not in JSON
+    # the text read, kept for storage, not in JSON
+    text: str | None = field(default=None, repr=False)
     # A report for a year before the statutory tables (2019): its meta only, `error` says why.
     predates: bool = False
     # A scan: how each OCR'd page was stood straight before it was read, by page ("3"):
@@ -80,11 +82,19 @@ class Record:
         return [k for k, f in self.fields.items() if f.review]
 
     def __reduce__(self):
-        """A compact pickle (records cross from worker processes): fields and findings as plain tuples."""
+        """A compact pickle (records cross from worker processes): fields and findings as plain
+        tuples."""
         fields = [astuple_field(f) for f in self.fields.values()]
-        findings = [(f.check, f.kind, f.message, f.keys, f.expected, f.actual) for f in self.findings]
-        return (_rebuild, (self.name, self.sha256, self.size, self.encoding, self.kind, self.template, fields, findings,
-                           self.error, self.regions, self.text, self.predates, self.geometry))
+        findings = [
+            (f.check, f.kind, f.message, f.keys, f.expected, f.actual) for f in self.findings
+        ]
+        return (
+            _rebuild,
+            (
+                self.name, self.sha256, self.size, self.encoding, self.kind, self.template, fields,
+                findings, self.error, self.regions, self.text, self.predates, self.geometry,
+            ),
+        )
 
     def to_json(self) -> dict:
         """The JSON-lines shape: file, sha256, status, template, error (a failed file's or a
@@ -103,7 +113,10 @@ class Record:
 
 
 def astuple_field(f: Field) -> tuple:
-    return (f.key, f.value, f.raw, f.start, f.end, f.rule, f.route, f.review, f.reason, f.alternatives, f.page, f.box)
+    return (
+        f.key, f.value, f.raw, f.start, f.end, f.rule, f.route, f.review, f.reason, f.alternatives,
+        f.page, f.box,
+    )
 
 
 def _rebuild(name, sha256, size, encoding, kind, template, fields, findings, error, regions, text,

@@ -7,7 +7,11 @@ import unicodedata
 
 from .spec import field_by_key, keys_for
 
-TITLES = {"t2": "二、主动公开政府信息情况", "t3": "三、收到和处理政府信息公开申请情况", "t4": "四、政府信息公开行政复议、行政诉讼情况"}
+TITLES = {
+    "t2": "二、主动公开政府信息情况",
+    "t3": "三、收到和处理政府信息公开申请情况",
+    "t4": "四、政府信息公开行政复议、行政诉讼情况",
+}
 
 
 def width(s: str) -> int:
@@ -45,8 +49,11 @@ def _split_label(key: str) -> tuple[str, str]:
 def render(doc: dict, values: dict[str, dict], findings: list[dict], db_name: str = "DB") -> str:
     """A stored document drawn as its tables, its marks and findings; `db_name` is the database
     as the hints at the end name it."""
-    lines = [f"{doc['agency'] or '(agency unknown)'} · {doc['year'] or '?'} · template {doc['template'] or '?'} · {doc['status']}",
-             f"{doc['path']}  sha256 {doc['sha256'][:12]}"]
+    lines = [
+        f"{doc['agency'] or '(agency unknown)'} · {doc['year'] or '?'} · "
+        f"template {doc['template'] or '?'} · {doc['status']}",
+        f"{doc['path']}  sha256 {doc['sha256'][:12]}",
+    ]
     if doc.get("error"):
         lines.append(f"{'error' if doc['status'] == 'failed' else doc['status']}: {doc['error']}")
         return "\n".join(lines)
@@ -65,7 +72,10 @@ def render(doc: dict, values: dict[str, dict], findings: list[dict], db_name: st
                 cells = [f"{_split_label(k)[1]} {show_value(values.get(k))}" for k in ks]
                 lines.append(f"  {pad(label, 44)} " + "   ".join(cells))
     marked = [k for k in keys if values.get(k) and values[k]["review"]]
-    lines += ["", f"marked for review: {len(marked)} of {len(keys)} values ('?' above; '—' is blank)"]
+    lines += [
+        "",
+        f"marked for review: {len(marked)} of {len(keys)} values ('?' above; '—' is blank)",
+    ]
     for k in marked[:20]:
         lines.append(f"  {k}: {values[k]['reason']}")
     if len(marked) > 20:
@@ -73,10 +83,14 @@ def render(doc: dict, values: dict[str, dict], findings: list[dict], db_name: st
     shown = [f for f in findings if f["kind"] != "not_assessable"]
     unassessable = len(findings) - len(shown)
     if shown or unassessable:
-        lines += ["", "findings:"] + [f"  [{f['kind']}] {f['check']}: {f['message']}" for f in shown]
+        lines += ["", "findings:"] + [
+            f"  [{f['kind']}] {f['check']}: {f['message']}" for f in shown
+        ]
         if unassessable:
             hint = f"xxgk findings {shlex.quote(db_name)} --kind not_assessable"
-            lines.append(f"  {unassessable} checks not assessable (a blank among their cells): {hint}")
+            lines.append(
+                f"  {unassessable} checks not assessable (a blank among their cells): {hint}"
+            )
     return "\n".join(lines)
 
 
@@ -86,5 +100,9 @@ def _grid(rows, values) -> list[str]:
     out = ["  " + pad("", 44) + " ".join(pad(c, w, True) for c, w in zip(cols, widths))]
     for label, ks in rows:
         label = label if width(label) <= 44 else label[:21] + "…"
-        out.append("  " + pad(label, 44) + " ".join(pad(show_value(values.get(k)), w, True) for k, w in zip(ks, widths)))
+        out.append(
+            "  "
+            + pad(label, 44)
+            + " ".join(pad(show_value(values.get(k)), w, True) for k, w in zip(ks, widths))
+        )
     return out

@@ -40,7 +40,8 @@ def open_rule(name: str, mode: str = "r"):
         return open(path, mode, encoding="utf-8", newline="")
     except FileNotFoundError as e:
         raise XxgkError(
-            f"{path}: the rules file is missing (is $XXGK_RULES_DIR right, or xxgk installed whole?)"
+            f"{path}: the rules file is missing (is "
+            "$XXGK_RULES_DIR right, or xxgk installed whole?)"
         ) from e
 
 

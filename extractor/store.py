@@ -24,8 +24,8 @@ from .record import Field, Finding, Record
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS documents (
-    id INTEGER PRIMARY KEY, sha256 TEXT NOT NULL UNIQUE, path TEXT, size INTEGER, encoding TEXT, kind TEXT,
-    template TEXT, year INTEGER, agency TEXT, status TEXT, error TEXT,
+    id INTEGER PRIMARY KEY, sha256 TEXT NOT NULL UNIQUE, path TEXT, size INTEGER, encoding TEXT,
+    kind TEXT, template TEXT, year INTEGER, agency TEXT, status TEXT, error TEXT,
     n_review INTEGER, run_id INTEGER, extracted_at TEXT, version TEXT, regions TEXT,
     mtime_ns INTEGER, geometry TEXT
 );
@@ -274,8 +274,13 @@ def writing(db: sqlite_utils.Database):
 
 
 def start_run(db: sqlite_utils.Database, command: str) -> int:
+    """Record a run's start; its id."""
     with writing(db):
-        return db["runs"].insert({"command": command, "started": now(), "version": __version__}).last_pk
+        runs = db.table("runs").insert({"command": command, "started": now(),
+                                         "version": __version__})
+    if runs.last_pk is None:  # SQLite gives every row inserted its rowid
+        raise StoreError(f"{db_path(db)}: the run was not recorded")
+    return runs.last_pk
 
 
 def finish_run(db: sqlite_utils.Database, run_id: int, counts: dict | None = None) -> None:
@@ -291,7 +296,7 @@ def finish_run(db: sqlite_utils.Database, run_id: int, counts: dict | None = Non
         counts["documents"] = sum(n for _, n in rows)
     with writing(db):
         # alter: a database made before the `predates` status gets its column
-        db["runs"].update(run_id, {"finished": now(), **counts}, alter=True)
+        db.table("runs").update(run_id, {"finished": now(), **counts}, alter=True)
 
 
 @dataclass
@@ -312,11 +317,27 @@ class Packed:
     def record(self) -> Record:
         doc = self.document
         fields = {row[0]: field_from_row(*row) for row in self.values}
-        findings = [Finding(c, k, m, json.loads(keys or "[]"), e, a) for c, k, m, keys, e, a in self.findings]
+        findings = [
+            Finding(c, k, m, json.loads(keys or "[]"), e, a)
+            for c, k, m, keys, e, a in self.findings
+        ]
         regions = {k: tuple(v) for k, v in json.loads(doc.get("regions") or "{}").items()}
         geometry = json.loads(doc.get("geometry") or "{}")
-        return Record(self.name, self.sha256, doc["size"], doc["encoding"], doc["kind"], doc["template"], fields, findings,
-                      self.error, regions, self.text, self.status == "predates", geometry)
+        return Record(
+            self.name,
+            self.sha256,
+            doc["size"],
+            doc["encoding"],
+            doc["kind"],
+            doc["template"],
+            fields,
+            findings,
+            self.error,
+            regions,
+            self.text,
+            self.status == "predates",
+            geometry,
+        )
 
 
 def pack(record: Record, text: str | None = None) -> Packed:
@@ -324,11 +345,17 @@ def pack(record: Record, text: str | None = None) -> Packed:
     meta = record.fields
     status = record.status
     document = {
-        "sha256": record.sha256, "size": record.size, "encoding": record.encoding, "kind": record.kind,
+        "sha256": record.sha256,
+        "size": record.size,
+        "encoding": record.encoding,
+        "kind": record.kind,
         "template": record.template,
         "year": meta["meta.year"].value if "meta.year" in meta else None,
         "agency": meta["meta.agency"].value if "meta.agency" in meta else None,
-        "status": status, "error": record.error, "n_review": len(record.review_keys()), "regions": json.dumps(record.regions),
+        "status": status,
+        "error": record.error,
+        "n_review": len(record.review_keys()),
+        "regions": json.dumps(record.regions),
         "geometry": json.dumps(record.geometry) if record.geometry else None,
     }
     mark_unstorable(record)
@@ -362,7 +389,9 @@ def pack(record: Record, text: str | None = None) -> Packed:
     ]
     # The text as TEXT, not compressed: any SQLite client and Datasette show it, and a value's
     # span (start, end) can be followed in it (README "The database": the size this costs).
-    return Packed(record.name, record.sha256, status, record.error, document, values, findings, text)
+    return Packed(
+        record.name, record.sha256, status, record.error, document, values, findings, text
+    )
 
 
 INT64 = (-(1 << 63), (1 << 63) - 1)
@@ -390,12 +419,26 @@ def _real(x):
     return float(x) if isinstance(x, int) and not INT64[0] <= x <= INT64[1] else x
 
 
-def field_from_row(key, value, raw, start, end, rule, route, review, reason, alternatives, page, box) -> Field:
+def field_from_row(
+    key, value, raw, start, end, rule, route, review, reason, alternatives, page, box
+) -> Field:
     """A Field from a stored values row (its columns after document_id)."""
     if reason == UNSTORABLE and isinstance(value, str):
         value = int(value)
-    return Field(key, value, raw, start, end, rule or "", route or "rules", bool(review), reason or "",
-                 json.loads(alternatives) if alternatives else [], page, tuple(json.loads(box)) if box else None)
+    return Field(
+        key,
+        value,
+        raw,
+        start,
+        end,
+        rule or "",
+        route or "rules",
+        bool(review),
+        reason or "",
+        json.loads(alternatives) if alternatives else [],
+        page,
+        tuple(json.loads(box)) if box else None,
+    )
 
 
 def save(
@@ -413,20 +456,32 @@ def save(
     it is).
     Raises StoreError (explain()); OverflowError and the like for a value SQLite cannot bind."""
     packed = record if isinstance(record, Packed) else pack(record, text)
-    doc = {**packed.document, "path": path, "run_id": run_id, "extracted_at": now(), "version": __version__, "mtime_ns": mtime_ns}
+    doc = {
+        **packed.document,
+        "path": path,
+        "run_id": run_id,
+        "extracted_at": now(),
+        "version": __version__,
+        "mtime_ns": mtime_ns,
+    }
     try:
         with writing(db):
-            conn = db.conn  # plain sqlite3 calls: sqlite-utils wraps each statement in a savepoint of its own
+            # plain sqlite3 calls: sqlite-utils wraps each statement in a savepoint of its own
+            conn = db.conn
             doc_id = conn.execute(DOCUMENT_SQL, [doc[c] for c in DOCUMENT_COLUMNS]).fetchone()[0]
             conn.execute('DELETE FROM "values" WHERE document_id = ?', [doc_id])
             conn.execute("DELETE FROM findings WHERE document_id = ?", [doc_id])
-            # Plain executemany for the many rows: sqlite-utils' insert_all costs more than the parsing.
+            # Plain executemany for the many rows: sqlite-utils' insert_all costs more than the
+            # parsing.
             if packed.values:
                 conn.executemany(VALUES_SQL, [(doc_id, *row) for row in packed.values])
             if packed.findings:
                 conn.executemany(FINDINGS_SQL, [(doc_id, *row) for row in packed.findings])
             if packed.text is not None:
-                conn.execute("INSERT OR REPLACE INTO texts (document_id, text) VALUES (?, ?)", [doc_id, packed.text])
+                conn.execute(
+                    "INSERT OR REPLACE INTO texts (document_id, text) VALUES (?, ?)",
+                    [doc_id, packed.text],
+                )
             _point(conn, path, doc_id, doc["size"] if size is None else size, mtime_ns, run_id)
     except UNBINDABLE:
         raise  # this document's data, not the database: the Writer fails the document alone
@@ -464,25 +519,42 @@ def _point(
         conn.execute("DELETE FROM documents WHERE id = ?", [old])
 
 
-DOCUMENT_COLUMNS = ("sha256", "path", "size", "encoding", "kind", "template", "year", "agency", "status", "error",
-                    "n_review", "run_id", "extracted_at", "version", "regions", "mtime_ns",
-                    "geometry")
+DOCUMENT_COLUMNS = (
+    "sha256", "path", "size", "encoding", "kind", "template", "year", "agency", "status", "error",
+    "n_review", "run_id", "extracted_at", "version", "regions", "mtime_ns", "geometry",
+)
 # A document read again keeps its id (INSERT OR REPLACE would give it a new one).
-DOCUMENT_SQL = (f"INSERT INTO documents ({', '.join(DOCUMENT_COLUMNS)}) VALUES ({', '.join('?' * len(DOCUMENT_COLUMNS))}) "
-                f"ON CONFLICT(sha256) DO UPDATE SET {', '.join(f'{c} = excluded.{c}' for c in DOCUMENT_COLUMNS[1:])} RETURNING id")
-VALUE_COLUMNS = ("key", "value", "raw", "start", "end", "rule", "route", "review", "reason", "alternatives", "page", "box")
-VALUES_SQL = ('INSERT INTO "values" (document_id, key, value, raw, start, "end", rule, route, review, reason, alternatives, page, box) '
-              "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+DOCUMENT_SQL = (
+    f"INSERT INTO documents ({', '.join(DOCUMENT_COLUMNS)}) "
+    f"VALUES ({', '.join('?' * len(DOCUMENT_COLUMNS))}) "
+    "ON CONFLICT(sha256) DO UPDATE "
+    f"SET {', '.join(f'{c} = excluded.{c}' for c in DOCUMENT_COLUMNS[1:])} RETURNING id"
+)
+VALUE_COLUMNS = (
+    "key", "value", "raw", "start", "end", "rule", "route", "review", "reason", "alternatives",
+    "page", "box",
+)
+VALUES_SQL = (
+    'INSERT INTO "values" (document_id, key, value, raw, start, '
+    '"end", rule, route, review, reason, alternatives, page, box) '
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
 FINDING_ROW = ("check", "kind", "message", "keys", "expected", "actual")
-FINDINGS_SQL = 'INSERT INTO findings (document_id, "check", kind, message, keys, expected, actual) VALUES (?, ?, ?, ?, ?, ?, ?)'
+FINDINGS_SQL = (
+    'INSERT INTO findings (document_id, "check", kind, message, '
+    "keys, expected, actual) VALUES (?, ?, ?, ?, ?, ?, ?)"
+)
 
 
 def find_documents(db: sqlite_utils.Database, query: str) -> list[dict]:
     """Documents whose sha256 starts with, or whose agency or path contains, the query."""
-    return list(db.query(
-        "SELECT * FROM documents WHERE sha256 LIKE :prefix OR agency LIKE :part OR path LIKE :part ORDER BY path",
-        {"prefix": query + "%", "part": f"%{query}%"},
-    ))
+    return list(
+        db.query(
+            "SELECT * FROM documents WHERE sha256 LIKE :prefix OR "
+            "agency LIKE :part OR path LIKE :part ORDER BY path",
+            {"prefix": query + "%", "part": f"%{query}%"},
+        )
+    )
 
 
 ID_OF = "(SELECT id FROM documents WHERE sha256 = ?)"
@@ -492,7 +564,9 @@ def values_of(db: sqlite_utils.Database, sha256: str) -> dict[str, dict]:
     """A document's values by key, in the canonical order of fields.tsv."""
     order = _key_order()
     rows = db.query(f'SELECT * FROM "values" WHERE document_id = {ID_OF}', [sha256])
-    return {row["key"]: row for row in sorted(rows, key=lambda row: order.get(row["key"], len(order)))}
+    return {
+        row["key"]: row for row in sorted(rows, key=lambda row: order.get(row["key"], len(order)))
+    }
 
 
 def _key_order() -> dict[str, int]:
@@ -500,7 +574,9 @@ def _key_order() -> dict[str, int]:
 
 
 def findings_of(db: sqlite_utils.Database, sha256: str) -> list[dict]:
-    return list(db.query(f"SELECT * FROM findings WHERE document_id = {ID_OF} ORDER BY id", [sha256]))
+    return list(
+        db.query(f"SELECT * FROM findings WHERE document_id = {ID_OF} ORDER BY id", [sha256])
+    )
 
 
 def text_of(db: sqlite_utils.Database, sha256: str) -> str | None:
@@ -514,19 +590,28 @@ def text_of(db: sqlite_utils.Database, sha256: str) -> str | None:
 
 def load_record(db: sqlite_utils.Database, doc: dict) -> Record:
     """A stored document back as a Record (values, provenance, findings, regions)."""
-    values = [tuple(row.get(c) for c in VALUE_COLUMNS) for row in values_of(db, doc["sha256"]).values()]
+    values = [
+        tuple(row.get(c) for c in VALUE_COLUMNS) for row in values_of(db, doc["sha256"]).values()
+    ]
     findings = [tuple(r[c] for c in FINDING_ROW) for r in findings_of(db, doc["sha256"])]
-    return Packed(doc["path"], doc["sha256"], doc["status"], doc["error"], doc, values, findings, None).record()
+    return Packed(
+        doc["path"], doc["sha256"], doc["status"], doc["error"], doc, values, findings, None
+    ).record()
 
 
 def documents(db: sqlite_utils.Database, where: str = "1", params=()) -> list[dict]:
     return list(db.query(f"SELECT * FROM documents WHERE {where} ORDER BY path", params))
 
 
-FINDING_COLUMNS = ("path", "agency", "year", "template", "check", "kind", "message", "keys", "expected", "actual", "sha256")
+FINDING_COLUMNS = (
+    "path", "agency", "year", "template", "check", "kind", "message", "keys", "expected", "actual",
+    "sha256",
+)
 
 
-def all_findings(db: sqlite_utils.Database, kind: str | None = None, check: str | None = None) -> list[dict]:
+def all_findings(
+    db: sqlite_utils.Database, kind: str | None = None, check: str | None = None
+) -> list[dict]:
     where, params = ["1"], []
     if kind:
         where.append("f.kind = ?")
@@ -534,8 +619,12 @@ def all_findings(db: sqlite_utils.Database, kind: str | None = None, check: str 
     if check:
         where.append('f."check" = ?')
         params.append(check)
-    sql = (f"SELECT d.path, d.agency, d.year, d.template, f.\"check\", f.kind, f.message, f.keys, f.expected, f.actual, d.sha256 "
-           f"FROM findings f JOIN documents d ON d.id = f.document_id WHERE {' AND '.join(where)} ORDER BY d.path, f.id")
+    sql = (
+        'SELECT d.path, d.agency, d.year, d.template, f."check", '
+        'f.kind, f.message, f.keys, f.expected, f.actual, d.sha256 '
+        "FROM findings f JOIN documents d ON d.id = f.document_id "
+        f"WHERE {' AND '.join(where)} ORDER BY d.path, f.id"
+    )
     return list(db.query(sql, params))
 
 
@@ -547,9 +636,19 @@ def flagged(db: sqlite_utils.Database) -> list[dict]:
         reasons = []
         if doc["status"] in ("failed", "predates"):
             reasons.append(f"{doc['status']}: {doc['error']}")
-        marked = list(db.query('SELECT reason, count(*) AS n FROM "values" WHERE document_id = ? AND review = 1 GROUP BY reason ORDER BY n DESC', [doc["id"]]))
+        marked = list(
+            db.query(
+                'SELECT reason, count(*) AS n FROM "values" '
+                "WHERE document_id = ? AND review = 1 GROUP BY reason ORDER BY n DESC",
+                [doc["id"]],
+            )
+        )
         reasons += [f"{r['n']} values marked: {r['reason']}" for r in marked]
-        found = db.query("SELECT kind, message FROM findings WHERE document_id = ? AND kind IN ('report_defect', 'misreading_suspected') ORDER BY id", [doc["id"]])
+        found = db.query(
+            "SELECT kind, message FROM findings WHERE document_id = ? AND "
+            "kind IN ('report_defect', 'misreading_suspected') ORDER BY id",
+            [doc["id"]],
+        )
         reasons += [f"{r['kind']}: {r['message']}" for r in found]
         if reasons:
             out.append({**doc, "reasons": reasons})
@@ -635,7 +734,8 @@ UNBINDABLE = (
 
 
 class Lock:
-    """One `xxgk extract` at a time per database: a second one refuses clearly instead of interleaving."""
+    """One `xxgk extract` at a time per database: a second one refuses clearly instead of
+    interleaving."""
 
     def __init__(self, db_path: str | Path):
         self.path = Path(str(db_path) + ".lock")
@@ -652,7 +752,10 @@ class Lock:
             self.handle.seek(0)
             holder = self.handle.read().strip() or "?"
             self.handle.close()
-            raise StoreError(f"another xxgk extract (pid {holder}) is writing to {str(self.path)[:-5]}: wait for it to finish, or use another --db")
+            raise StoreError(
+                f"another xxgk extract (pid {holder}) is writing to {str(self.path)[:-5]}: "
+                "wait for it to finish, or use another --db"
+            )
         except OSError as e:
             raise DatabaseReadOnly(
                 f"{str(self.path)[:-5]} is read-only: its lock file cannot be written beside it "

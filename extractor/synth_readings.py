@@ -94,8 +94,9 @@ def t4_readings(run: str, groups: int = 3, results: int = 4) -> list[Reading] | 
     return splits(run, [INT] * (size * groups), checks)
 
 
-def differing(readings: Sequence[Reading], keys: Sequence[str]) -> set[str]:
-    """The keys (one per cell, in order) whose value is not the same in every reading."""
+def differing(readings: Sequence[Sequence], keys: Sequence[str]) -> set[str]:
+    """The keys (one per cell, in order) whose value is not the same in every reading (a
+    Reading, or any sequence of one value per cell)."""
     if len(readings) <= 1:
         return set()
     return {k for j, k in enumerate(keys) if len({r[j] for r in readings}) > 1}

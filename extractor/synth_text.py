@@ -25,7 +25,7 @@ import re
 from dataclasses import replace
 
 from .synth_page import Cell, dwidth, lay_out, wrap
-from .synth_readings import INT, differing, open_keys, row_readings, splits, t4_readings
+from .synth_readings import INT, Reading, differing, open_keys, row_readings, splits, t4_readings
 from .synth_values import MONEY_KEYS, T3_HEADER, T4_HEADER, cell_pattern, label_spans
 from .template import template as template_of_name
 
@@ -62,7 +62,8 @@ def open_t2(t: dict, truth: dict) -> set[str]:
 def open_t3(t: dict, truth: dict, template: str) -> set[str]:
     """Table 3's rows run together: each row's cuts that add up (T3-B), then the combinations the
     columns' identities (T3-A, T3-C) leave."""
-    readings, keys_of = {}, {}
+    readings: dict[str, list[Reading] | None] = {}
+    keys_of: dict[str, list[str]] = {}
     for r in _data(t):
         vals = _values(r, truth)
         if all(v is None for v in vals):

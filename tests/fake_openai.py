@@ -30,7 +30,8 @@ class Reply:
 @dataclass
 class Status:
     """An error status, e.g. Status(429, {"retry-after": "2"}); `message` is the error's text
-    (`{auth}` in it is replaced by the request's Authorization header, as some endpoints echo it)."""
+    (`{auth}` in it is replaced by the request's Authorization header, as some endpoints echo
+    it)."""
 
     code: int
     headers: dict = field(default_factory=dict)

@@ -10,11 +10,10 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+from conftest import EXAMPLES, ROOT
 
 import extractor
 from extractor import errors
-
-from conftest import EXAMPLES, ROOT
 
 PUBLIC = [
     "__version__",
@@ -47,7 +46,11 @@ def test_public_functions_have_docstrings_that_name_their_errors():
 
 def test_every_error_is_in_errors_py_and_under_xxgk_error():
     for name, value in vars(errors).items():
-        if inspect.isclass(value) and issubclass(value, BaseException) and value.__module__ == errors.__name__:
+        if (
+            inspect.isclass(value)
+            and issubclass(value, BaseException)
+            and value.__module__ == errors.__name__
+        ):
             assert issubclass(value, errors.XxgkError) or value is errors.Interrupted, name
             assert name in (errors.__doc__ or ""), f"{name} is not drawn in the tree"
     defined = []

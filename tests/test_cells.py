@@ -1,4 +1,5 @@
-"""extractor.cells.normalise: its quick NFKC gives exactly what unicodedata gives, on report text and on odd characters."""
+"""extractor.cells.normalise: its quick NFKC gives exactly what unicodedata gives, on report text
+and on odd characters."""
 
 import random
 import re
@@ -11,10 +12,15 @@ from extractor.cells import COMMON_COMPATIBILITY, nfkc, normalise
 
 # Characters of reports and characters that test NFKC's corners: full-width forms, Kangxi
 # radicals, CJK compatibility ideographs, combining marks, Hangul jamo, odd white space.
-POOL = [chr(c) for c in [*range(0x20, 0x7F), *range(0x3000, 0x3040), *range(0xFF00, 0xFF70), *range(0x2F00, 0x2F30),
-                         *range(0xF900, 0xF930), *range(0x4E00, 0x4E40), 0x301, 0x308, 0x3099, 0x309A, 0xA0, 0x2000,
-                         0x2028, 0x85, 0x1C, 0x200B, 0x200C, 0x200D, 0xFEFF, 0x2212, 0x3007, 0x2460, 0x2474, 0xAC00,
-                         0x1100, 0x1161, 0x11A8]]
+POOL = [
+    chr(c)
+    for c in [
+        *range(0x20, 0x7F), *range(0x3000, 0x3040), *range(0xFF00, 0xFF70), *range(0x2F00, 0x2F30),
+        *range(0xF900, 0xF930), *range(0x4E00, 0x4E40), 0x301, 0x308, 0x3099, 0x309A, 0xA0, 0x2000,
+        0x2028, 0x85, 0x1C, 0x200B, 0x200C, 0x200D, 0xFEFF, 0x2212, 0x3007, 0x2460, 0x2474, 0xAC00,
+        0x1100, 0x1161, 0x11A8,
+    ]
+]
 
 
 def plain_normalise(text: str) -> str:
@@ -36,7 +42,10 @@ def test_normalise_is_nfkc_without_white_space_on_random_text():
 
 
 def test_normalise_folds_a_report_line():
-    assert normalise("（一）本年新收政府信息\u3000公开申请，数量：\u200b１２") == "(一)本年新收政府信息公开申请,数量:12"
+    assert (
+        normalise("（一）本年新收政府信息\u3000公开申请，数量：\u200b１２")
+        == "(一)本年新收政府信息公开申请,数量:12"
+    )
 
 
 def test_a_wrong_quick_replacement_would_be_caught(monkeypatch):

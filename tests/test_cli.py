@@ -6,10 +6,9 @@ import shutil
 
 import sqlite_utils
 from click.testing import CliRunner
+from conftest import EXAMPLES
 
 from extractor.cli import main
-
-from conftest import EXAMPLES
 
 
 def run(*args):
@@ -40,16 +39,24 @@ def test_rerun_is_idempotent(tmp_path):
     folder, db_path = examples_copy(tmp_path), tmp_path / "r.db"
     run("extract", folder, "--db", db_path)
     db = sqlite_utils.Database(db_path)
-    before = (list(db.query('select * from "values" order by document_id, key')), list(db.query("select sha256, status from documents order by sha256")))
+    before = (
+        list(db.query('select * from "values" order by document_id, key')),
+        list(db.query("select sha256, status from documents order by sha256")),
+    )
     result = run("extract", folder, "--db", db_path)
     assert result.exit_code == 0
-    after = (list(db.query('select * from "values" order by document_id, key')), list(db.query("select sha256, status from documents order by sha256")))
+    after = (
+        list(db.query('select * from "values" order by document_id, key')),
+        list(db.query("select sha256, status from documents order by sha256")),
+    )
     assert before == after
     assert db["runs"].count == 2
 
 
 def test_jsonl_to_stdout(tmp_path):
-    result = CliRunner().invoke(main, ["extract", str(EXAMPLES / "000_1e9d07bbaba7ae4f.txt"), "--jsonl", "-"])
+    result = CliRunner().invoke(
+        main, ["extract", str(EXAMPLES / "000_1e9d07bbaba7ae4f.txt"), "--jsonl", "-"]
+    )
     assert result.exit_code == 0
     line = json.loads(result.stdout.splitlines()[0])
     assert set(line) >= {"file", "sha256", "status", "template", "fields", "review", "findings"}
@@ -70,11 +77,14 @@ def test_bad_files_fail_alone_and_the_run_goes_on(tmp_path):
     (folder / "empty.txt").write_bytes(b"")
     (folder / "binary.txt").write_bytes(bytes(range(256)) * 10)
     (folder / "novel.txt").write_text("从前有座山，山上有座庙。" * 50, encoding="utf-8")
-    (folder / "truncated.html").write_bytes("<html><body><p>某局2023年政府信息公开工作年度报告</p><table><tr><td>规".encode("gbk"))
+    (folder / "truncated.html").write_bytes(
+        "<html><body><p>某局2023年政府信息公开工作年度报告</p><table><tr><td>规".encode("gbk")
+    )
     db_path = tmp_path / "r.db"
     result = run("extract", folder, "--db", db_path)
     assert result.exit_code == 3  # the run finished, some files failed
-    # The truncated page is a report whose tables are cut off: flagged, every table value null and marked.
+    # The truncated page is a report whose tables are cut off: flagged, every table value null and
+    # marked.
     assert "11 documents read: 4 ok, 4 flagged, 3 failed" in result.output
     errors = [ln for ln in result.output.splitlines() if ln.startswith("Error: ")]
     assert len(errors) == 3
@@ -83,8 +93,15 @@ def test_bad_files_fail_alone_and_the_run_goes_on(tmp_path):
     db = sqlite_utils.Database(db_path)
     failed = list(db.query("select path, error from documents where status = 'failed'"))
     assert len(failed) == 3 and all(r["error"] for r in failed)
-    truncated = next(db.query("select sha256 from documents where path like '%truncated.html'"))["sha256"]
-    t3 = list(db.query("select value, review from \"values\" where document_id = (select id from documents where sha256 = ?) and key like 't3.%'", [truncated]))
+    truncated_row = next(db.query("select sha256 from documents where path like '%truncated.html'"))
+    truncated = truncated_row["sha256"]
+    t3 = list(
+        db.query(
+            'select value, review from "values" where document_id = '
+            "(select id from documents where sha256 = ?) and key like 't3.%'",
+            [truncated],
+        )
+    )
     assert len(t3) == 175 and all(r["value"] is None and r["review"] == 1 for r in t3)
 
 
@@ -126,27 +143,42 @@ def test_check_flagged_and_findings(tmp_path):
     folder = examples_copy(tmp_path)
     seed = (folder / "000_1e9d07bbaba7ae4f.txt").read_text(encoding="utf-8")
     (folder / "000_1e9d07bbaba7ae4f.txt").unlink()
-    defect = seed.replace("\t(一) 予以公开\t0\t0\t0\t0\t0\t0\t0", "\t(一) 予以公开\t2\t1\t0\t0\t0\t0\t5")
+    defect = seed.replace(
+        "\t(一) 予以公开\t0\t0\t0\t0\t0\t0\t0", "\t(一) 予以公开\t2\t1\t0\t0\t0\t0\t5"
+    )
     (folder / "defect.txt").write_text(defect, encoding="utf-8")
     db_path = tmp_path / "r.db"
     run("extract", folder, "--db", db_path)
     result = run("check", db_path)
     assert result.exit_code == 0
-    assert "7 documents checked: 4 report_defect, 0 misreading_suspected, 12 not_assessable" in result.output
+    assert (
+        "7 documents checked: 4 report_defect, 0 misreading_suspected, 12 not_assessable"
+        in result.output
+    )
     result = run("flagged", db_path)
     assert "defect.txt" in result.output and "report_defect: T3-B[granted]" in result.output
-    assert "001_8ffd747d7fad1cf1.txt" in result.output and "15 values marked: table 4 is illegible in the source" in result.output
+    assert (
+        "001_8ffd747d7fad1cf1.txt" in result.output
+        and "15 values marked: table 4 is illegible in the source" in result.output
+    )
     assert "4 documents to look at" in result.output
     out = tmp_path / "defects.csv"
     result = run("findings", db_path, "--kind", "report_defect", "--csv", out)
     assert result.exit_code == 0 and "4 findings" in result.output
     rows = list(csv.DictReader(out.open(encoding="utf-8-sig")))
-    assert {r["check"] for r in rows} == {"T3-B", "T3-C"} and all(r["kind"] == "report_defect" for r in rows)
+    assert {r["check"] for r in rows} == {"T3-B", "T3-C"} and all(
+        r["kind"] == "report_defect" for r in rows
+    )
     granted = next(r for r in rows if r["check"] == "T3-B")
-    assert json.loads(granted["keys"])[0] == "t3.granted.total" and float(granted["expected"]) == 3 and float(granted["actual"]) == 5
+    assert (
+        json.loads(granted["keys"])[0] == "t3.granted.total"
+        and float(granted["expected"]) == 3
+        and float(granted["actual"]) == 5
+    )
     # the printed values are kept
     db = sqlite_utils.Database(db_path)
-    assert next(db.query("select value from \"values\" where key = 't3.granted.total' and value = 5"))["value"] == 5
+    granted_5 = "select value from \"values\" where key = 't3.granted.total' and value = 5"
+    assert next(db.query(granted_5))["value"] == 5
 
 
 def test_llm_route_off_is_said_once_and_rules_still_run(tmp_path):
@@ -160,7 +192,15 @@ def test_llm_endpoint_down_flags_the_document_and_the_run_completes(tmp_path, mo
     monkeypatch.setenv("XXGK_LLM_RETRIES", "0")
     monkeypatch.setenv("XXGK_LLM_TIMEOUT", "2")
     out = tmp_path / "o.jsonl"
-    result = run("extract", EXAMPLES / "002_8f53831139afa8fc.txt", EXAMPLES / "000_1e9d07bbaba7ae4f.txt", "--jsonl", out, "-w", "1")
+    result = run(
+        "extract",
+        EXAMPLES / "002_8f53831139afa8fc.txt",
+        EXAMPLES / "000_1e9d07bbaba7ae4f.txt",
+        "--jsonl",
+        out,
+        "-w",
+        "1",
+    )
     assert result.exit_code == 0, result.output
     lines = [json.loads(x) for x in out.read_text(encoding="utf-8").splitlines()]
     assert [x["status"] for x in lines] == ["flagged", "ok"]

@@ -15,12 +15,11 @@ import time
 import click
 import pytest
 from click.testing import CliRunner
+from conftest import EXAMPLES, GOLDEN, ROOT
+from fault_inputs import wait_for_documents
 
 from extractor import formats
 from extractor.cli import main
-
-from conftest import EXAMPLES, GOLDEN, ROOT
-from fault_inputs import wait_for_documents
 
 TEXT = EXAMPLES / "000_1e9d07bbaba7ae4f.txt"
 
@@ -285,7 +284,19 @@ def test_a_core_install_reads_without_the_llm_extra(tmp_path):
             "    sys.modules[name] = None  # as if not installed\n"
             "from extractor.cli import main\n"
             "main()\n")
-    done = subprocess.run([sys.executable, "-c", code, "extract", str(examples / "000_1e9d07bbaba7ae4f.txt"),
-                           "--jsonl", "-"], capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            code,
+            "extract",
+            str(examples / "000_1e9d07bbaba7ae4f.txt"),
+            "--jsonl",
+            "-",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
     assert '"status": "ok"' in done.stdout

@@ -6,10 +6,9 @@ from __future__ import annotations
 import re
 
 import click
+from conftest import ROOT
 
 from extractor import cli
-
-from conftest import ROOT
 
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 HEADING = re.compile(r"^### `xxgk ([a-z][a-z-]*(?: [a-z][a-z-]*)?)[ `]", re.M)

@@ -1,4 +1,5 @@
-"""Word input: paragraphs as lines, tables as grids with merged cells' copies empty, nested tables flattened.
+"""Word input: paragraphs as lines, tables as grids with merged cells' copies empty, nested tables
+flattened.
 
 The reports are built here with python-docx from the same known values and table layouts as
 the PDF tests; the official blank 2021 template (../shared/corpus) must give an all-null record.
@@ -14,6 +15,9 @@ import pytest
 
 docx = pytest.importorskip("docx")
 
+from conftest import ROOT, place_spans  # noqa: E402
+from test_pdf import known_values, t2_rows, t3_rows, t4_rows, wrong  # noqa: E402
+
 from extractor.errors import InputError  # noqa: E402
 from extractor.fold import fold  # noqa: E402
 from extractor.ingest import read_document  # noqa: E402
@@ -21,10 +25,8 @@ from extractor.ingest_docx import DOC_HOW  # noqa: E402
 from extractor.pipeline import extract  # noqa: E402
 from extractor.spec import keys_for  # noqa: E402
 
-from conftest import ROOT, place_spans  # noqa: E402
-from test_pdf import known_values, t2_rows, t3_rows, t4_rows, wrong  # noqa: E402
-
-BLANK = ROOT / "tests" / "data" / "blank_template_2021.docx"  # the official blank template, copied from ../shared/corpus
+# the official blank template, copied from ../shared/corpus
+BLANK = ROOT / "tests" / "data" / "blank_template_2021.docx"
 
 
 def add_table(document, rows: list[list[dict]]):
@@ -50,12 +52,16 @@ def build_docx(v: dict, nested: bool = False) -> bytes:
     d = docx.Document()
     d.add_paragraph(f"{v['meta.agency']}{v['meta.year']}年政府信息公开工作年度报告")
     d.add_paragraph("一、总体情况")
-    d.add_paragraph(f"{v['meta.year']}年，本局认真贯彻落实《中华人民共和国政府信息公开条例》，扎实推进政务公开各项工作。")
+    d.add_paragraph(
+        f"{v['meta.year']}年，本局认真贯彻落实《中华人民共和国政府信息公开条例》，"
+        "扎实推进政务公开各项工作。"
+    )
     d.add_paragraph("二、主动公开政府信息情况")
     add_table(d, t2_rows(v))
     d.add_paragraph("三、收到和处理政府信息公开申请情况")
     t3 = t3_rows(v)
-    t3[2] = [dict(c, text=c["text"][:2] + "\n" + c["text"][2:]) for c in t3[2]]  # header words broken over two paragraphs
+    # header words broken over two paragraphs
+    t3[2] = [dict(c, text=c["text"][:2] + "\n" + c["text"][2:]) for c in t3[2]]
     add_table(d, t3)
     d.add_paragraph("四、政府信息公开行政复议、行政诉讼情况")
     if nested:  # table 4 set inside the one cell of an outer table
@@ -133,7 +139,12 @@ def test_damaged_docx_is_one_line_error(report, values):
 
 def test_old_doc_says_how_to_convert(monkeypatch):
     monkeypatch.setattr(shutil, "which", lambda name: None)
-    ole = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(64) + "WordDocument".encode("utf-16-le") + bytes(64)
+    ole = (
+        b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+        + bytes(64)
+        + "WordDocument".encode("utf-16-le")
+        + bytes(64)
+    )
     with pytest.raises(InputError) as caught:
         read_document(ole, "old.doc")
     assert str(caught.value) == DOC_HOW and "--convert-to docx" in DOC_HOW
@@ -150,7 +161,8 @@ def test_blank_template_is_an_all_null_2021_record():
 
 
 def test_old_doc_is_converted_when_libreoffice_is_there(report, values, tmp_path, monkeypatch):
-    """The conversion's plumbing, with a stand-in `soffice` that writes the .docx LibreOffice would."""
+    """The conversion's plumbing, with a stand-in `soffice` that writes the .docx LibreOffice
+    would."""
     converted = tmp_path / "converted.docx"
     converted.write_bytes(report)
     fake = tmp_path / "soffice"
@@ -159,7 +171,12 @@ def test_old_doc_is_converted_when_libreoffice_is_there(report, values, tmp_path
                     f'cp "{converted}" "$2/report.docx"\n')
     fake.chmod(0o755)
     monkeypatch.setattr(shutil, "which", lambda name: str(fake) if name == "soffice" else None)
-    ole = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(64) + "WordDocument".encode("utf-16-le") + bytes(64)
+    ole = (
+        b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+        + bytes(64)
+        + "WordDocument".encode("utf-16-le")
+        + bytes(64)
+    )
     record = extract(ole, "old.doc")
     assert record.kind == "docx" and wrong(record, values) == {}
 
@@ -173,7 +190,11 @@ def _wrap_every_number(report: bytes, wrapper: str) -> bytes:
     document = docx.Document(io.BytesIO(report))
     W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
     for tc in list(document.element.body.iter(W + "tc")):
-        runs = [r for r in tc.iter(W + "r") if "".join(t.text or "" for t in r.iter(W + "t")).strip().isdigit()]
+        runs = [
+            r
+            for r in tc.iter(W + "r")
+            if "".join(t.text or "" for t in r.iter(W + "t")).strip().isdigit()
+        ]
         if not runs:
             continue
         if wrapper == "cellsdt":
@@ -184,7 +205,9 @@ def _wrap_every_number(report: bytes, wrapper: str) -> bytes:
             sdt.append(content)
             continue
         for run in runs:
-            outer = OxmlElement({"ins": "w:ins", "field": "w:fldSimple", "smarttag": "w:smartTag", "sdt": "w:sdt"}[wrapper])
+            tags = {"ins": "w:ins", "field": "w:fldSimple", "smarttag": "w:smartTag",
+                    "sdt": "w:sdt"}
+            outer = OxmlElement(tags[wrapper])
             run.addprevious(outer)
             if wrapper == "sdt":
                 outer.append(OxmlElement("w:sdtPr"))
@@ -204,7 +227,7 @@ def _wrap_every_number(report: bytes, wrapper: str) -> bytes:
 
 @pytest.mark.parametrize("wrapper", ["ins", "field", "smarttag", "sdt", "cellsdt"])
 def test_numbers_inside_word_wrappers_are_read(report, values, wrapper):
-    """Tracked insertions, =SUM fields, smart tags and content controls hold real text: python-docx's
-    Paragraph.text and row.cells skip it, and the numbers came out blank, unmarked."""
+    """Tracked insertions, =SUM fields, smart tags and content controls hold real text:
+    python-docx's Paragraph.text and row.cells skip it, and the numbers came out blank, unmarked."""
     record = extract(_wrap_every_number(report, wrapper), "wrapped.docx")
     assert wrong(record, values) == {} and record.review_keys() == []

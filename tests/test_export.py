@@ -13,11 +13,10 @@ import zipfile
 
 import pytest
 from click.testing import CliRunner
+from conftest import EXAMPLES
 
 from extractor import labels
 from extractor.cli import main
-
-from conftest import EXAMPLES
 
 ENGLISH_WORD = re.compile(r"(?<![A-Za-z0-9_.\-\[])[A-Za-z]{3,}(?![A-Za-z0-9_\-\]])")
 IDS = {"PDF", "OCR", "SQLite", "token"}  # names that stay as they are in Chinese text

@@ -21,11 +21,11 @@ import time
 import tracemalloc
 from pathlib import Path
 
+import fault_inputs as fi
 import psutil
 import pytest
 from click.testing import CliRunner
 
-import fault_inputs as fi
 from extractor import batch, limits, parallel, store
 from extractor.cli import main
 from extractor.errors import OutputError
@@ -268,7 +268,8 @@ def _reader_patterns() -> list[tuple[str, str, re.Pattern]]:
     for info in pkgutil.iter_modules(extractor.__path__):
         module = importlib.import_module(f"extractor.{info.name}")
         for name, value in vars(module).items():
-            if getattr(value, "__module__", None) == module.__name__ and _cached_without_arguments(value):
+            own = getattr(value, "__module__", None) == module.__name__
+            if own and _cached_without_arguments(value):
                 value = value()
             found += [(info.name, name, p) for p in _patterns_in(value)]
     return found
@@ -281,7 +282,9 @@ def _cached_without_arguments(value) -> bool:
     if not isinstance(value, functools._lru_cache_wrapper):
         return False
     params = inspect.signature(value).parameters.values()
-    return all(p.default is not p.empty or p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD) for p in params)
+    return all(
+        p.default is not p.empty or p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD) for p in params
+    )
 
 
 def _patterns_in(value, depth: int = 3) -> list[re.Pattern]:

@@ -21,7 +21,8 @@ def test_full_width_forms_and_radicals_become_ordinary_characters():
 
 
 def test_the_radicals_supplement_needs_the_data_nfkc_leaves_it():
-    """⺠ U+2EA0: NFKC keeps it (so a plain NFKC would leave `上海市人⺠政府`); the data folds it."""
+    """⺠ U+2EA0: NFKC keeps it (so a plain NFKC would leave `上海市人⺠政府`); the data folds
+    it."""
     assert unicodedata.normalize("NFKC", "⺠") == "⺠"
     assert fold("⺠") == "民"
 

@@ -5,12 +5,11 @@ import json
 from pathlib import Path
 
 import pytest
+from conftest import GOLDEN, ROOT
 
 from extractor import spec
 from extractor.ingest import read_document
 from extractor.pipeline import extract
-
-from conftest import GOLDEN, ROOT
 
 SHARED_FIELDS = ROOT.parent / "shared" / "spec" / "fields.tsv"
 GOLDEN_FILES = sorted(GOLDEN.glob("*.json"))
@@ -25,9 +24,17 @@ def test_rule_path_matches_golden(golden_path: Path):
     gold = json.loads(golden_path.read_text(encoding="utf-8"))
     data = (ROOT / gold["report"]).read_bytes()
     record = extract(data, gold["report"])
-    assert record.sha256 == gold["sha256"], "the golden file annotates other bytes than the report's"
-    assert list(record.fields) == list(gold["fields"]), "key set or order differs from the golden file"
-    wrong = {k: (v, record.value(k)) for k, v in gold["fields"].items() if record.value(k) != v or type(record.value(k)) is not type(v)}
+    assert record.sha256 == gold["sha256"], (
+        "the golden file annotates other bytes than the report's"
+    )
+    assert list(record.fields) == list(gold["fields"]), (
+        "key set or order differs from the golden file"
+    )
+    wrong = {
+        k: (v, record.value(k))
+        for k, v in gold["fields"].items()
+        if record.value(k) != v or type(record.value(k)) is not type(v)
+    }
     assert wrong == {}, f"(golden, extracted) for keys that differ: {wrong}"
 
 
@@ -36,7 +43,11 @@ def test_golden_values_are_unmarked_unless_blank(golden_path: Path):
     """A clean cell read from a clean grid is not marked: marks are for real doubt."""
     gold = json.loads(golden_path.read_text(encoding="utf-8"))
     record = extract((ROOT / gold["report"]).read_bytes(), gold["report"])
-    marked_nonnull = [k for k in record.review_keys() if gold["fields"][k] is not None and record.fields[k].rule.endswith(".grid")]
+    marked_nonnull = [
+        k
+        for k in record.review_keys()
+        if gold["fields"][k] is not None and record.fields[k].rule.endswith(".grid")
+    ]
     assert marked_nonnull == []
 
 

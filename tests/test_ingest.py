@@ -42,7 +42,9 @@ def test_utf16_with_bom(codec):
 
 
 @pytest.mark.parametrize("codec", ["utf-16-le", "utf-16-be"])
-@pytest.mark.parametrize("text", [SNIPPET, "Annual report 2023\nTotal: 15 requests\n", "一二三、上下"])
+@pytest.mark.parametrize(
+    "text", [SNIPPET, "Annual report 2023\nTotal: 15 requests\n", "一二三、上下"]
+)
 def test_utf16_without_bom(codec, text):
     assert decode_bytes(text.encode(codec)) == (text, codec)
 
@@ -140,7 +142,10 @@ def test_kind_html_by_name():
 
 
 def test_html_in_gbk_with_meta_charset():
-    html = '<html><head><meta charset="gbk"><title>年度报告</title></head><body><p>收到申请15件</p></body></html>'
+    html = (
+        '<html><head><meta charset="gbk"><title>年度报告</title>'
+        "</head><body><p>收到申请15件</p></body></html>"
+    )
     doc = read_document(html.encode("gbk"), "report.html")
     assert doc.encoding == "gb18030"
     assert doc.text == "年度报告\n收到申请15件"
@@ -149,7 +154,10 @@ def test_html_in_gbk_with_meta_charset():
 def test_meta_charset_wins_over_utf8_guess():
     # These bytes are valid UTF-8 ("中文"), but the page says it is GB2312: believe the page.
     body = "中文".encode("utf-8")
-    html = b'<html><head><meta http-equiv="Content-Type" content="text/html; charset=gb2312"></head><body>' + body
+    html = (
+        b'<html><head><meta http-equiv="Content-Type" '
+        b'content="text/html; charset=gb2312"></head><body>' + body
+    )
     doc = read_document(html + b"</body></html>", "page.htm")
     assert doc.encoding == "gb18030"
     assert doc.text == body.decode("gb18030")
@@ -182,7 +190,7 @@ TABLE = """
     <td>1</td><td>0</td><td>0</td><td>0</td><td>0</td><td>0</td><td>1</td></tr>
 </table>
 <p>四、政府信息公开行政复议、行政诉讼情况</p>
-"""
+"""  # noqa: E501 (a test input kept byte for byte: the cell text as reports print it)
 
 
 def test_table_rowspan_colspan_grid():
@@ -190,7 +198,8 @@ def test_table_rowspan_colspan_grid():
     assert lines == [
         "三、收到和处理政府信息公开申请情况",
         "",
-        "（本列数据的勾稽关系为：第一项加第二项之和，等于第三项加第四项之和）\t\t\t申请人情况\t\t\t\t\t\t",
+        "（本列数据的勾稽关系为：第一项加第二项之和，"
+        "等于第三项加第四项之和）\t\t\t申请人情况\t\t\t\t\t\t",
         "\t\t\t自然人\t法人或其他组织\t\t\t\t\t总计",
         "\t\t\t\t商业企业\t科研机构\t社会公益组织\t法律服务机构\t其他\t",
         "一、本年新收政府信息公开申请数量\t\t\t5\t1\t0\t0\t0\t\t6",
@@ -204,7 +213,10 @@ def test_table_rowspan_colspan_grid():
 
 
 def test_whitespace_only_cells_are_empty():
-    html = "<table><tr><td>&nbsp;</td><td>\u3000</td><td> <span>&nbsp;</span><br> </td><td>7</td></tr></table>"
+    html = (
+        "<table><tr><td>&nbsp;</td><td>\u3000</td><td> "
+        "<span>&nbsp;</span><br> </td><td>7</td></tr></table>"
+    )
     assert html_to_text(html) == "\t\t\t7"
 
 
@@ -220,7 +232,9 @@ def test_cell_labels_split_across_tags_are_joined():
         "<td>共 15 件</td>"
         "</tr></table>"
     )
-    assert html_to_text(html) == "商业企业\t结果维持\t行政复议\t纠错其他\t12件\tTotal count\t共 15 件"
+    assert (
+        html_to_text(html) == "商业企业\t结果维持\t行政复议\t纠错其他\t12件\tTotal count\t共 15 件"
+    )
 
 
 def test_nested_table_is_flattened_into_its_cell():
@@ -233,35 +247,66 @@ def test_nested_table_is_flattened_into_its_cell():
 
 def test_a_page_laid_out_in_a_table_keeps_its_report_tables_as_grids():
     """Government CMS pages often put the whole article in a layout table (navigation, the text,
-    a footer in its cells): its cells are blocks of text, the tables inside stay tab-separated grids."""
-    article = ("<p>一、总体情况</p><p>" + "本机关依法推进政务公开。" * 30 + "</p><p>二、主动公开政府信息情况</p>"
-               "<table><tr><td>信息内容</td><td>本年制发件数</td><td>本年废止件数</td><td>现行有效件数</td></tr>"
-               "<tr><td>规章</td><td>3</td><td>0</td><td>12</td></tr></table><p>三、收到和处理政府信息公开申请情况</p>")
-    html = (f"<table width='100%'><tr><td>首页 &gt; 年报</td></tr><tr><td><div id='zoom'>{article}</div></td></tr>"
-            "<tr><td>版权所有</td></tr></table>")
+    a footer in its cells): its cells are blocks of text, the tables inside stay tab-separated
+    grids."""
+    article = (
+        "<p>一、总体情况</p><p>"
+        + "本机关依法推进政务公开。" * 30
+        + "</p><p>二、主动公开政府信息情况</p>"
+        "<table><tr><td>信息内容</td><td>本年制发件数</td>"
+        "<td>本年废止件数</td><td>现行有效件数</td></tr>"
+        "<tr><td>规章</td><td>3</td><td>0</td><td>12</td></tr>"
+        "</table><p>三、收到和处理政府信息公开申请情况</p>"
+    )
+    html = (
+        "<table width='100%'><tr><td>首页 &gt; 年报</td></tr>"
+        f"<tr><td><div id='zoom'>{article}</div></td></tr>"
+        "<tr><td>版权所有</td></tr></table>"
+    )
     lines = html_to_text(html).splitlines()
-    assert "规章\t3\t0\t12" in lines and "信息内容\t本年制发件数\t本年废止件数\t现行有效件数" in lines
+    assert (
+        "规章\t3\t0\t12" in lines and "信息内容\t本年制发件数\t本年废止件数\t现行有效件数" in lines
+    )
     assert "一、总体情况" in lines and "首页 > 年报" in lines and "版权所有" in lines
     # A table of figures with a small table in one of its cells is still a table of figures.
-    assert html_to_text("<table><tr><td>甲</td><td><table><tr><td>1</td></tr></table></td><td>乙</td><td>丙</td></tr></table>") == "甲\t1\t乙\t丙"
+    assert (
+        html_to_text(
+            "<table><tr><td>甲</td><td><table><tr><td>1</td></tr>"
+            "</table></td><td>乙</td><td>丙</td></tr></table>"
+        )
+        == "甲\t1\t乙\t丙"
+    )
 
 
 def test_markdown_from_pdf_converters_keeps_html_tables_as_grids():
-    """MinerU and marker write tables as raw HTML among markdown lines: each becomes a grid in place."""
-    md = ("# 东湖区财政局2023年政府信息公开工作年度报告\n\n## 二、主动公开政府信息情况\n\n"
-          "<table><tr><td>信息内容</td><td>本年制发件数</td><td>本年废止件数</td><td>现行有效件数</td></tr>"
-          "<tr><td>规章</td><td>3</td><td>&nbsp;</td><td>12</td></tr></table>\n\n## 三、收到和处理政府信息公开申请情况\n")
+    """MinerU and marker write tables as raw HTML among markdown lines: each becomes a grid in
+    place."""
+    md = (
+        "# 东湖区财政局2023年政府信息公开工作年度报告\n\n## 二、主动公开政府信息情况\n\n"
+        "<table><tr><td>信息内容</td><td>本年制发件数</td>"
+        "<td>本年废止件数</td><td>现行有效件数</td></tr>"
+        "<tr><td>规章</td><td>3</td><td>&nbsp;</td><td>12</td></tr>"
+        "</table>\n\n## 三、收到和处理政府信息公开申请情况\n"
+    )
     doc = read_document(md.encode("utf-8"), "report.md")
     assert doc.kind == "markdown"
     lines = doc.text.splitlines()
-    assert "规章\t3\t\t12" in lines and "## 二、主动公开政府信息情况" in lines and "<table>" not in doc.text
+    assert (
+        "规章\t3\t\t12" in lines
+        and "## 二、主动公开政府信息情况" in lines
+        and "<table>" not in doc.text
+    )
     plain = "一、总体情况\n本年无 <b>表格</b>。\n"
-    assert read_document(plain.encode("utf-8"), "plain.txt").text == plain  # no table: the text as decoded
+    # no table: the text as decoded
+    assert read_document(plain.encode("utf-8"), "plain.txt").text == plain
 
 
 def test_a_page_with_one_broken_byte_is_read_not_refused():
     """Browsers show such pages: the broken byte becomes U+FFFD, the rest reads as it should."""
-    page = "<html><head><meta charset='gb2312'></head><body><p>一、总体情况</p><p>本机关收到申请12件。</p></body></html>"
+    page = (
+        "<html><head><meta charset='gb2312'></head>"
+        "<body><p>一、总体情况</p><p>本机关收到申请12件。</p></body></html>"
+    )
     data = page.encode("gb18030")
     cut = data.index(b"</p>")
     broken = data[:cut] + b"\xd6" + data[cut:]  # a character cut off after its first byte

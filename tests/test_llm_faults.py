@@ -11,13 +11,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import sqlite_utils
 from click.testing import CliRunner
+from fake_openai import Drip, FakeEndpoint, Raw, Refused, Reply, Status
+from test_llm import RIGHT, Sleeps, config, garbled, garbled_text
 
 from extractor.cli import main
 from extractor.llm import fill_with_llm
 from extractor.llm_transport import scrub
-
-from fake_openai import Drip, FakeEndpoint, Raw, Refused, Reply, Status
-from test_llm import RIGHT, Sleeps, config, garbled, garbled_text
 
 KEY = "sk-test-0123456789abcdefSECRET"
 
@@ -157,7 +156,7 @@ def test_tools_mode_with_a_model_that_answers_in_text_says_which_mode_to_use():
     assert "use --llm-mode JSON_SCHEMA" in outcome.sections[0].error
 
 
-# ---------------------------------------------------------------- through the CLI, on a local endpoint
+# ------------------------------------------------------------ through the CLI, on a local endpoint
 class Endpoint:
     """An OpenAI-compatible endpoint on 127.0.0.1 that refuses the key, repeating it."""
 
@@ -238,6 +237,14 @@ def test_cli_takes_the_local_profile_and_refuses_an_unknown_one(tmp_path):
     bad = CliRunner().invoke(main, ["extract", str(path), "--jsonl", "-", "--llm-profile", "laptop",
                                     "--llm-base-url", "http://127.0.0.1:9/v1"])
     assert bad.exit_code != 0 and "profile must be one of hosted, local" in bad.output
-    ok = CliRunner().invoke(main, ["extract", str(path), "--jsonl", str(tmp_path / "o.jsonl"),
-                                   "--llm-profile", "local", "--llm-base-url", "http://127.0.0.1:9/v1"])
-    assert "profile local, 1 concurrent, 240 s a request" in ok.output and "mode JSON_SCHEMA" in ok.output
+    ok = CliRunner().invoke(
+        main,
+        [
+            "extract", str(path), "--jsonl", str(tmp_path / "o.jsonl"), "--llm-profile", "local",
+            "--llm-base-url", "http://127.0.0.1:9/v1",
+        ],
+    )
+    assert (
+        "profile local, 1 concurrent, 240 s a request" in ok.output
+        and "mode JSON_SCHEMA" in ok.output
+    )

@@ -12,12 +12,11 @@ import json
 from pathlib import Path
 
 import pytest
+from fake_openai import FakeEndpoint, Raw
+from test_llm import SEED, Sleeps, config
 
 from extractor.llm import fill_with_llm
 from extractor.pipeline import extract
-
-from fake_openai import FakeEndpoint, Raw
-from test_llm import SEED, Sleeps, config
 
 CASES = Path(__file__).parent / "data" / "llm"
 
@@ -28,8 +27,10 @@ EXPECTED = {
         "row '一' is not a row of this table",
         "row '一' is not a row of this table",
         "row '一' is not a row of this table",
-        "the row prints O O O O O O O O and the reply leaves 0 out",  # json_schema: 7 zeros for 8 printed Os
-        "cut at its max_tokens",  # the re-ask: 8,050 tokens of prompt, the reply cut at the context's end
+        # json_schema: 7 zeros for 8 printed Os
+        "the row prints O O O O O O O O and the reply leaves 0 out",
+        # the re-ask: 8,050 tokens of prompt, the reply cut at the context's end
+        "cut at its max_tokens",
         "the row prints O O O O O O O O and the reply leaves 0 out",
         "cut at its max_tokens",
     ],

@@ -6,8 +6,8 @@ import re
 
 import pytest
 from click.testing import CliRunner
-
 from conftest import EXAMPLES
+
 from extractor import gazetteer
 from extractor.batch import read_file
 from extractor.cli import main
@@ -44,8 +44,14 @@ def agency(record):
         ("2023年度\n北京市海淀区教育委员会\n政府信息公开工作年度报告", "北京市海淀区教育委员会"),
         ("广州市天河区人民政府 2023 年政府信息公开工\n作年度报告", "广州市天河区人民政府"),
         ("国家统计局\n2023年政府信息公开工作年度报告", "国家统计局"),
-        ("正文\n2023 年上海市交通委员会政府信息公开工作\n年度报告", "上海市交通委员会"),  # a page's label
-        ("打印本页\n2023年度\n温州市鹿城区人民政府政府信息公开工作年度报告", "温州市鹿城区人民政府"),
+        (
+            "正文\n2023 年上海市交通委员会政府信息公开工作\n年度报告",
+            "上海市交通委员会",
+        ),  # a page's label
+        (
+            "打印本页\n2023年度\n温州市鹿城区人民政府政府信息公开工作年度报告",
+            "温州市鹿城区人民政府",
+        ),
     ],
 )
 def test_a_title_split_over_lines_names_the_body(title, name):
@@ -81,7 +87,10 @@ def test_markup_alone_is_no_title():
 )
 def test_a_title_split_over_html_elements_names_the_body(paragraphs, name):
     body = "".join(f"<p>{p}</p>" for p in paragraphs)
-    footer = "<div class=footer><a>中国政府网</a><a>国家统计局</a><p>主办单位：某市人民政府办公室</p></div>"
+    footer = (
+        "<div class=footer><a>中国政府网</a><a>国家统计局</a>"
+        "<p>主办单位：某市人民政府办公室</p></div>"
+    )
     sections = "<p>一、总体情况</p><p>本机关认真落实条例。</p><p>二、主动公开政府信息情况</p>"
     page = f"<html><body>{body}{sections}{footer}</body></html>"
     record = extract(page.encode("utf-8"), "report.html")
@@ -90,8 +99,10 @@ def test_a_title_split_over_html_elements_names_the_body(paragraphs, name):
 
 def test_a_title_naming_no_body_never_takes_a_footer_link():
     page = (
-        "<html><body><p>2023年度政府信息公开工作年度报告</p><p>一、总体情况</p><p>本机关认真落实条例。</p>"
-        "<p>二、主动公开政府信息情况</p><ul><li><a>数字中国建设峰会</a></li><li><a>国家统计局</a></li></ul>"
+        "<html><body><p>2023年度政府信息公开工作年度报告</p>"
+        "<p>一、总体情况</p><p>本机关认真落实条例。</p>"
+        "<p>二、主动公开政府信息情况</p><ul><li><a>"
+        "数字中国建设峰会</a></li><li><a>国家统计局</a></li></ul>"
         "<p>主办单位：福建省人民政府办公厅</p></body></html>"
     )
     field = agency(extract(page.encode("utf-8"), "report.html"))
@@ -146,7 +157,10 @@ def test_a_title_and_a_period_that_disagree_are_marked():
 
 @pytest.mark.parametrize("footer", ["- 12 -", "第 3 页", "3 / 12", "— 5 —", "12"])
 def test_a_page_footer_is_never_the_body(footer):
-    fragment = f"{footer}\n信息内容\t本年处理决定数量\n行政处罚\t12\n行政强制\t0\n三、收到和处理政府信息公开申请情况\n"
+    fragment = (
+        f"{footer}\n信息内容\t本年处理决定数量\n行政处罚\t12\n"
+        "行政强制\t0\n三、收到和处理政府信息公开申请情况\n"
+    )
     field = agency(extract(fragment.encode("utf-8"), "page.txt"))
     assert field.value is None and field.review
 
@@ -227,7 +241,8 @@ def test_an_ocr_misread_title_keeps_its_wording_marked_with_the_alternative():
 
 
 def test_the_document_tells_which_division_a_misread_name_means():
-    """苏洲 for 苏州: 洲 and 州 share too few strokes to offer it blind, but the report names 江苏."""
+    """苏洲 for 苏州: 洲 and 州 share too few strokes to offer it blind, but the report
+    names 江苏."""
     assert check_agency("苏洲市财政局")[1] == []
     assert check_agency("苏洲市财政局", "江苏省苏州市财政局")[1][0]["value"] == "苏州市财政局"
 
@@ -253,7 +268,10 @@ def test_the_gazetteer():
 
 
 def test_a_marker_in_a_sentence_does_not_count():
-    prose = "2018年，我区主动公开政府信息的主要类别有：机构职能类信息211条，政府集中采购项目类信息55条。"
+    prose = (
+        "2018年，我区主动公开政府信息的主要类别有："
+        "机构职能类信息211条，政府集中采购项目类信息55条。"
+    )
     assert template_scores(prose) == {"2019": 0, "2021": 0}
 
 
@@ -280,10 +298,15 @@ def test_a_2019_report_mentioning_a_2019_marker_in_prose_keeps_its_2021_tables()
 
 # --- what is not a statutory report
 
-OLD_TABLE = "六、政府信息公开情况统计表\n指标名称\t计量单位\t{year}年度\t历年累计\n主动公开文件数\t条\t2069\t12106\n"
+OLD_TABLE = (
+    "六、政府信息公开情况统计表\n指标名称\t计量单位\t{year}年度\t历年累计\n"
+    "主动公开文件数\t条\t2069\t12106\n"
+)
 OLD = (
-    "{agency}{year}年政府信息公开工作年度报告\n一、概述\n{year}年，我局认真贯彻条例。\n二、主动公开政府信息情况\n"
-    "{year}年主动公开政府信息2122条，其中政府集中采购信息12条。\n三、依申请公开政府信息情况\n未收到申请。\n"
+    "{agency}{year}年政府信息公开工作年度报告\n一、概述\n"
+    "{year}年，我局认真贯彻条例。\n二、主动公开政府信息情况\n"
+    "{year}年主动公开政府信息2122条，其中政府集中采购信息12条。\n"
+    "三、依申请公开政府信息情况\n未收到申请。\n"
     "五、存在的主要问题和改进措施\n公开形式不够多。\n"
 )
 
@@ -329,23 +352,27 @@ def test_an_old_table_without_a_year_predates_the_statutory_tables():
     "page, reason",
     [
         (
-            "<ul><li><a>东湖区财政局2023年政府信息公开工作年度报告</a></li><li><a>东湖区财政局2022年政府信息公开工作年度报告</a></li>"
+            "<ul><li><a>东湖区财政局2023年政府信息公开工作年度报告</a></li>"
+            "<li><a>东湖区财政局2022年政府信息公开工作年度报告</a></li>"
             "<li><a>东湖区财政局2021年政府信息公开工作年度报告</a></li></ul>",
             "a page listing 3 annual reports (2023, 2022, 2021)",
         ),
         (
-            "<h1>我区召开政府信息公开工作推进会</h1><p>3月5日，区政府召开政府信息公开工作推进会，部署全年工作。</p>",
+            "<h1>我区召开政府信息公开工作推进会</h1><p>3月5日，"
+            "区政府召开政府信息公开工作推进会，部署全年工作。</p>",
             "no report title, sections or statutory tables",
         ),
         (
-            "<h1>关于报送2023年度政府信息公开工作年度报告的通知</h1><p>各镇街：请于1月31日前报送本单位年度报告。</p>",
+            "<h1>关于报送2023年度政府信息公开工作年度报告的通知</h1>"
+            "<p>各镇街：请于1月31日前报送本单位年度报告。</p>",
             "a notice about the annual reports",
         ),
     ],
 )
 def test_what_is_not_a_report_fails_with_a_one_line_reason(page, reason):
-    html = f"<html><body><div>首页</div><div>政务公开</div>{page}<div>版权所有</div></body></html>".encode(
-        "utf-8"
+    html = (
+        "<html><body><div>首页</div><div>政务公开</div>"
+        f"{page}<div>版权所有</div></body></html>".encode("utf-8")
     )
     with pytest.raises(NotAReportError, match=re.escape(reason)):
         extract(html, "page.html")
@@ -385,7 +412,11 @@ def test_predates_flows_through_store_jsonl_export_show_flagged_and_the_summary(
         for line in jsonl.read_text(encoding="utf-8").splitlines()
     }
     old = lines["old.txt"]
-    assert old["status"] == "predates" and old["template"] is None and "before the statutory" in old["error"]
+    assert (
+        old["status"] == "predates"
+        and old["template"] is None
+        and "before the statutory" in old["error"]
+    )
     assert old["fields"] == {
         "meta.agency": "临安市财政局",
         "meta.year": 2017,
@@ -394,7 +425,9 @@ def test_predates_flows_through_store_jsonl_export_show_flagged_and_the_summary(
     shown = runner.invoke(main, ["show", str(db), "old.txt"]).output
     assert "predates: a report for 2017, before the statutory tables" in shown
     flagged = runner.invoke(main, ["flagged", str(db)]).output
-    assert "[predates]" in flagged and "- predates: a report for 2017, before the statutory" in flagged
+    assert (
+        "[predates]" in flagged and "- predates: a report for 2017, before the statutory" in flagged
+    )
     out = tmp_path / "export.csv"
     assert (
         runner.invoke(main, ["export", str(db), "--format", "csv", "-o", str(out)]).exit_code == 0

@@ -15,7 +15,6 @@ import math
 import socket
 
 import pytest
-
 from conftest import EXAMPLES, GOLDEN
 
 np = pytest.importorskip("numpy")

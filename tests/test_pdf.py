@@ -14,6 +14,7 @@ import io
 import re
 
 import pytest
+from conftest import ROOT, place_spans
 
 from extractor.errors import InputError
 from extractor.fold import fold
@@ -21,8 +22,6 @@ from extractor.ingest import read_document
 from extractor.ingest_pdf import OCR_MISSING, NeedsOCR, read_pdf
 from extractor.pipeline import extract
 from extractor.spec import keys_for
-
-from conftest import ROOT, place_spans
 
 pytest.importorskip("reportlab")
 from reportlab.pdfbase import pdfmetrics  # noqa: E402
@@ -59,8 +58,18 @@ T3_ROWS = [  # (row key, group label, sub label, detail label)
     ("ignored.publication", "三", "（五）不予处理", "3.要求提供公开出版物"),
     ("ignored.excessive", "三", "（五）不予处理", "4.无正当理由大量反复申请"),
     ("ignored.confirmation", "三", "（五）不予处理", "5.要求行政机关确认或重新出具已获取信息"),
-    ("other.no_correction", "三", "（六）其他处理", "1.申请人无正当理由逾期不补正、行政机关不再处理其政府信息公开申请"),
-    ("other.no_fee", "三", "（六）其他处理", "2.申请人逾期未按收费通知要求缴纳费用、行政机关不再处理其政府信息公开申请"),
+    (
+        "other.no_correction",
+        "三",
+        "（六）其他处理",
+        "1.申请人无正当理由逾期不补正、行政机关不再处理其政府信息公开申请",
+    ),
+    (
+        "other.no_fee",
+        "三",
+        "（六）其他处理",
+        "2.申请人逾期未按收费通知要求缴纳费用、行政机关不再处理其政府信息公开申请",
+    ),
     ("other.other", "三", "（六）其他处理", "3.其他"),
     ("total", "三", "（七）总计", None),
     ("carried_forward", "四、结转下年度继续办理", None, None),
@@ -70,18 +79,22 @@ DETAIL = [r[0] for r in T3_ROWS[2:23]]
 
 def known_values() -> dict:
     """A 2021 record whose numbers keep the template's arithmetic."""
-    v: dict = {"meta.agency": "清河区财政局", "meta.year": 2023, "meta.template": "2021",
-               "t2.rules.issued": 1, "t2.rules.repealed": 0, "t2.rules.in_force": 11,
-               "t2.normative.issued": 8, "t2.normative.repealed": 26, "t2.normative.in_force": 66,
-               "t2.license.decisions": 447228, "t2.penalty.decisions": 3985, "t2.coercion.decisions": 0,
-               "t2.fees.amount": 12.5}
+    v: dict = {
+        "meta.agency": "清河区财政局", "meta.year": 2023, "meta.template": "2021",
+        "t2.rules.issued": 1, "t2.rules.repealed": 0, "t2.rules.in_force": 11,
+        "t2.normative.issued": 8, "t2.normative.repealed": 26, "t2.normative.in_force": 66,
+        "t2.license.decisions": 447228, "t2.penalty.decisions": 3985, "t2.coercion.decisions": 0,
+        "t2.fees.amount": 12.5,
+    }
     rows = {}
     for i, row in enumerate(DETAIL):
         rows[row] = [(i * 7) % 13, i % 3, 0, 1 if i == 4 else 0, (i * 5) % 4, 0]
     rows["total"] = [sum(rows[r][c] for r in DETAIL) for c in range(6)]
     rows["carried_over"] = [2, 1, 0, 0, 0, 0]
     rows["carried_forward"] = [3, 0, 0, 0, 1, 0]
-    rows["new"] = [rows["total"][c] + rows["carried_forward"][c] - rows["carried_over"][c] for c in range(6)]
+    rows["new"] = [
+        rows["total"][c] + rows["carried_forward"][c] - rows["carried_over"][c] for c in range(6)
+    ]
     for row, cells in rows.items():
         for col, value in zip(COLS, cells + [sum(cells)]):
             v[f"t3.{row}.{col}"] = value
@@ -101,7 +114,8 @@ def t2_rows(v) -> list[list[dict]]:
         [cell("第二十条第（一）项", 4)],
         [cell("信息内容"), cell("本年制发件数"), cell("本年废止件数"), cell("现行有效件数")],
         [cell("规章")] + [cell(v[f"t2.rules.{c}"]) for c in ("issued", "repealed", "in_force")],
-        [cell("行政规范性文件")] + [cell(v[f"t2.normative.{c}"]) for c in ("issued", "repealed", "in_force")],
+        [cell("行政规范性文件")]
+        + [cell(v[f"t2.normative.{c}"]) for c in ("issued", "repealed", "in_force")],
         [cell("第二十条第（五）项", 4)],
         [cell("信息内容"), cell("本年处理决定数量", 3)],
         [cell("行政许可"), cell(v["t2.license.decisions"], 3)],
@@ -120,9 +134,18 @@ T3_HEADER = 3
 
 def t3_rows(v) -> list[list[dict]]:
     rows = [
-        [cell("（本列数据的勾稽关系为：第一项加第二项之和，等于第三项加第四项之和）", 3, 3), cell("申请人情况", 7)],
+        [
+            cell("（本列数据的勾稽关系为：第一项加第二项之和，等于第三项加第四项之和）", 3, 3),
+            cell("申请人情况", 7),
+        ],
         [cell("自然人", 1, 2), cell("法人或其他组织", 5), cell("总计", 1, 2)],
-        [cell("商业企业"), cell("科研机构"), cell("社会公益组织"), cell("法律服务机构"), cell("其他")],
+        [
+            cell("商业企业"),
+            cell("科研机构"),
+            cell("社会公益组织"),
+            cell("法律服务机构"),
+            cell("其他"),
+        ],
     ]
     groups = {}
     for key, group, sub, detail in T3_ROWS:
@@ -155,7 +178,11 @@ def t4_rows(v) -> list[list[dict]]:
         [cell("行政复议", 5), cell("行政诉讼", 10)],
         [cell(h, 1, 2) for h in heads] + [cell("未经复议直接起诉", 5), cell("复议后起诉", 5)],
         [cell(h) for h in heads * 2],
-        [cell(v[f"t4.{g}.{c}"]) for g in ("review", "suit_direct", "suit_after_review") for c in ("upheld", "corrected", "other", "pending", "total")],
+        [
+            cell(v[f"t4.{g}.{c}"])
+            for g in ("review", "suit_direct", "suit_after_review")
+            for c in ("upheld", "corrected", "other", "pending", "total")
+        ],
     ]
 
 
@@ -163,7 +190,8 @@ def t4_rows(v) -> list[list[dict]]:
 
 
 class Page:
-    """A reportlab canvas that knows where the next line goes and starts new pages (with their footers)."""
+    """A reportlab canvas that knows where the next line goes and starts new pages (with their
+    footers)."""
 
     def __init__(self, footer_in_table: bool = False):
         self.buf = io.BytesIO()
@@ -190,7 +218,8 @@ class Page:
         self.c.drawString(LEFT + indent, self.y, line)
 
     def paragraph(self, text: str, size: float = 10.5):
-        """Wrapped at the right margin like a word processor: the first line indented two characters."""
+        """Wrapped at the right margin like a word processor: the first line indented two
+        characters."""
         width = PAGE_W - 2 * LEFT
         first = True
         while text:
@@ -209,22 +238,23 @@ def wrap(text: str, width: float, size: float) -> list[str]:
     return [text[i : i + per_line] for i in range(0, len(text), per_line)] or [""]
 
 
-def draw_table(page: Page, widths: list[float], rows: list[list[dict]], size: float = 7, header_rows: int = 0, ruled: bool = True):
-    """Lay the rows out on a grid (HTML-style spans), break pages between rows, repeat the header rows."""
-    placed, _ = place_spans(rows)  # (row, col, cell)
-    xs = [LEFT]
-    for w in widths:
-        xs.append(xs[-1] + w)
-    heights = [size + 8] * len(rows)
+def _row_heights(placed, xs: list[float], n_rows: int, size: float) -> list[float]:
+    """Each row's height: the most wrapped lines of a cell that spans it alone."""
+    heights = [size + 8] * n_rows
     for r, col, spec in placed:
         if spec["rowspan"] == 1 and not spec["vertical"]:
             lines = wrap(spec["text"], xs[col + spec["colspan"]] - xs[col], size)
             heights[r] = max(heights[r], len(lines) * (size + 2) + 6)
-    # page and top of every row; the header rows again at the top of a new page
+    return heights
+
+
+def _paginate(page: Page, heights: list[float], header_rows: int):
+    """(page and top of every row, (page, y) where a header copy starts, the last page, the y
+    below the table): the header rows again at the top of a new page."""
     where: dict[int, tuple[int, float]] = {}
-    repeats: list[tuple[int, float]] = []  # (page, y) where a header copy starts
+    repeats: list[tuple[int, float]] = []
     y, pg = page.y - 4, page.number
-    for r in range(len(rows)):
+    for r in range(len(heights)):
         if y - heights[r] < BOTTOM:
             pg += 1
             y = TOP
@@ -233,22 +263,44 @@ def draw_table(page: Page, widths: list[float], rows: list[list[dict]], size: fl
                 y -= sum(heights[:header_rows])
         where[r] = (pg, y)
         y -= heights[r]
+    return where, repeats, pg, y
+
+
+def _draw_cell(c, x0, x1, top, bottom, spec, size: float, ruled: bool, with_text=True):
+    if ruled:
+        c.setLineWidth(0.5)
+        c.rect(x0, bottom, x1 - x0, top - bottom)
+    if not with_text:
+        return
+    c.setFont(FONT, size)
+    if spec["vertical"]:
+        for i, ch in enumerate(spec["text"]):
+            c.drawString(x0 + 2, top - (i + 1) * (size + 3), ch)
+        return
+    for i, line in enumerate(wrap(spec["text"], x1 - x0, size)):
+        c.drawString(x0 + 2, top - 3 - (i + 1) * (size + 2) + 2, line)
+
+
+def _draw_header_copy(c, placed, xs, heights, header_rows: int, y: float, size, ruled) -> None:
+    for r in range(header_rows):
+        for rr, col, spec in placed:
+            if rr == r:
+                bottom = y - sum(heights[r : r + spec["rowspan"]])
+                _draw_cell(c, xs[col], xs[col + spec["colspan"]], y, bottom, spec, size, ruled)
+        y -= heights[r]
+
+
+def draw_table(page: Page, widths: list[float], rows: list[list[dict]], size: float = 7,
+               header_rows: int = 0, ruled: bool = True):
+    """Lay the rows out on a grid (HTML-style spans), break pages between rows, repeat the header
+    rows."""
+    placed, _ = place_spans(rows)  # (row, col, cell)
+    xs = [LEFT]
+    for w in widths:
+        xs.append(xs[-1] + w)
+    heights = _row_heights(placed, xs, len(rows), size)
+    where, repeats, pg, y = _paginate(page, heights, header_rows)
     start_page = page.number
-
-    def draw_cell(c, x0, x1, top, bottom, spec, with_text=True):
-        if ruled:
-            c.setLineWidth(0.5)
-            c.rect(x0, bottom, x1 - x0, top - bottom)
-        if not with_text:
-            return
-        c.setFont(FONT, size)
-        if spec["vertical"]:
-            for i, ch in enumerate(spec["text"]):
-                c.drawString(x0 + 2, top - (i + 1) * (size + 3), ch)
-            return
-        for i, line in enumerate(wrap(spec["text"], x1 - x0, size)):
-            c.drawString(x0 + 2, top - 3 - (i + 1) * (size + 2) + 2, line)
-
     for p in range(start_page, pg + 1):
         c = page.c
         for r, col, spec in placed:
@@ -257,18 +309,14 @@ def draw_table(page: Page, widths: list[float], rows: list[list[dict]], size: fl
                 continue
             top = where[span[0]][1]
             bottom = where[span[-1]][1] - heights[span[-1]]
-            draw_cell(c, xs[col], xs[col + spec["colspan"]], top, bottom, spec, with_text=span[0] == r)
+            _draw_cell(c, xs[col], xs[col + spec["colspan"]], top, bottom, spec, size, ruled,
+                       with_text=span[0] == r)
         for rp, ry in repeats:
-            if rp != p:
-                continue
-            yy = ry
-            for r in range(header_rows):
-                for rr, col, spec in placed:
-                    if rr == r:
-                        draw_cell(c, xs[col], xs[col + spec["colspan"]], yy, yy - sum(heights[r : r + spec["rowspan"]]), spec)
-                yy -= heights[r]
+            if rp == p:
+                _draw_header_copy(c, placed, xs, heights, header_rows, ry, size, ruled)
         if page.footer_in_table and p == start_page and p < pg:
-            # a page number printed inside the table's frame, in the label cell of the last row on the page
+            # a page number printed inside the table's frame, in the label cell of the last row
+            # on the page
             last = max(rr for rr in where if where[rr][0] == p)
             c.setFont(FONT, 6)
             c.drawString(xs[0] + 2, where[last][1] - heights[last] + 2, f"- {p} -")
@@ -277,18 +325,25 @@ def draw_table(page: Page, widths: list[float], rows: list[list[dict]], size: fl
     page.y = y - 10
 
 
-def build_report(v: dict, ruled: bool = True, footer_in_table: bool = False, repeat_header: bool = True) -> bytes:
+def build_report(
+    v: dict, ruled: bool = True, footer_in_table: bool = False, repeat_header: bool = True
+) -> bytes:
     page = Page(footer_in_table)
     page.text(f"{v['meta.agency']}{v['meta.year']}年政府信息公开", 16, 120)
     page.text("工作年度报告", 16, 180)
     page.text("一、总体情况", 12)
-    page.paragraph(f"{v['meta.year']}年，本局认真贯彻落实《中华人民共和国政府信息公开条例》，扎实推进政务公开各项工作，"
-                   "坚持以公开为常态、不公开为例外，全面推进决策、执行、管理、服务、结果公开，不断提高政务公开质量。")
+    page.paragraph(
+        f"{v['meta.year']}年，本局认真贯彻落实《中华人民共和国政府信息公开条例》，"
+        "扎实推进政务公开各项工作，坚持以公开为常态、不公开为例外，"
+        "全面推进决策、执行、管理、服务、结果公开，不断提高政务公开质量。"
+    )
     page.text("二、主动公开政府信息情况", 12)
     draw_table(page, [130, 130, 130, 116], t2_rows(v), size=8, ruled=ruled)
     page.text("三、收到和处理政府信息公开申请情况", 12)
     widths = [14, 56, 150] + [40] * 7 if ruled else [14, 120, 200] + [30] * 7
-    draw_table(page, widths, t3_rows(v), size=7, header_rows=T3_HEADER if repeat_header else 0, ruled=ruled)
+    draw_table(
+        page, widths, t3_rows(v), size=7, header_rows=T3_HEADER if repeat_header else 0, ruled=ruled
+    )
     page.text("四、政府信息公开行政复议、行政诉讼情况", 12)
     draw_table(page, [33.7] * 15, t4_rows(v), size=7, ruled=ruled)
     page.text("五、存在的主要问题及改进情况", 12)
@@ -312,7 +367,11 @@ def wrong_or_unmarked(record, values) -> dict:
 
 
 def wrong(record, values) -> dict:
-    return {k: (w, record.value(k)) for k, w in values.items() if record.value(k) != w or type(record.value(k)) is not type(w)}
+    return {
+        k: (w, record.value(k))
+        for k, w in values.items()
+        if record.value(k) != w or type(record.value(k)) is not type(w)
+    }
 
 
 @pytest.fixture(scope="module")
@@ -364,7 +423,8 @@ def test_merged_cells_leave_copies_empty(ruled_pdf):
     license_row = next(ln for ln in lines if ln.startswith("行政许可"))
     assert license_row.split("\t") == ["行政许可", "447228", "", ""]
     # columns aligned: every data row of table 3 has the same number of cells
-    t3 = lines[lines.index("三、收到和处理政府信息公开申请情况") + 2 : lines.index("四、政府信息公开行政复议、行政诉讼情况") - 1]
+    t3_start = lines.index("三、收到和处理政府信息公开申请情况") + 2
+    t3 = lines[t3_start : lines.index("四、政府信息公开行政复议、行政诉讼情况") - 1]
     assert len(t3) == 3 + 25 and {ln.count("\t") for ln in t3} == {9}
     second = next(ln for ln in t3 if "2.其他法律行政法规禁止公开" in ln)
     assert second.split("\t")[:2] == ["", ""]  # under 三、本年度办理结果 and （三）不予公开
@@ -428,7 +488,11 @@ def test_page_number_inside_a_table_is_dropped(values):
 def test_text_layer_fallback_without_ruling_lines(values):
     data = build_report(values, ruled=False)
     record = extract(data, "unruled.pdf")
-    assert {f.route for f in record.fields.values() if f.value is not None and not f.key.startswith("meta.")} == {"pdf-text"}
+    assert {
+        f.route
+        for f in record.fields.values()
+        if f.value is not None and not f.key.startswith("meta.")
+    } == {"pdf-text"}
     # without cell boxes a value is right or marked, never silently wrong
     assert wrong_or_unmarked(record, values) == {}
     t2 = {k: v for k, v in values.items() if k.startswith("t2.")}
@@ -479,7 +543,10 @@ def test_scanned_pdf_needs_ocr(no_ocr):
     assert isinstance(caught.value, InputError)
 
 
-@pytest.mark.parametrize("magic", [b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", b"\xff\xd8\xff\xe0\x00\x10JFIF", b"II*\x00\x08\x00"])
+@pytest.mark.parametrize(
+    "magic",
+    [b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", b"\xff\xd8\xff\xe0\x00\x10JFIF", b"II*\x00\x08\x00"],
+)
 def test_images_need_ocr(magic, no_ocr):
     with pytest.raises(NeedsOCR, match=re.escape(OCR_MISSING)):
         read_document(magic + bytes(64), "photo.bin")
@@ -521,8 +588,16 @@ def test_huaian_reads_cleanly():
 
 
 def test_a_number_wrapped_in_a_narrow_cell_is_joined_whole():
-    """`12,` / `571` or `1234.` / `5678` on two lines of one cell are one number; words are spaced."""
+    """`12,` / `571` or `1234.` / `5678` on two lines of one cell are one number; words are
+    spaced."""
     from extractor.ingest_pdf import _join_text
 
-    assert [_join_text(a, b) for a, b in [("12,", "571"), ("1234.", "5678"), ("12", ",571"), ("104", "4")]] == ["", "", "", ""]
-    assert _join_text("Total", "count") == " " and _join_text("收费", "金额") == "" and _join_text("共计", "12") == " "
+    assert [
+        _join_text(a, b)
+        for a, b in [("12,", "571"), ("1234.", "5678"), ("12", ",571"), ("104", "4")]
+    ] == ["", "", "", ""]
+    assert (
+        _join_text("Total", "count") == " "
+        and _join_text("收费", "金额") == ""
+        and _join_text("共计", "12") == " "
+    )

@@ -1,4 +1,5 @@
-"""eval/sim_llm.py's counting, on a few documents (a SIMULATION: the endpoint answers from the truth)."""
+"""eval/sim_llm.py's counting, on a few documents (a SIMULATION: the endpoint answers from the
+truth)."""
 
 import sys
 from pathlib import Path
@@ -25,12 +26,17 @@ def test_with_the_validators_bypassed_an_invented_zero_slips_through():
     c = result["table"]["invented_zero"]
     assert (c["injected"], c["fixed"], c["finding"], c["silent"]) == (2, 0, 0, 1)
     [silent] = result["silent"]
-    assert "synth-5-0002-blank_totals-2019.txt" in silent and "t3.ignored.repeated.total=0 (truth None)" in silent
+    assert (
+        "synth-5-0002-blank_totals-2019.txt" in silent
+        and "t3.ignored.repeated.total=0 (truth None)" in silent
+    )
 
 
 def test_shifted_columns_are_refused_by_the_validators_and_never_silent():
-    bare = simulate(12, seed=1, p=1.0, kinds=("column_shift",), validators=False)["table"]["column_shift"]
-    assert bare["injected"] == 4 and bare["silent"] == 0 and bare["fixed"] == 0  # the merge kept the rules' values
+    bare_run = simulate(12, seed=1, p=1.0, kinds=("column_shift",), validators=False)
+    bare = bare_run["table"]["column_shift"]
+    # the merge kept the rules' values
+    assert bare["injected"] == 4 and bare["silent"] == 0 and bare["fixed"] == 0
     guarded = simulate(12, seed=1, p=1.0, kinds=("column_shift",))
     c = guarded["table"]["column_shift"]
     assert (c["injected"], c["fixed"], c["silent"]) == (4, 4, 0) and guarded["silent"] == []
@@ -39,4 +45,8 @@ def test_shifted_columns_are_refused_by_the_validators_and_never_silent():
 def test_a_number_printed_elsewhere_in_the_table_is_never_taken_silently():
     result = simulate(20, seed=3, p=1.0, kinds=("value_from_elsewhere",))
     c = result["table"]["value_from_elsewhere"]
-    assert c["injected"] > 0 and c["silent"] == 0 and c["fixed"] + c["marked"] + c["kept"] == c["injected"]
+    assert (
+        c["injected"] > 0
+        and c["silent"] == 0
+        and c["fixed"] + c["marked"] + c["kept"] == c["injected"]
+    )

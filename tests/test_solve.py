@@ -5,12 +5,11 @@ import itertools
 import random
 
 import pytest
+from conftest import EXAMPLES
 
 from extractor import solve
 from extractor.pipeline import extract
 from extractor.template import Identity
-
-from conftest import EXAMPLES
 
 SEED = (EXAMPLES / "000_1e9d07bbaba7ae4f.txt").read_text(encoding="utf-8")
 COLS = ("natural", "commercial", "research", "social", "legal", "other_org", "total")
@@ -25,7 +24,11 @@ def _brute(rows, identities, columns):
     names = list(rows)
     best, feasible = None, {r: set() for r in names}
     for combo in itertools.product(*(range(len(rows[r])) for r in names)):
-        values = {key: rows[r][i].values[j] for r, i in zip(names, combo) for j, key in enumerate(columns[r])}
+        values = {
+            key: rows[r][i].values[j]
+            for r, i in zip(names, combo)
+            for j, key in enumerate(columns[r])
+        }
         broken = 0
         for eq in identities:
             if any(values[k] is None for k in eq.keys):
@@ -49,10 +52,19 @@ def test_decide_agrees_with_every_combination_tried(try_every, monkeypatch):
     for _ in range(60):
         n_rows = rng.randint(2, 4)
         columns = {f"r{i}": (f"r{i}.a", f"r{i}.b") for i in range(n_rows)}
-        rows = {r: [solve.Candidate((rng.choice([None, 0, 1, 2, 3]), rng.randint(0, 3)), rng.randint(0, 1))
-                    for _ in range(rng.randint(1, 3))] for r in columns}
+        rows = {
+            r: [
+                solve.Candidate(
+                    (rng.choice([None, 0, 1, 2, 3]), rng.randint(0, 3)), rng.randint(0, 1)
+                )
+                for _ in range(rng.randint(1, 3))
+            ]
+            for r in columns
+        }
         keys = [k for ks in columns.values() for k in ks]
-        identities = [_eq(f"e{i}", rng.sample(keys, 1), rng.sample(keys, rng.randint(1, 3))) for i in range(3)]
+        identities = [
+            _eq(f"e{i}", rng.sample(keys, 1), rng.sample(keys, rng.randint(1, 3))) for i in range(3)
+        ]
         got = solve.decide(rows, identities, columns)
         want, broken = _brute(rows, identities, columns)
         for r in rows:
@@ -70,7 +82,8 @@ def test_a_row_fixed_by_the_column_sums_and_one_left_open():
     got = solve.decide(rows, [_eq("sum", ["total.x"], ["a.x", "b.x"])], columns)
     assert got["a"].feasible == (0,) and got["a"].decided and got["a"].broken == 0
     rows["total"] = [solve.Candidate((None,))]  # a blank total: nothing decides
-    assert solve.decide(rows, [_eq("sum", ["total.x"], ["a.x", "b.x"])], columns)["a"].feasible == (0, 1)
+    decided = solve.decide(rows, [_eq("sum", ["total.x"], ["a.x", "b.x"])], columns)
+    assert decided["a"].feasible == (0, 1)
 
 
 def test_a_reports_own_error_is_kept_not_repaired():
@@ -87,14 +100,18 @@ def _dump(granted: str, total: str, new: str) -> str:
     zeros = "\t0\t0\t0\t0\t0\t0\t0"
     text = SEED.replace("(一) 予以公开" + zeros, "(一) 予以公开" + granted, 1)
     text = text.replace("(七) 总计\t" + zeros, "(七) 总计" + total, 1)
-    text = text.replace("一、本年新收政府信息公开申请数量\t" + zeros, "一、本年新收政府信息公开申请数量" + new, 1)
+    text = text.replace(
+        "一、本年新收政府信息公开申请数量\t" + zeros, "一、本年新收政府信息公开申请数量" + new, 1
+    )
     return text.replace("未收到信息公开申请", "收到信息公开申请若干")
 
 
 def test_the_columns_decide_a_run_that_reads_two_ways():
     """`220000022`: 22|0|…|22 or 2|20|0|…|22 by the row alone; the 总计 row says 22 | 0, and
     T3-A then settles the 本年新收 row run together the same way."""
-    record = extract(_dump("220000022", "\t22\t0\t0\t0\t0\t0\t22", "220000022").encode(), "dump.txt")
+    record = extract(
+        _dump("220000022", "\t22\t0\t0\t0\t0\t0\t22", "220000022").encode(), "dump.txt"
+    )
     assert [record.value(f"t3.granted.{c}") for c in COLS] == [22, 0, 0, 0, 0, 0, 22]
     assert not any(record.fields[f"t3.granted.{c}"].review for c in COLS)
     assert record.fields["t3.granted.natural"].rule.endswith("+table-arithmetic")
@@ -107,7 +124,15 @@ def test_readings_no_arithmetic_tells_apart_are_marked_where_they_differ():
     them; the cells they agree on are read."""
     record = extract(_dump("220000022", "220000022", "220000022").encode(), "dump.txt")
     natural = record.fields["t3.granted.natural"]
-    assert natural.review and natural.value is None and {a["value"] for a in natural.alternatives} == {2, 22}
-    assert record.fields["t3.total.commercial"].review and record.value("t3.total.commercial") is None
+    assert (
+        natural.review
+        and natural.value is None
+        and {a["value"] for a in natural.alternatives} == {2, 22}
+    )
+    assert (
+        record.fields["t3.total.commercial"].review and record.value("t3.total.commercial") is None
+    )
     assert not record.fields["t3.granted.total"].review and record.value("t3.granted.total") == 22
-    assert not record.fields["t3.granted.research"].review and record.value("t3.granted.research") == 0
+    assert (
+        not record.fields["t3.granted.research"].review and record.value("t3.granted.research") == 0
+    )

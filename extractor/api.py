@@ -82,8 +82,10 @@ def findings(db, kind: str | None = None, check: str | None = None) -> list[dict
         raise UsageError(f"unknown kind {kind!r}: one of {', '.join(KINDS)}")
     if check is not None:
         known = check_ids(database)
-        if check not in known:
+        by_case = {k.casefold(): k for k in known}  # `t3-a` is T3-A
+        if check.casefold() not in by_case:
             raise UsageError(f"unknown check {check!r}: the checks are {', '.join(known)}")
+        check = by_case[check.casefold()]
     return store.all_findings(database, kind, check)
 
 

@@ -134,8 +134,8 @@ class RunSummary:
 
     def line(self) -> str:
         """The one-line summary `xxgk extract` ends with."""
-        text = (f"{self.read} documents read: {self.ok} ok, {self.flagged} flagged, "
-                f"{self.failed} failed")
+        text = (f"{formats.counted(self.read, 'document')} read: {self.ok} ok, "
+                f"{self.flagged} flagged, {self.failed} failed")
         if self.predates:
             text += f", {self.predates} predate the statutory tables"
         held = []
@@ -153,7 +153,8 @@ class RunSummary:
                 )
             )
             total = sum(self.not_reports.values())
-            text += f"; {total} files in folders skipped, not a kind xxgk reads: {kinds}"
+            text += (f"; {formats.counted(total, 'file')} in folders skipped, not a kind xxgk "
+                     f"reads: {kinds}")
         return text
 
 
@@ -206,8 +207,11 @@ def collect(paths: Iterable[str | Path]) -> Collected:
 
 
 def _folder(folder: Path, found: dict[str, Path], skipped: Counter) -> None:
+    """A folder's files, recursively. An entry that is not a regular file but has a report's
+    suffix (a named pipe, a link to a device or to nothing) is taken like a file named on the
+    command line: it fails with its own one-line error rather than vanish without a word."""
     for sub in sorted(folder.rglob("*")):
-        if not sub.is_file():
+        if sub.is_dir():
             continue
         if formats.reads(sub.name):
             found.setdefault(str(sub), sub)

@@ -145,7 +145,7 @@ class Display:
             if self.show_bar and event.files > 1:
                 from tqdm import tqdm
 
-                self.bar = tqdm(total=event.files, desc="extracting", unit=" files",
+                self.bar = tqdm(total=event.files, desc="extracting", unit="file",
                                 file=self.stream, bar_format=self.BAR, smoothing=0.1,
                                 dynamic_ncols=True)
         elif isinstance(event, bulk.FileDone):

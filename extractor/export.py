@@ -116,7 +116,8 @@ def export(db, output: str, fmt: str | None = None, labels: str = "en",
     try:
         return [str(p) for p in _write(db, fmt, target, labels)]
     except OSError as e:
-        raise OutputError(f"cannot write {e.filename or target}: {e.strerror or e}") from e
+        where = _final_name(e.filename) if e.filename else target
+        raise OutputError(f"cannot write {where}: {e.strerror or e}") from e
 
 
 def _write(db, fmt: str, output: Path, labels: str) -> list[Path]:
@@ -167,11 +168,21 @@ def _jsonl(f, db) -> None:
         f.write(json.dumps(store.load_record(db, doc).to_json(), ensure_ascii=False) + "\n")
 
 
+PARTIAL = ".partial"  # a file being written is `.NAME.partial.SUFFIX` beside NAME
+
+
+def _final_name(filename) -> Path:
+    """The file a temporary name stands for (`.x.csv.partial.csv` → `x.csv`), else the name."""
+    path = Path(filename)
+    head, sep, _ = path.name.partition(PARTIAL)
+    return path.with_name(head[1:]) if sep and head.startswith(".") else path
+
+
 @contextlib.contextmanager
 def _whole(path: Path):
     """A temporary name beside `path`, renamed to it when the block ends without an error, else
     removed."""
-    tmp = path.with_name(f".{path.name}.partial{path.suffix}")
+    tmp = path.with_name(f".{path.name}{PARTIAL}{path.suffix}")
     try:
         yield tmp
         os.replace(tmp, path)
@@ -229,7 +240,11 @@ def _xlsx(target, db, labels: str) -> None:
                 row[template] = _template_number(row[template])
             sheet.write_row(n, 0, row)
         sheet.autofilter(0, 0, n, len(header) - 1)
-    book.close()
+    try:
+        book.close()
+    except xlsxwriter.exceptions.FileCreateError as e:  # the OSError beneath, for one Error line
+        cause = e.args[0] if e.args and isinstance(e.args[0], OSError) else OSError(str(e))
+        raise cause from e
 
 
 def _sheet_head(sheet, header: list[str], named: tuple[str, ...], style, key_width: int) -> None:

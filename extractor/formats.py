@@ -51,3 +51,8 @@ def missing_extra(what: str, module: str) -> str:
     """The one line that says an optional part is not installed and how to add it."""
     extra = EXTRAS[what]
     return f"{what} support is not installed (no module {module}): pip install 'xxgk[{extra}]'"
+
+
+def counted(n: int, noun: str, plural: str | None = None) -> str:
+    """`1 document`, `2 documents`: a count and its noun, in the number it takes."""
+    return f"{n} {noun if n == 1 else plural or noun + 's'}"

@@ -19,6 +19,7 @@ import sqlite_utils
 
 from . import __version__, spec
 from .errors import DatabaseDamaged, DatabaseLocked, DatabaseReadOnly, NotXxgkDatabase, StoreError
+from .formats import counted
 from .limits import DB_BUSY_SECONDS
 from .record import Field, Finding, Record
 
@@ -643,7 +644,7 @@ def flagged(db: sqlite_utils.Database) -> list[dict]:
                 [doc["id"]],
             )
         )
-        reasons += [f"{r['n']} values marked: {r['reason']}" for r in marked]
+        reasons += [f"{counted(r['n'], 'value')} marked: {r['reason']}" for r in marked]
         found = db.query(
             "SELECT kind, message FROM findings WHERE document_id = ? AND "
             "kind IN ('report_defect', 'misreading_suspected') ORDER BY id",

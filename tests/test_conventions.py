@@ -159,6 +159,8 @@ def test_unknown_check_kind_and_run_ids_are_refused(db, tmp_path):
     assert result.exit_code == 2 and "unknown check 'T9'" in result.output
     assert "T3-B" in result.output
     assert run("findings", db, "--check", "parse.t4_missing").exit_code == 0  # held by the db
+    exact, lower = (run("findings", db, "--check", c) for c in ("T3-B", "t3-b"))
+    assert lower.exit_code == exact.exit_code == 0 and lower.output == exact.output  # any case
     eval_db = tmp_path / "eval.db"
     assert run("eval", "--golden", GOLDEN, "--db", eval_db).exit_code == 0
     result = run("eval", "--compare", "1", "99", "--db", eval_db)

@@ -49,6 +49,14 @@ def test_the_format_is_the_outputs_suffix_and_dash_is_stdout(db, tmp_path):
     assert run("export", db, "-o", tmp_path / "x.pdf").exit_code == 2
 
 
+@pytest.mark.parametrize("name", ["x.csv", "x.xlsx"])
+def test_a_file_that_cannot_be_written_is_named_as_the_user_gave_it(db, tmp_path, name):
+    target = tmp_path / "missing" / name
+    result = run("export", db, "-o", target)
+    assert result.exit_code == 1
+    assert f"cannot write {target}:" in result.output and ".partial" not in result.output
+
+
 def test_csv_carries_marks_units_and_a_review_file(db, tmp_path):
     out = tmp_path / "r.csv"
     assert run("export", db, "-o", out).exit_code == 0

@@ -121,6 +121,21 @@ def test_names_that_are_not_utf8_or_hold_a_newline_are_read_and_shown_escaped(tm
     assert "(1 unchanged, not read again; 1 failed before, left by --skip-failed)" in again.output
 
 
+def test_pipes_devices_and_broken_links_in_a_folder_each_get_their_error_line(tmp_path):
+    folder = tmp_path / "reports"
+    folder.mkdir()
+    fi.fifo(folder)
+    (folder / "zero.txt").symlink_to("/dev/zero")
+    (folder / "gone.txt").symlink_to(tmp_path / "nowhere")
+    good(folder, 1)
+    result = CliRunner().invoke(main, ["extract", str(folder), "--db", str(tmp_path / "r.db"),
+                                       "-w", "1"])
+    errors = sorted(line for line in result.output.splitlines() if line.startswith("Error:"))
+    assert [e.split(": ", 2)[1].rsplit("/", 1)[-1] for e in errors] == [
+        "gone.txt", "pipe.txt", "zero.txt"]
+    assert result.exit_code == 3 and "4 documents read" in result.output
+
+
 def test_pipes_and_devices_are_refused_before_reading(tmp_path):
     pipe = fi.fifo(tmp_path)
     start = time.monotonic()
@@ -420,7 +435,7 @@ def test_a_failed_file_is_retried_and_replaced_and_one_row_stays_per_path(tmp_pa
         flaky, ns=(1, 1)
     )  # the same mtime as ... nothing: changed or not, a failed file is read again
     result = run("extract", folder, "--db", db, "-w", "1")
-    assert "1 documents read" in result.output and "0 failed" in result.output, result.output
+    assert "1 document read" in result.output and "0 failed" in result.output, result.output
     assert rows(db, "select count(*), count(distinct path) from documents") == [(3, 3)]
     assert rows(db, "select count(*) from files") == [(3,)]
     flaky.write_bytes(fi.seed_report(10))  # its content changes again: still one row

@@ -10,8 +10,8 @@ from functools import lru_cache
 from rapidfuzz import fuzz
 
 from .meta import Meta, read_meta
-from .template import template
 from .template import sections as template_sections
+from .template import template
 
 ENUM = r"(?:第?[一二三四五六七八九十]{1,2}\s*[、.．,，]|[（(]\s*[一二三四五六七八九十]{1,2}\s*[）)]|\d{1,2}\s*[、.．])"
 MAX_HEADING = 40

@@ -24,10 +24,26 @@ from pathlib import Path
 
 from . import synth_text
 from .spec import keys_for
-from .synth_values import (COLS, T3_HEADER, T4_HEADER, T4_KEYS, TEMPLATES, blank_totals, cell_texts,  # noqa: F401
-                           ambiguous_record, identity_violations, nbsp_zeros, ocr_confusions,
-                           label_spans, random_record, split_numbers, t2_spec, t3_rows,
-                           template_of, vanish_blanks)
+from .synth_values import (  # noqa: F401
+    COLS,
+    T3_HEADER,
+    T4_HEADER,
+    T4_KEYS,
+    TEMPLATES,
+    ambiguous_record,
+    blank_totals,
+    cell_texts,
+    identity_violations,
+    label_spans,
+    nbsp_zeros,
+    ocr_confusions,
+    random_record,
+    split_numbers,
+    t2_spec,
+    t3_rows,
+    template_of,
+    vanish_blanks,
+)
 
 LAYOUTS = ("tsv", "spaces", "markdown", "cell_per_line", "html", "html_gbk", "concatenated",
            "split_header", "wrapped_labels", "missing_table", "ocr", "split_numbers",

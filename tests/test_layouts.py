@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from extractor.ingest import read_document
 from extractor.evaluate import same
+from extractor.ingest import read_document
 from extractor.pipeline import extract
 from extractor.synth_values import t3_rows
 
@@ -1198,7 +1198,6 @@ def test_agency_when_title_lacks_the_region_and_only_the_signature_names_it():
 
 def test_year_from_title_with_nian_du_and_spaces():
     """`2023 年度` in the title; the body compares with 2022 and the report is signed in 2024."""
-    expected = base_values("2021")
     text = report_text("2021", "tsv", title=f"{AGENCY} 2023 年度政府信息公开工作年度报告")
     text = text.replace("全年通过", "与2022年相比，全年通过")
     rec, _, _ = run(text)

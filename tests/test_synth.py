@@ -20,8 +20,16 @@ from extractor.pipeline import extract
 from extractor.spec import keys_for
 from extractor.synth import LAYOUTS, generate, generate_samples, load_golden, render
 from extractor.synth_readings import INT, MONEY, SIGNED, open_keys, row_readings, splits
-from extractor.synth_values import (COLS, MONEY_KEYS, T4_KEYS, TEMPLATES, ambiguous_record,
-                                    identity_violations, random_record, t3_rows)
+from extractor.synth_values import (
+    COLS,
+    MONEY_KEYS,
+    T4_KEYS,
+    TEMPLATES,
+    ambiguous_record,
+    identity_violations,
+    random_record,
+    t3_rows,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 GOLDEN = ROOT / "golden"

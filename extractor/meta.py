@@ -34,7 +34,8 @@ from .template import all_markers
 
 YEAR = r"(?:19|20)\d{2}"
 SECTION_ENUM = re.compile(
-    r"^\s*(?:第?[一二三四五六七八九十]{1,2}\s*[、.．,，]|[（(]\s*[一二三四五六七八九十]{1,2}\s*[）)])"
+    r"^\s*(?:第?[一二三四五六七八九十]{1,2}\s*[、.．,，]|"
+    r"[（(]\s*[一二三四五六七八九十]{1,2}\s*[）)])"
 )
 PAGE_NUMBER = re.compile(
     r"^[\s\-—–_·.]*(?:第\s*)?\d{1,4}(?:\s*页)?(?:\s*/\s*共?\s*\d{1,4}\s*页?)?[\s\-—–_·.]*$"
@@ -47,7 +48,9 @@ DATE_LINE = re.compile(
 LABEL = re.compile(r"^[^:：\s]{1,6}[:：]\s*")
 YEAR_IN_TITLE = re.compile(r"(?:[（(]|(?<!\s))\s*+(" + YEAR + r")\s*+年度?\s*+[)）]?")  # linear
 CJK_NAME = re.compile(r"^[\u4e00-\u9fff（）()]+$")
-UNIT_AFTER_NUMBER = re.compile(r"(?<![\d.,])\d[\d.,]*+\s*+(?:条|件|个|项|次|家|人|万元|元|份|篇|期|场|天|%)")
+UNIT_AFTER_NUMBER = re.compile(
+    r"(?<![\d.,])\d[\d.,]*+\s*+(?:条|件|个|项|次|家|人|万元|元|份|篇|期|场|天|%)"
+)
 
 
 @dataclass
@@ -441,7 +444,8 @@ def check_agency(name: str, text: str = "") -> tuple[str, list[dict]]:
 def region_of(name: str) -> str:
     """The region `name` opens with ("" for none): divisions of the gazetteer (a name it gives
     as historical, or whose stem it knows at another level, counts: 临安市 for 临安区), then a
-    zone (平潭综合实验区, 高新区), or the central government's prefix (国家, 国务院) or a ministry."""
+    zone (平潭综合实验区, 高新区), or the central government's prefix (国家, 国务院) or a
+    ministry."""
     rules = meta_rules()["agency"]
     chain = gazetteer.leading(name)
     pos = sum(len(n) for n, _ in chain)
@@ -461,7 +465,8 @@ def region_of(name: str) -> str:
 
 
 def _zone_at(name: str, pos: int) -> int:
-    """The length of a zone standing at `pos` (a place's short name may come first: 江北新区), or 0."""
+    """The length of a zone standing at `pos` (a place's short name may come first:
+    江北新区), or 0."""
     for zone in meta_rules()["agency"]["zones"]:
         at = name.find(zone, pos, pos + 6 + len(zone))
         if at >= 0 and not any(c in name[pos:at] for c in "局委厅办部"):
@@ -638,7 +643,8 @@ def _first_statutory() -> int:
 
 
 def _old_table(text: str) -> bool:
-    """The header of the statistics table printed before the statutory tables: 指标名称 | 计量单位."""
+    """The header of the statistics table printed before the statutory tables:
+    指标名称 | 计量单位."""
     first, second = meta_rules()["statutory"]["old_table_header"]
     return bool(re.search(re.escape(first) + r"[ \t|]*\n?[ \t|]*" + re.escape(second), text))
 

@@ -49,7 +49,8 @@ class Decision:
 Rows = dict[str, Sequence[Candidate]]  # row prefix ("t3.granted") → its readings
 
 
-def decide(rows: Rows, identities: Sequence[Identity], columns: dict[str, Sequence[str]]) -> dict[str, Decision]:
+def decide(rows: Rows, identities: Sequence[Identity],
+           columns: dict[str, Sequence[str]]) -> dict[str, Decision]:
     """For each row with readings to choose from, which of them the identities leave.
 
     `columns[row]` names the keys of its values in order ("t3.granted.natural", …). Rows with one
@@ -78,7 +79,9 @@ def _every_combination(rows: Rows, open_rows: Rows, identities: Sequence[Identit
     for r, cands in rows.items():
         if r not in open_rows:
             values.update(zip(columns[r], cands[0].values))
-    involved = [eq for eq in identities if any(columns_of(k, columns) in open_rows for k in eq.keys)]
+    involved = [
+        eq for eq in identities if any(columns_of(k, columns) in open_rows for k in eq.keys)
+    ]
     names = list(open_rows)
     best, feasible = None, {r: set() for r in names}
     for combo in itertools.product(*(range(len(open_rows[r])) for r in names)):
@@ -92,7 +95,9 @@ def _every_combination(rows: Rows, open_rows: Rows, identities: Sequence[Identit
             for r, i in zip(names, combo):
                 feasible[r].add(i)
     assert best is not None
-    return {r: Decision(tuple(sorted(feasible[r])) if r in feasible else (0,), best[0]) for r in rows}
+    return {
+        r: Decision(tuple(sorted(feasible[r])) if r in feasible else (0,), best[0]) for r in rows
+    }
 
 
 def columns_of(key: str, columns: dict[str, Sequence[str]]) -> str | None:
@@ -125,7 +130,9 @@ class _Model:
             self.model.AddExactlyOne(literals)
         self.cells = {key: (r, j) for r, keys in columns.items() for j, key in enumerate(keys)}
         self.fixed = {r: c[0].values for r, c in rows.items() if len(c) == 1}
-        self.broken_literals = [b for b in (self._identity(eq) for eq in identities) if b is not None]
+        self.broken_literals = [
+            b for b in (self._identity(eq) for eq in identities) if b is not None
+        ]
         self.cost = sum(c.cost * lit for r, cands in open_rows.items()
                         for c, lit in zip(cands, self.pick[r]))
         self.broken = 0

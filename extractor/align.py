@@ -141,7 +141,8 @@ def ambiguous(fits: Sequence[Fit], reason: str) -> Fit:
     first = fits[0]
     slots = []
     for j, slot in enumerate(first.slots):
-        if len({None if f.slots[j] is None else f.slots[j].value for f in fits}) == 1:
+        column = [f.slots[j] for f in fits]
+        if len({None if s is None else s.value for s in column}) == 1:
             slots.append(slot)
         else:
             slots.append(Slot(None, "", -1, -1, True, reason))

@@ -238,7 +238,8 @@ def cut_digit_runs(cell: Cell) -> list[Cell]:
     A run of digits after a label is cut out as a value cell, unless a measure word follows it
     (`保留4位小数` is prose) or it is the number of the next row's label (`…秘密00000002.其他`).
     """
-    out, pos = [], 0
+    out: list[Cell] = []
+    pos = 0
     for m in RUN.finditer(cell.text):
         a, b = m.start(), m.end()
         if re.match(MEASURE, cell.text[b : b + 1]):

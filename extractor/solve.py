@@ -21,7 +21,7 @@ import itertools
 import math
 import time
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Mapping, Sequence
 
 from .template import Identity
 
@@ -46,7 +46,7 @@ class Decision:
         return len(self.feasible) == 1
 
 
-Rows = dict[str, Sequence[Candidate]]  # row prefix ("t3.granted") → its readings
+Rows = Mapping[str, Sequence[Candidate]]  # row prefix ("t3.granted") → its readings
 
 
 def decide(rows: Rows, identities: Sequence[Identity],

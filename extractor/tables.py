@@ -127,6 +127,7 @@ def _confirm_cuts(readings: list[Reading], identities: list[Identity]) -> None:
     values = {key: v for r in readings if r.fit is not None
               for key, v in zip(r.row.keys, align.values_of(r.fit))}
     for r in cut:
+        assert r.fit is not None  # _cut_or_blank holds only of a fit
         if _vouched(set(r.row.keys), identities, values):
             r.fit = r.fit._replace(rule=r.fit.rule + "+arithmetic", review=False, reason="")
 
@@ -250,7 +251,8 @@ def _solve(readings: list[Reading], undecided: list[Reading], identities: list[I
            row_identity) -> None:
     """The rows left undecided, by the table's identities across rows (solve.decide)."""
     read = [r for r in readings if r.fit is not None]
-    fits = {r.row.id: _candidates(r, row_identity) if r in undecided else [r.fit] for r in read}
+    fits = {r.row.id: _candidates(r, row_identity) if r in undecided else [r.fit]
+            for r in readings if r.fit is not None}
     rows = {_prefix(r): [solve.Candidate(align.values_of(f)) for f in fits[r.row.id]] for r in read}
     decisions = solve.decide(rows, identities, {_prefix(r): r.row.keys for r in read})
     for r in undecided:
@@ -307,6 +309,7 @@ def _assemble(table: Table, readings: list[Reading], located: Located, name: str
             )
             continue
         fit = r.fit
+        assert fit is not None  # read_t3 gives a row it found options, and _decide them a fit
         if r.grid:
             fit = fit._replace(rule=fit.rule + "+grid-columns")
         if r.text.doubt and not _doubt_lifted(r, fit, row_identity):
@@ -474,15 +477,15 @@ def _in_stream_order(fit: align.Fit, table: Table, sums: RowTest) -> align.Fit |
     all hold: one reading, the text's — read plainly; one reading, another order's — shown,
     marked; several — the cells they agree on, the others null and marked. None when no order
     holds."""
-    if any(s is None for s in fit.slots):
+    printed = [s for s in fit.slots if s is not None]
+    if len(printed) < len(fit.slots):
         return None
     fits = [fit] if sums(align.values_of(fit)) is True else []
     for order in _stream_orders(table):
-        slots = [None] * len(order)
-        for at, position in enumerate(order):
-            slots[position] = fit.slots[at]
+        at_position = dict(zip(order, printed))  # the text's n-th cell stands at order[n]
+        slots = tuple(at_position[position] for position in range(len(order)))
         if sums([s.value for s in slots]) is True:
-            fits.append(fit._replace(slots=tuple(slots)))
+            fits.append(fit._replace(slots=slots))
     if not fits:
         return None
     if len({align.values_of(f) for f in fits}) > 1:  # the cells those orders disagree on: open

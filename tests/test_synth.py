@@ -48,12 +48,15 @@ def test_generator_is_deterministic_for_a_seed():
 
 
 def test_generator_does_not_depend_on_the_hash_seed():
-    """The same seed gives the same corpus in every process (a set's order changes with PYTHONHASHSEED)."""
+    """The same seed gives the same corpus in every process (a set's order changes with
+    PYTHONHASHSEED)."""
     code = ("import hashlib, json; from extractor.synth import generate_samples; "
             "print(hashlib.sha256(b''.join(s.data + json.dumps(s.info.get('must_mark')).encode() "
             "for s in generate_samples(200, 5))).hexdigest())")
-    digests = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT,
-                              env={**os.environ, "PYTHONHASHSEED": seed}).stdout for seed in ("1", "2")}
+    digests = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                              check=True, cwd=ROOT,
+                              env={**os.environ, "PYTHONHASHSEED": seed}).stdout
+               for seed in ("1", "2")}
     assert len(digests) == 1 and len(digests.pop()) == 65
 
 
@@ -177,7 +180,9 @@ def test_missing_table_nulls_its_keys():
         data, truth, info = render(random_record(rng, "2021"), "missing_table", rng)
         table = info["details"][-1].split()[0]
         assert all(v is None for k, v in truth.items() if k.startswith(table + "."))
-        assert any(v is not None for k, v in truth.items() if not k.startswith((table + ".", "meta.")))
+        assert any(
+            v is not None for k, v in truth.items() if not k.startswith((table + ".", "meta."))
+        )
 
 
 def test_tricks_keep_the_truth():
@@ -192,8 +197,9 @@ def test_concatenated_runs_cells_together():
     rng = random.Random(3)
     rec = random_record(rng, "2021")
     data, _, _ = render(rec, "concatenated", rng)
-    assert "一、本年新收政府信息公开申请数量" + "".join(str(rec[f"t3.new.{c}"]) for c in
-                                                ("natural", "commercial", "research", "social", "legal", "other_org", "total")) in data.decode()
+    run = "".join(str(rec[f"t3.new.{c}"]) for c in
+                  ("natural", "commercial", "research", "social", "legal", "other_org", "total"))
+    assert "一、本年新收政府信息公开申请数量" + run in data.decode()
 
 
 def test_golden_records_render_in_every_layout():
@@ -216,7 +222,7 @@ def test_generate_writes_files_and_golden_style_truth(tmp_path):
         assert j["fields"] == truth and j["fields"]["meta.template"] == template
 
 
-# ---------------------------------------------------------------- the rule path on a plain rendering
+# ------------------------------------------------------- the rule path on a plain rendering
 
 
 @pytest.mark.parametrize("template", TEMPLATES)

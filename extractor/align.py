@@ -26,7 +26,8 @@ FORCED = "digit-split-forced"  # the family of a run cut one digit a column: its
 
 class Slot(NamedTuple):
     """One column's value as read: the value (None for blank), its raw text and span.
-    (A named tuple, not a dataclass: a report makes hundreds of them, and a tuple is built faster.)"""
+    (A named tuple, not a dataclass: a report makes hundreds of them, and a tuple is built
+    faster.)"""
 
     value: int | float | None
     raw: str
@@ -42,7 +43,8 @@ class Fit(NamedTuple):
     rule: str
     review: bool = False
     reason: str = ""
-    # The values of the other readings the cells allow, for the checks to weigh (at most MAX_OTHERS).
+    # The values of the other readings the cells allow, for the checks to weigh (at most
+    # MAX_OTHERS).
     others: tuple[tuple, ...] = ()
 
 
@@ -50,7 +52,9 @@ MAX_OTHERS = 8
 
 
 def _others(fits, chosen) -> tuple[tuple, ...]:
-    mine = _values(chosen.slots if isinstance(chosen, Fit) else chosen) if chosen is not None else None
+    mine = (
+        _values(chosen.slots if isinstance(chosen, Fit) else chosen) if chosen is not None else None
+    )
     out = []
     for f in fits:
         v = _values(f.slots if isinstance(f, Fit) else f)
@@ -78,7 +82,8 @@ class Options(NamedTuple):
         return len({_values(f.slots) for f in self.fits})
 
 
-def fit_row(cells: Sequence[Cell], k: int, identity: Identity | None = None, glued: bool = True) -> Fit:
+def fit_row(cells: Sequence[Cell], k: int, identity: Identity | None = None,
+            glued: bool = True) -> Fit:
     """A row's cells → its k columns: the one reading, or the one the row's arithmetic leaves.
 
     `glued`: the row's numbers run straight on from its label (`规章000`), as crawler text does;
@@ -102,7 +107,8 @@ def options(cells: Sequence[Cell], k: int, glued: bool = True,
 
 def choose(opts: Options, identity: Identity | None, k: int) -> Fit:
     """The reading to take: the only one; else the one the row's arithmetic leaves (unmarked, its
-    rule says so); else the first, its cells that the readings disagree on marked (see ambiguous)."""
+    rule says so); else the first, its cells that the readings disagree on marked (see
+    ambiguous)."""
     if opts.distinct == 1:
         return _the_only(opts, identity, k)
     good = [f for f in opts.fits if identity is not None and identity(_values(f.slots)) is True]
@@ -135,12 +141,13 @@ def ambiguous(fits: Sequence[Fit], reason: str) -> Fit:
     first = fits[0]
     slots = []
     for j, slot in enumerate(first.slots):
-        if len({None if f.slots[j] is None else f.slots[j].value for f in fits}) == 1:
+        column = [f.slots[j] for f in fits]
+        if len({None if s is None else s.value for s in column}) == 1:
             slots.append(slot)
         else:
             slots.append(Slot(None, "", -1, -1, True, reason))
-    return Fit(tuple(slots), first.rule + "+ambiguous", first.review, first.reason if first.review else "",
-               _others(fits, None))
+    return Fit(tuple(slots), first.rule + "+ambiguous", first.review,
+               first.reason if first.review else "", _others(fits, None))
 
 
 def unreadable(k: int, reason: str) -> Fit:
@@ -150,7 +157,8 @@ def unreadable(k: int, reason: str) -> Fit:
 def _short(cells, readings, filled, k, glued: bool = True,
            identity: Identity | None = None) -> Options:
     if not cells:
-        return Options((Fit((None,) * k, "no-cells", True, "the row's label stands with no cells after it"),))
+        reason = "the row's label stands with no cells after it"
+        return Options((Fit((None,) * k, "no-cells", True, reason),))
     if not filled:
         return Options((Fit((None,) * k, "grid-blank"),))
     windows = _windows(cells, filled, k)
@@ -166,7 +174,8 @@ def _short(cells, readings, filled, k, glued: bool = True,
     if len(splits) == 1 and _forced(splits[0], cells, filled):
         if len(filled) > 1 or not glued:
             return Options((Fit(splits[0], "digit-split", True, CUT_OR_BLANK),), FORCED)
-        return Options((Fit(splits[0], "digit-split"),), FORCED, "digits run together")  # one digit a column: no other reading
+        # one digit a column: no other reading
+        return Options((Fit(splits[0], "digit-split"),), FORCED, "digits run together")
     if splits:
         complete = len(filled) == 1 and glued and not _signed_run(cells, filled)
         return Options(tuple(Fit(s, "digit-split") for s in splits), "digit-split",
@@ -220,19 +229,27 @@ def _cut_slots(cell: Cell, values: tuple[int, ...]) -> tuple[Slot, ...]:
 
 
 def _windows(cells, filled, k) -> list[tuple[int, int]]:
-    """The k-wide windows of the row that hold all its filled cells (its empty cells are columns)."""
+    """The k-wide windows of the row that hold all its filled cells (its empty cells are
+    columns)."""
     first, last = filled[0], filled[-1]
     starts = (0, len(cells) - k, first, last + 1 - k)
-    return sorted({(s, s + k) for s in starts if 0 <= s <= first and s + k > last and s + k <= len(cells)})
+    return sorted(
+        {(s, s + k) for s in starts if 0 <= s <= first and s + k > last and s + k <= len(cells)}
+    )
 
 
 def _by_windows(cells, readings, windows, k) -> Options:
-    fits = [tuple(_slot(cells[i], readings[i]) if readings[i].kind != EMPTY else None for i in range(a, b)) for a, b in windows]
+    fits = [tuple(_slot(cells[i], readings[i]) if readings[i].kind != EMPTY else None
+                  for i in range(a, b)) for a, b in windows]
     if len({_values(f) for f in fits}) == 1:
-        if max(b for _, b in windows) < len(cells):  # cells left over on the right: one too many, or a number split in two?
-            return Options((Fit(fits[0], "grid-positional", True, f"{len(cells)} cells for {k} columns: the cells past the last column are empty, but why are they there?"),))
+        # cells left over on the right: one too many, or a number split in two?
+        if max(b for _, b in windows) < len(cells):
+            reason = (f"{len(cells)} cells for {k} columns: the cells past the last column are "
+                      "empty, but why are they there?")
+            return Options((Fit(fits[0], "grid-positional", True, reason),))
         return Options((Fit(fits[0], "grid-positional"),))
-    return Options(tuple(Fit(f, "grid-positional") for f in fits), "grid-positional", "empty cells leave the columns ambiguous")
+    return Options(tuple(Fit(f, "grid-positional") for f in fits), "grid-positional",
+                   "empty cells leave the columns ambiguous")
 
 
 def _short_row(cells, readings, k) -> Options:
@@ -242,7 +259,11 @@ def _short_row(cells, readings, k) -> Options:
     row = tuple(_slot(cells[i], readings[i]) if readings[i].kind != EMPTY else None for i in cols)
     left = row + (None,) * (k - len(row))
     right = (None,) * (k - len(row)) + row
-    side, other = (("right", right), ("left", left)) if readings[0].kind == EMPTY else (("left", left), ("right", right))
+    side, other = (
+        (("right", right), ("left", left))
+        if readings[0].kind == EMPTY
+        else (("left", left), ("right", right))
+    )
     reason = f"{len(cols)} cells for {k} columns: placed from the {side[0]}"
     fits = [Fit(side[1], f"short-row-{side[0]}", True, reason)]
     if other[1] != side[1]:
@@ -255,7 +276,8 @@ def _long(cells, readings, filled, k) -> Options:
     if extra > 3:
         return Options((unreadable(k, f"{len(filled)} cells for {k} columns"),))
     items = [(cells[i], readings[i]) for i in filled]
-    fits = [Fit(f, "extra-cell") for f in (_apply(items, ops) for ops in _reductions(len(items), extra)) if f is not None]
+    applied = (_apply(items, ops) for ops in _reductions(len(items), extra))
+    fits = [Fit(f, "extra-cell") for f in applied if f is not None]
     if len({_values(f.slots) for f in fits}) == 1:
         return Options((fits[0],))
     return Options(tuple(fits), "extra-cell", f"{len(filled)} cells for {k} columns")
@@ -290,7 +312,8 @@ def _apply(items, ops):
             joined = read_cell(cell.text.strip() + nxt.text.strip())
             if joined.kind != NUMBER:
                 return None
-            out.append(Slot(joined.value, cell.text + nxt.text, cell.start, nxt.end, reason="number split over two cells"))
+            out.append(Slot(joined.value, cell.text + nxt.text, cell.start, nxt.end,
+                            reason="number split over two cells"))
             i += 2
             continue
         out.append(_slot(cell, reading))
@@ -328,10 +351,14 @@ def _forced(slots, cells, filled) -> bool:
     if _signed_run(cells, filled):
         return False  # a signed run (`-30`) could be cut too (`-3` `0`): not the only reading
     if any(read_cell(cells[i].text).kind != NUMBER for i in filled):
-        return False  # a placeholder or a guessed digit stands apart: the row keeps its cells apart, a cell may be missing
+        # a placeholder or a guessed digit stands apart: the row keeps its cells apart, a cell may
+        # be missing
+        return False
     runs = [cells[i] for i in filled if re.fullmatch(r"\s*\d{2,}\s*", cells[i].text)]
     digits = sum(len(c.text.strip()) for c in runs)
-    from_runs = [s for s in slots if s is not None and any(c.start <= s.start < c.end for c in runs)]
+    from_runs = [
+        s for s in slots if s is not None and any(c.start <= s.start < c.end for c in runs)
+    ]
     return bool(runs) and len(from_runs) == digits
 
 
@@ -359,7 +386,8 @@ def _cuts(cell: Cell, max_parts: int):
             if any(len(c) > 1 and c[0] == "0" for c in chunks):
                 continue
             yield tuple(
-                Slot(int(c), c, cell.start + offsets[a], cell.start + offsets[b - 1] + 1, reason="digits run together, cut by arithmetic" if parts > 1 else "")
+                Slot(int(c), c, cell.start + offsets[a], cell.start + offsets[b - 1] + 1,
+                     reason="digits run together, cut by arithmetic" if parts > 1 else "")
                 for c, a, b in zip(chunks, edges, edges[1:])
             )
 

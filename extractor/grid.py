@@ -13,12 +13,13 @@ from .cells import EMPTY, TEXT, Cell, normalise, read_cell
 from .locate import RowText
 
 
-def grid_columns(rows: list[list[Cell]], k: int, identity=None, first_header: str = "自然人") -> dict:
+def grid_columns(rows: list[list[Cell]], k: int, identity=None,
+                 first_header: str = "自然人") -> dict:
     """Where a table's k value columns start when the table is a grid whose cells keep their places
-    (HTML, Word, PDF geometry, tab or pipe text that keeps its empty cells): `{None: (start, width)}`
-    for the whole table, or, when its rows disagree (a table continued on another page with a
-    column fewer), `{length: (start, length)}` for the rows of each length that agree among
-    themselves. Empty when there is no grid to lean on.
+    (HTML, Word, PDF geometry, tab or pipe text that keeps its empty cells):
+    `{None: (start, width)}` for the whole table, or, when its rows disagree (a table continued on
+    another page with a column fewer), `{length: (start, length)}` for the rows of each length that
+    agree among themselves. Empty when there is no grid to lean on.
 
     The start is read from the header (the column of 自然人) and from rows whose k values are all
     printed, or whose first and last are and whose values satisfy the row's identity (blanks
@@ -30,7 +31,8 @@ def grid_columns(rows: list[list[Cell]], k: int, identity=None, first_header: st
     numeric = [r for r in read if any(x.is_number for x in r)]
     if len(numeric) < 3 or not any(_inner_blank(r) for r in numeric):
         return {}  # no sign that blank cells are kept as cells: positions mean nothing
-    headers = [(i, len(row)) for row in rows for i, c in enumerate(row) if first_header[0] in c.text and normalise(c.text) == first_header]
+    headers = [(i, len(row)) for row in rows for i, c in enumerate(row)
+               if first_header[0] in c.text and normalise(c.text) == first_header]
     start = _grid_start(numeric, {i for i, _ in headers}, k, identity)
     if start is not None:
         lengths = [len(r) for r in numeric]
@@ -51,8 +53,10 @@ def _grid_start(numeric: list[list], starts: set[int], k: int, identity) -> int 
         if numbers[-1] - numbers[0] != k - 1:
             continue
         values = [x.value for x in r[numbers[0] : numbers[0] + k]]
-        if len(numbers) == k or (identity is not None and identity([v or 0 for v in values]) is True):
-            starts.add(numbers[0])  # all k printed, or the first and last printed and the row adds up
+        if len(numbers) == k or (identity is not None
+                                 and identity([v or 0 for v in values]) is True):
+            # all k printed, or the first and last printed and the row adds up
+            starts.add(numbers[0])
     if len(starts) != 1:
         return None
     start = starts.pop()
@@ -82,7 +86,11 @@ def value_columns(entry: RowText, rows: list[list[Cell]], grids: dict, k: int) -
         return None
     start, width = grid
     column = {c.start: i for i, c in enumerate(row)}
-    if not row or len(row) > max(width, start + k) or any(c.start not in column for c in entry.cells):
+    if (
+        not row
+        or len(row) > max(width, start + k)
+        or any(c.start not in column for c in entry.cells)
+    ):
         return None  # cells from other lines, or cut out of a cell: not places in the grid
     if any(read_cell(c.text).kind != EMPTY for c in entry.cells if column[c.start] < start):
         return None
@@ -102,12 +110,17 @@ def header_starts(entry: RowText, rows: list[list[Cell]], k: int) -> list[int] |
         words = [i for i, c in enumerate(head) if read_cell(c.text).kind != EMPTY]
         if any("二十条" in head[i].text.replace(" ", "") for i in words):
             return None  # the block's title: no header between it and the row
-        if len(head) == len(row) and len(words) == k + 1 and all(read_cell(head[i].text).kind == TEXT for i in words):
+        if (
+            len(head) == len(row)
+            and len(words) == k + 1
+            and all(read_cell(head[i].text).kind == TEXT for i in words)
+        ):
             return words[1:]
     return None
 
 
-def header_columns(entry: RowText, rows: list[list[Cell]], k: int, starts: list[int] | None) -> list[Cell] | None:
+def header_columns(entry: RowText, rows: list[list[Cell]], k: int,
+                   starts: list[int] | None) -> list[Cell] | None:
     """A table 2 row's cells by the columns of the header just above it, when both are rows of one
     grid (HTML, Word): `规章 | | 0 | | 5` under `信息内容 | 本年制发件数 | 本年废止件数 (two columns
     wide) | 现行有效件数` is blank, 0, 5, where a count of cells could place it two ways. None when
@@ -121,7 +134,8 @@ def header_columns(entry: RowText, rows: list[list[Cell]], k: int, starts: list[
         return None
     own = {c.start for c in entry.cells}
     if any(read_cell(c.text).kind != EMPTY and c.start not in own for c in row[starts[0]:]):
-        return None  # a cell of the row that went elsewhere (a word among the numbers): not a plain grid row
+        # a cell of the row that went elsewhere (a word among the numbers): not a plain grid row
+        return None
     slots: list[Cell | None] = [None] * k
     for c in entry.cells:
         if read_cell(c.text).kind == EMPTY:
@@ -137,12 +151,14 @@ def header_columns(entry: RowText, rows: list[list[Cell]], k: int, starts: list[
     return [c if c is not None else Cell("", end, end) for c in slots]
 
 
-def words_in_value_columns(entry: RowText, rows: list[list[Cell]], starts: list[int] | None) -> str | None:
+def words_in_value_columns(entry: RowText, rows: list[list[Cell]],
+                           starts: list[int] | None) -> str | None:
     """Words standing in the value columns of the header above (`不适用`, `1.25万` taken for label
     text): the row cannot be read as blank without a person's look."""
     if starts is None:
         return None
-    words = [c.text.strip() for c in rows[entry.label.row][starts[0]:] if read_cell(c.text).kind == TEXT]
+    words = [c.text.strip() for c in rows[entry.label.row][starts[0]:]
+             if read_cell(c.text).kind == TEXT]
     return f"words where a value should stand: {words[0][:20]!r}" if words else None
 
 

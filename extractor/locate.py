@@ -10,7 +10,8 @@ Two passes over the segments (rows.py: a label and the value cells after it):
    longest that the label holds wins); a bare word (`其他`, `总计`) only in its place after the rows
    before it; a label a character or two off (a misprint, an OCR error) by its similarity to the
    rows that may come next in the template's order; labels wrapped over two segments joined.
-   Header rows, block headings (第二十条第（八）项) and group headings (（三）不予公开) are named too.
+   Header rows, block headings (第二十条第（八）项) and group headings (（三）不予公开) are named
+   too.
 2. `attach_values`: which row each value cell belongs to. Values after a label on its line are
    its own; values on lines of their own go to the rows still waiting for values, first come first
    served (a label on a line with its values on the next lines; several labels detached from a
@@ -34,8 +35,11 @@ from .rows import Segment
 from .template import Row, Table
 
 PUNCT = re.compile(r"[\s（）()、.．,，:：;；“”\"'‘’《》〈〉\[\]【】\-—_/／·・]")
-ENUMERATOR = re.compile(r"[（(][一二三四五六七八九十\d]{1,3}[)）]|[一二三四五六七八九十]{1,3}、|\d{1,2}[.、．](?!\d)")
-GROUP_ENUM = re.compile(r"[（(][一二三四五六七八九十]{1,2}[)）]")  # （六）: a group of table 3's results
+ENUMERATOR = re.compile(
+    r"[（(][一二三四五六七八九十\d]{1,3}[)）]|[一二三四五六七八九十]{1,3}、|\d{1,2}[.、．](?!\d)"
+)
+# （六）: a group of table 3's results
+GROUP_ENUM = re.compile(r"[（(][一二三四五六七八九十]{1,2}[)）]")
 UNIT_WORDS = {"件", "项", "个", "条", "次", "家", "宗", "元", "万元", "单位件", "单位万元"}
 # A label at least this similar (rapidfuzz ratio, 0–100) to a row that may come next is that row.
 SIMILAR = 80
@@ -50,8 +54,8 @@ HEADER, BLOCK, GROUP, ROW, UNKNOWN, VALUES = "header", "block", "group", "row", 
 
 @lru_cache(maxsize=65536)
 def label_key(label: str) -> str:
-    """A label reduced to its words: white space, punctuation and numbering (（一） 1. 一、) removed,
-    full-width folded."""
+    """A label reduced to its words: white space, punctuation and numbering (（一） 1. 一、)
+    removed, full-width folded."""
     return PUNCT.sub("", ENUMERATOR.sub("", normalise(label)))
 
 
@@ -108,7 +112,9 @@ def _words(table: Table) -> _Words:
     keywords = [(label_key(w), row) for row in table.rows if not (row.bare or row.heading_only)
                 for w in row.words]
     keywords.sort(key=lambda kw: -len(kw[0]))
-    printed = {PUNCT.sub("", normalise(r.enumerator + r.label)): r for r in table.rows if r.enumerator}
+    printed = {
+        PUNCT.sub("", normalise(r.enumerator + r.label)): r for r in table.rows if r.enumerator
+    }
     return _Words(tuple(keywords), printed, tuple(label_key(w) for w in table.header_words),
                   tuple(label_key(g.label) for g in table.groups),
                   tuple(label_key(b.item) for b in table.blocks))
@@ -152,7 +158,8 @@ def name_segments(segs: list[Segment], table: Table) -> list[Named]:
             skip = i + 1
         first = _first_line_of(out, named)
         if first is not None:
-            out[first] = Named(out[first].seg, ROW, named.row)  # `2.申请人逾期未按收费通  0` / `知要求缴纳费用…`
+            # `2.申请人逾期未按收费通  0` / `知要求缴纳费用…`
+            out[first] = Named(out[first].seg, ROW, named.row)
         if named.row is not None:
             place.advance(named.row)
         if named.kind in (ROW, VALUES) or seg.has_values:
@@ -164,14 +171,17 @@ def name_segments(segs: list[Segment], table: Table) -> list[Named]:
 
 
 LEADING_ENUMERATOR = re.compile(
-    r"(?:\d{1,2}\s*[.、．]|[（(][一二三四五六七八九十\d]{1,3}[)）]|[一二三四五六七八九十]{1,3}、)\s*$")
+    r"(?:\d{1,2}\s*[.、．]|[（(][一二三四五六七八九十\d]{1,3}[)）]|"
+    r"[一二三四五六七八九十]{1,3}、)\s*$"
+)
 
 
 def split_labels(seg: Segment, table: Table) -> list[Segment]:
     """A label that names several rows of the template, or the header's words and then a row,
     is cut before each row's name (with its enumerator): crawler text runs a row that printed
-    nothing into the next (`行政处罚行政强制78`, `6.属于四类过程性信息7.属于行政执法案卷8000008`), and
-    the header's last word into the first row (`其他一、本年新收…`). The values stay with the last."""
+    nothing into the next (`行政处罚行政强制78`, `6.属于四类过程性信息7.属于行政执法案卷8000008`),
+    and the header's last word into the first row (`其他一、本年新收…`). The values stay with the
+    last."""
     label = seg.label
     cuts = [c for c in _row_starts(label, table) if c > 0]
     if not cuts:
@@ -179,8 +189,9 @@ def split_labels(seg: Segment, table: Table) -> list[Segment]:
     parts, at = [], 0
     for cut in cuts + [len(label)]:
         last = cut == len(label)
-        parts.append(Segment(label[at:cut], seg.start + at, seg.start + cut if not last else seg.end,
-                             list(seg.values) if last else [], seg.row, seg.has_values and last))
+        end = seg.start + cut if not last else seg.end
+        parts.append(Segment(label[at:cut], seg.start + at, end, list(seg.values) if last else [],
+                             seg.row, seg.has_values and last))
         at = cut
     return parts
 
@@ -315,7 +326,8 @@ def _row_named(seg: Segment, key: str, table: Table, words: _Words, place: _Plac
     for group in words.groups:
         bare = bare.replace(group, "")
     for index, row in enumerate(table.rows):
-        if _bare_match(row, bare, key, table) and (place.last is None or 0 < index - place.last <= 3):
+        near = place.last is None or 0 < index - place.last <= 3
+        if _bare_match(row, bare, key, table) and near:
             return row
     return None
 
@@ -329,7 +341,8 @@ def _bare_match(row: Row, bare: str, key: str, table: Table) -> bool:
 
 def _wrapped_with_next(seg: Segment, key: str, nxt: Segment | None, table: Table, words: _Words,
                        place: _Place) -> Row | None:
-    """A label wrapped onto the next line, its values on the first: `3.要求 0 0 …` / `提供公开出版物`."""
+    """A label wrapped onto the next line, its values on the first: `3.要求 0 0 …` /
+    `提供公开出版物`."""
     if not seg.has_values or nxt is None or not nxt.label or nxt.has_values:
         return None
     joined = _row_named(seg, key + label_key(nxt.label), table, words, place)

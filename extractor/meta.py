@@ -25,6 +25,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import Generic, TypeVar
 
 from . import gazetteer
 from .cells import normalise
@@ -34,7 +35,8 @@ from .template import all_markers
 
 YEAR = r"(?:19|20)\d{2}"
 SECTION_ENUM = re.compile(
-    r"^\s*(?:第?[一二三四五六七八九十]{1,2}\s*[、.．,，]|[（(]\s*[一二三四五六七八九十]{1,2}\s*[）)])"
+    r"^\s*(?:第?[一二三四五六七八九十]{1,2}\s*[、.．,，]|"
+    r"[（(]\s*[一二三四五六七八九十]{1,2}\s*[）)])"
 )
 PAGE_NUMBER = re.compile(
     r"^[\s\-—–_·.]*(?:第\s*)?\d{1,4}(?:\s*页)?(?:\s*/\s*共?\s*\d{1,4}\s*页?)?[\s\-—–_·.]*$"
@@ -47,14 +49,19 @@ DATE_LINE = re.compile(
 LABEL = re.compile(r"^[^:：\s]{1,6}[:：]\s*")
 YEAR_IN_TITLE = re.compile(r"(?:[（(]|(?<!\s))\s*+(" + YEAR + r")\s*+年度?\s*+[)）]?")  # linear
 CJK_NAME = re.compile(r"^[\u4e00-\u9fff（）()]+$")
-UNIT_AFTER_NUMBER = re.compile(r"(?<![\d.,])\d[\d.,]*+\s*+(?:条|件|个|项|次|家|人|万元|元|份|篇|期|场|天|%)")
+UNIT_AFTER_NUMBER = re.compile(
+    r"(?<![\d.,])\d[\d.,]*+\s*+(?:条|件|个|项|次|家|人|万元|元|份|篇|期|场|天|%)"
+)
+
+
+V = TypeVar("V", int, str)  # a year, or an agency's name
 
 
 @dataclass
-class Reading:
+class Reading(Generic[V]):
     """One meta value: where it stands, which rule read it, and (when marked) why."""
 
-    value: str | int | None
+    value: V | None
     span: tuple[int, int] | None = None
     rule: str = ""
     reason: str = ""  # non-empty: marked for review
@@ -68,16 +75,16 @@ class Title:
     text: str
     start: int
     end: int
-    year: Reading | None
-    agency: Reading | None
+    year: Reading[int] | None
+    agency: Reading[str] | None
     notice: bool  # a notice about the reports (关于报送…年度报告的通知), not a report's title
 
 
 @dataclass
 class Meta:
     title: Title | None
-    year: Reading
-    agency: Reading
+    year: Reading[int]
+    agency: Reading[str]
     template: str | None
     template_scores: dict[str, int]
     template_rule: str
@@ -264,7 +271,7 @@ def _is_notice(joined: str, match: re.Match) -> bool:
     )
 
 
-def _title_year(joined, match, window, starts) -> Reading | None:
+def _title_year(joined, match, window, starts) -> Reading[int] | None:
     m = None
     for found in YEAR_IN_TITLE.finditer(joined):
         if found.start() < match.start() or found.start() >= match.end():
@@ -276,7 +283,7 @@ def _title_year(joined, match, window, starts) -> Reading | None:
     return Reading(int(m.group(1)), (start, start + 4), "meta.title")
 
 
-def _title_agency(head: str, window, starts) -> Reading | None:
+def _title_agency(head: str, window, starts) -> Reading[str] | None:
     """The body the words before the title's subject name (the year and 关于/印发/《 removed): of
     the words before and after the year, those that read as a body's name (`正文` / `2024 年上海市
     科委…`: 上海市科委, not the page's label)."""
@@ -291,14 +298,14 @@ def _title_agency(head: str, window, starts) -> Reading | None:
             part[lead:],
         )
         name = re.sub(r"\s+", "", m.group(1)) if m else ""
-        if name:
+        if m is not None and name:
             start = _offset(window, starts, base + lead + m.start(1))
             end = _offset(window, starts, base + lead + m.end(1) - 1) + 1
             found.append(Reading(name, (start, end), "meta.title"))
     return max(found, key=_name_rank, default=None)
 
 
-def _name_rank(reading: Reading | None) -> tuple[bool, bool]:
+def _name_rank(reading: Reading[str] | None) -> tuple[bool, bool]:
     """How well a reading reads as a body's name: (fits the grammar and gazetteer, plausible)."""
     if reading is None:
         return False, False
@@ -325,7 +332,7 @@ def _chosen(titles: list[Title], body_start: int | None) -> Title | None:
 # ---------------------------------------------------------------- year
 
 
-def _year(text: str, title: Title | None) -> Reading:
+def _year(text: str, title: Title | None) -> Reading[int]:
     period = _period_year(text)
     if title and title.year:
         year = title.year
@@ -356,7 +363,7 @@ def _period_pattern() -> re.Pattern:
     return re.compile(rf"(?:{words})[^。\d]{{0,16}}?({YEAR})\s*年\s*0?1\s*月\s*0?1\s*日")
 
 
-def _period_year(text: str) -> Reading | None:
+def _period_year(text: str) -> Reading[int] | None:
     m = _period_pattern().search(text)
     return Reading(int(m.group(1)), (m.start(1), m.end(1)), "meta.period") if m else None
 
@@ -376,7 +383,7 @@ def plausible_name(name: str) -> bool:
     )
 
 
-def _agency(text, lines, title: Title | None, sections: dict) -> Reading:
+def _agency(text, lines, title: Title | None, sections: dict) -> Reading[str]:
     named = (
         title.agency if title and title.agency and plausible_name(str(title.agency.value)) else None
     )
@@ -441,7 +448,8 @@ def check_agency(name: str, text: str = "") -> tuple[str, list[dict]]:
 def region_of(name: str) -> str:
     """The region `name` opens with ("" for none): divisions of the gazetteer (a name it gives
     as historical, or whose stem it knows at another level, counts: 临安市 for 临安区), then a
-    zone (平潭综合实验区, 高新区), or the central government's prefix (国家, 国务院) or a ministry."""
+    zone (平潭综合实验区, 高新区), or the central government's prefix (国家, 国务院) or a
+    ministry."""
     rules = meta_rules()["agency"]
     chain = gazetteer.leading(name)
     pos = sum(len(n) for n, _ in chain)
@@ -461,7 +469,8 @@ def region_of(name: str) -> str:
 
 
 def _zone_at(name: str, pos: int) -> int:
-    """The length of a zone standing at `pos` (a place's short name may come first: 江北新区), or 0."""
+    """The length of a zone standing at `pos` (a place's short name may come first:
+    江北新区), or 0."""
     for zone in meta_rules()["agency"]["zones"]:
         at = name.find(zone, pos, pos + 6 + len(zone))
         if at >= 0 and not any(c in name[pos:at] for c in "局委厅办部"):
@@ -481,7 +490,7 @@ def _all_divisions(name: str) -> bool:
     return bool(chain) and sum(len(n) for n, _ in chain) == len(name)
 
 
-def _signature(lines, sections: dict) -> Reading | None:
+def _signature(lines, sections: dict) -> Reading[str] | None:
     """The body's name on a line of its own just above the report's date at its end."""
     rules = meta_rules()["agency"]
     last = max((s.start for s in sections.values()), default=0)
@@ -504,7 +513,7 @@ def _signature(lines, sections: dict) -> Reading | None:
 FROM_PROSE = "meta.agency: no title or signature names a body: read from the text"
 
 
-def _from_body(text: str, sections: dict) -> Reading | None:
+def _from_body(text: str, sections: dict) -> Reading[str] | None:
     """The first body's name in the report's first section (`2023年，西工区财政局坚持…`), marked:
     a guess from prose. Only the first section is read: a page's footer (主办单位：…) and links
     stand after the last one."""
@@ -538,7 +547,7 @@ REGION_CHARS = "省市区县州旗盟镇乡"
 STOP_CHARS = set("的了是年由在为对和及与将把被向从自以按经")
 
 
-def _with_region(text: str, base: str) -> Reading | None:
+def _with_region(text: str, base: str) -> Reading[str] | None:
     """The body's fullest name for `base` in the text: 高新区财政局 for 财政局."""
     counts: Counter = Counter()
     first: dict[str, tuple[int, int]] = {}
@@ -620,7 +629,7 @@ def _table_words_count(text: str) -> int:
 
 def _template(scores: dict[str, int], year: int | None) -> tuple[str | None, str, str]:
     if scores["2019"] != scores["2021"]:
-        return max(scores, key=scores.get), "meta.markers", ""
+        return max(scores, key=scores.__getitem__), "meta.markers", ""
     if year is not None:
         return (
             ("2021" if year >= 2021 else "2019"),
@@ -638,12 +647,13 @@ def _first_statutory() -> int:
 
 
 def _old_table(text: str) -> bool:
-    """The header of the statistics table printed before the statutory tables: 指标名称 | 计量单位."""
+    """The header of the statistics table printed before the statutory tables:
+    指标名称 | 计量单位."""
     first, second = meta_rules()["statutory"]["old_table_header"]
     return bool(re.search(re.escape(first) + r"[ \t|]*\n?[ \t|]*" + re.escape(second), text))
 
 
-def _predates(text: str, year: Reading, statutory: bool) -> str | None:
+def _predates(text: str, year: Reading[int], statutory: bool) -> str | None:
     if statutory:
         return None
     first = _first_statutory()
@@ -676,7 +686,8 @@ def _not_a_report(
             f"not an annual report: a notice about the annual reports ({title.text[:60]}), "
             "with no report sections or tables"
         )
-    listed = {t.end: t.year.value for t in titles if t.year}  # a title however many windows hold it
+    # a title however many windows hold it (a title's year is always read: _title_year)
+    listed = {t.end: t.year.value for t in titles if t.year and t.year.value is not None}
     if len(listed) >= rules["not_a_report"]["list_titles"]:
         years = ", ".join(str(y) for y in sorted(set(listed.values()), reverse=True))
         return (

@@ -33,7 +33,8 @@ def is_rule(line: str) -> bool:
     return not chars or (chars <= RULE_CHARS and THREE_DASHES.search(line) is not None)
 
 
-RUN = re.compile(r"[-−—–]?\d+(?:\.\d+)?|[/／](?=[/／\d]|$)")  # a change of 本年增/减 may be negative  # digits, or a placeholder slash, run into a label
+# digits, or a placeholder slash, run into a label; a change of 本年增/减 may be negative
+RUN = re.compile(r"[-−—–]?\d+(?:\.\d+)?|[/／](?=[/／\d]|$)")
 LABEL_END = r"[\u4e00-\u9fff”\"）)》]"
 # What a label opens with, when a run of digits at the start of a cell runs into it
 # (`713000074二、上年结转…`, `00000002.其他…`): a character, or an enumerator.
@@ -95,7 +96,10 @@ def _join_wrapped_numbers(rows: list[list[Cell]]) -> list[list[Cell]]:
 
 # A page's number printed in its footer, at the end of a line a PDF's text runs it into
 # (`769- 5 -`, `第5页`, `第 5 页 共 12 页`): never a cell.
-PAGE_NUMBER = re.compile(r"(?<![-—–－])[-—–－]\s*\d{1,3}\s*[-—–－]\s*$|第\s*\d{1,3}\s*页(?:\s*[/，,]?\s*共\s*\d{1,3}\s*页)?\s*$")
+PAGE_NUMBER = re.compile(
+    r"(?<![-—–－])[-—–－]\s*\d{1,3}\s*[-—–－]\s*$|"
+    r"第\s*\d{1,3}\s*页(?:\s*[/，,]?\s*共\s*\d{1,3}\s*页)?\s*$"
+)
 
 
 def _page_number_at_break(lines: list[tuple[str, int]], n: int) -> bool:
@@ -120,7 +124,8 @@ SENTENCE_END = re.compile(r"(?<=。)")
 # A number standing as a cell, not counted in a sentence (`14571条`, `2022年`): followed by
 # neither a measure word nor a date word.
 BARE_NUMBER = re.compile(r"\d+(?:\.\d+)?(?![\d.年月日号条项件个人次家位%％])")
-MIN_BARE_NUMBERS = 3  # a long line without cell separators holding this many is a table's run of cells
+# a long line without cell separators holding this many is a table's run of cells
+MIN_BARE_NUMBERS = 3
 MIN_RUN_DIGITS = 7  # … or this many digits in bare numbers (table 4's 15 cells run together)
 
 
@@ -169,9 +174,12 @@ def segments(rows: list[list[Cell]]) -> list[Segment]:
                     current.end = cell.end
             elif current is None:
                 if kind == EMPTY:
-                    leading.append(cell)  # merged label columns before a label, or blank columns of a row of values
+                    # merged label columns before a label, or blank columns of a row of values
+                    leading.append(cell)
                     continue
-                current = Segment("", cell.start, cell.start, leading + [cell], row=index, has_values=True)
+                current = Segment(
+                    "", cell.start, cell.start, leading + [cell], row=index, has_values=True
+                )
                 out.append(current)
             else:
                 current.values.append(cell)
@@ -181,7 +189,9 @@ def segments(rows: list[list[Cell]]) -> list[Segment]:
 
 # The numbering a row or a group of rows opens with: 一、 （一） (a third level, `1.`, stays with
 # the group heading before it: `（三）不予公开 1.属于国家秘密`).
-OPENS_ROW = re.compile(r"(?<!\s)\s*+(?:[一二三四五六七八九十]{1,2}[、.．]|[（(][一二三四五六七八九十]{1,2}[)）])")
+OPENS_ROW = re.compile(
+    r"(?<!\s)\s*+(?:[一二三四五六七八九十]{1,2}[、.．]|[（(][一二三四五六七八九十]{1,2}[)）])"
+)
 
 
 def _opens_row(text: str, current: Segment) -> bool:
@@ -203,7 +213,8 @@ def split_cell(cell: Cell) -> list[Cell]:
 
 @lru_cache(maxsize=16384)
 def _split_text(text: str) -> tuple[tuple[str, int, int], ...] | None:
-    """split_cell on a cell's text alone, with offsets from its start (labels repeat across reports: cached)."""
+    """split_cell on a cell's text alone, with offsets from its start (labels repeat across
+    reports: cached)."""
     cell = Cell(text, 0, len(text))
     tokens = [Cell(m.group(), m.start(), m.end()) for m in TOKEN.finditer(text)]
     if len(tokens) <= 1 and (not tokens or read_cell(tokens[0].text).kind != TEXT):
@@ -213,7 +224,9 @@ def _split_text(text: str) -> tuple[tuple[str, int, int], ...] | None:
         cut -= 1
     values = tokens[cut:]
     if cut > 0:
-        label = Cell(text[tokens[0].start : tokens[cut - 1].end], tokens[0].start, tokens[cut - 1].end)
+        label = Cell(
+            text[tokens[0].start : tokens[cut - 1].end], tokens[0].start, tokens[cut - 1].end
+        )
         values = cut_digit_runs(label) + values
     pieces = tuple((c.text, c.start, c.end) for c in values)
     return None if pieces == ((cell.text, cell.start, cell.end),) else pieces
@@ -225,7 +238,8 @@ def cut_digit_runs(cell: Cell) -> list[Cell]:
     A run of digits after a label is cut out as a value cell, unless a measure word follows it
     (`保留4位小数` is prose) or it is the number of the next row's label (`…秘密00000002.其他`).
     """
-    out, pos = [], 0
+    out: list[Cell] = []
+    pos = 0
     for m in RUN.finditer(cell.text):
         a, b = m.start(), m.end()
         if re.match(MEASURE, cell.text[b : b + 1]):
@@ -235,7 +249,9 @@ def cut_digit_runs(cell: Cell) -> list[Cell]:
                 continue
             b -= 1
         after_label = a > 0 and (re.match(LABEL_END, cell.text[a - 1]) or (out and a == pos))
-        before_label = a == 0 and b < len(cell.text) and bool(re.match(LABEL_START, cell.text[b : b + 2]))
+        before_label = (
+            a == 0 and b < len(cell.text) and bool(re.match(LABEL_START, cell.text[b : b + 2]))
+        )
         if not (after_label or before_label):
             continue
         if cell.text[pos:a]:
@@ -250,12 +266,20 @@ def cut_digit_runs(cell: Cell) -> list[Cell]:
 
 
 def _fold_enumerator(cells: list[Cell]) -> list[Cell]:
-    """`1 属于国家秘密`: a bare small number that opens a row before its label is the label's number."""
-    firsts = list(itertools.islice((i for i, c in enumerate(cells) if read_cell(c.text).kind != EMPTY), 2))
+    """`1 属于国家秘密`: a bare small number that opens a row before its label is the label's
+    number."""
+    firsts = list(
+        itertools.islice((i for i, c in enumerate(cells) if read_cell(c.text).kind != EMPTY), 2)
+    )
     if len(firsts) >= 2:
         i, j = firsts[0], firsts[1]
         head, nxt = cells[i], cells[j]
-        if re.fullmatch(r"\d{1,2}[.、．]?", head.text.strip()) and read_cell(nxt.text).kind == TEXT and j == i + 1 and read_cell(head.text).kind == NUMBER:
+        if (
+            re.fullmatch(r"\d{1,2}[.、．]?", head.text.strip())
+            and read_cell(nxt.text).kind == TEXT
+            and j == i + 1
+            and read_cell(head.text).kind == NUMBER
+        ):
             merged = Cell(head.text.strip() + "." + nxt.text.strip(), head.start, nxt.end)
             return cells[:i] + [merged] + cells[j + 1 :]
     return cells

@@ -10,17 +10,22 @@ from functools import lru_cache
 from rapidfuzz import fuzz
 
 from .meta import Meta, read_meta
-from .template import template
 from .template import sections as template_sections
+from .template import template
 
-ENUM = r"(?:第?[一二三四五六七八九十]{1,2}\s*[、.．,，]|[（(]\s*[一二三四五六七八九十]{1,2}\s*[）)]|\d{1,2}\s*[、.．])"
+ENUM = (
+    r"(?:第?[一二三四五六七八九十]{1,2}\s*[、.．,，]|"
+    r"[（(]\s*[一二三四五六七八九十]{1,2}\s*[）)]|\d{1,2}\s*[、.．])"
+)
 MAX_HEADING = 40
 # Where a heading may stand inside a line (a one-line crawler dump): after white space, the end
 # of a sentence or a table's last number (`…0103四、政府信息公开…`), and then only with its
 # enumerator (`二、主动公开…`): prose mentions the same words.
 # After a number (a crawler runs a heading into the table's last one), only a heading numbered in
 # words (`0103四、`): `71.6` is no heading `1.`.
-CN_ENUM = r"(?:[一二三四五六七八九十]{1,2}\s*[、.．,，]|[（(]\s*[一二三四五六七八九十]{1,2}\s*[）)])"
+CN_ENUM = (
+    r"(?:[一二三四五六七八九十]{1,2}\s*[、.．,，]|[（(]\s*[一二三四五六七八九十]{1,2}\s*[）)])"
+)
 MID_LINE_ENUM = r"(?:(?:(?<=[\s。；;：:！!？?）)])|^)" + ENUM + r"|(?<=\d)" + CN_ENUM + ")"
 
 
@@ -96,11 +101,14 @@ SIMILAR_HEADING = 85  # rapidfuzz partial_ratio of a section's words within them
 
 def _misprinted_heading(text: str, number: int, floor: int) -> int | None:
     """A numbered heading whose words are a character off the template's (`四、政府信息公开行政法
-    复议、行政诉讼情况`): the first enumerator after `floor` followed by words that closely match."""
-    words = [w for w in next(s.words for s in template_sections() if s.number == number) if len(w) >= 4]
+    复议、行政诉讼情况`): the first enumerator after `floor` followed by words that closely
+    match."""
+    section_words = next(s.words for s in template_sections() if s.number == number)
+    words = [w for w in section_words if len(w) >= 4]
     for m in NUMBERED.finditer(text, floor):
         piece = re.split(r"[。；;\n]", text[m.end() : m.end() + HEADING_TEXT], maxsplit=1)[0]
-        if any(len(piece) >= len(w) and fuzz.partial_ratio(w, piece) >= SIMILAR_HEADING for w in words):
+        if any(len(piece) >= len(w) and fuzz.partial_ratio(w, piece) >= SIMILAR_HEADING
+               for w in words):
             return m.start()
     return None
 
@@ -122,7 +130,8 @@ def _heading_on_own_line(lines, pattern: re.Pattern, floor: int) -> int | None:
 def _first_with(text: str, words, start: int = 0, end: int | None = None) -> int | None:
     """Where the first of `words` stands in text[start:end] (the start of its line, when the line
     is short enough to be a heading or a row; else the word itself)."""
-    hits = [i for i in (text.find(w, start, end if end is not None else len(text)) for w in words) if i >= 0]
+    stop = end if end is not None else len(text)
+    hits = [i for i in (text.find(w, start, stop) for w in words) if i >= 0]
     if not hits:
         return None
     i = min(hits)
@@ -141,7 +150,8 @@ def _t2_start(text: str) -> int | None:
 
 @lru_cache(maxsize=1)
 def _t2_row_line() -> re.Pattern:
-    labels = {w for name in ("2019", "2021") for row in template(name).tables["t2"].rows for w in row.words}
+    labels = {w for name in ("2019", "2021") for row in template(name).tables["t2"].rows
+              for w in row.words}
     words = "|".join(map(re.escape, sorted(labels, key=len, reverse=True)))
     return re.compile(r"^[ \t|]*(?:" + words + r")[ \t|]*[-\d]", re.M)
 
@@ -149,10 +159,18 @@ def _t2_row_line() -> re.Pattern:
 def _regions(text, sections) -> dict[str, Span]:
     size = len(text)
     s2 = sections[2].start if 2 in sections else _t2_start(text)
-    s3 = sections[3].start if 3 in sections else _first_with(text, ("申请人情况", "本年新收", "新收政府信息公开申请"), s2 or 0)
+    s3 = (
+        sections[3].start
+        if 3 in sections
+        else _first_with(text, ("申请人情况", "本年新收", "新收政府信息公开申请"), s2 or 0)
+    )
     after3 = s3 if s3 is not None else (s2 or 0)
     t3_end = _first_with(text, ("结转下年度",), after3) or after3
-    s4 = sections[4].start if 4 in sections else _first_with(text, ("行政复议", "[illegible]"), t3_end + 1)
+    s4 = (
+        sections[4].start
+        if 4 in sections
+        else _first_with(text, ("行政复议", "[illegible]"), t3_end + 1)
+    )
     s5 = sections[5].start if 5 in sections else (sections[6].start if 6 in sections else None)
     if s5 is None:
         s5 = _first_with(text, ("存在的主要问题", "存在问题", "改进情况"), s4 or after3) or size

@@ -21,7 +21,7 @@ import itertools
 import math
 import time
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Mapping, Sequence
 
 from .template import Identity
 
@@ -46,10 +46,11 @@ class Decision:
         return len(self.feasible) == 1
 
 
-Rows = dict[str, Sequence[Candidate]]  # row prefix ("t3.granted") → its readings
+Rows = Mapping[str, Sequence[Candidate]]  # row prefix ("t3.granted") → its readings
 
 
-def decide(rows: Rows, identities: Sequence[Identity], columns: dict[str, Sequence[str]]) -> dict[str, Decision]:
+def decide(rows: Rows, identities: Sequence[Identity],
+           columns: dict[str, Sequence[str]]) -> dict[str, Decision]:
     """For each row with readings to choose from, which of them the identities leave.
 
     `columns[row]` names the keys of its values in order ("t3.granted.natural", …). Rows with one
@@ -78,9 +79,12 @@ def _every_combination(rows: Rows, open_rows: Rows, identities: Sequence[Identit
     for r, cands in rows.items():
         if r not in open_rows:
             values.update(zip(columns[r], cands[0].values))
-    involved = [eq for eq in identities if any(columns_of(k, columns) in open_rows for k in eq.keys)]
+    involved = [
+        eq for eq in identities if any(columns_of(k, columns) in open_rows for k in eq.keys)
+    ]
     names = list(open_rows)
-    best, feasible = None, {r: set() for r in names}
+    best: tuple[int, int] | None = None
+    feasible: dict[str, set[int]] = {r: set() for r in names}
     for combo in itertools.product(*(range(len(open_rows[r])) for r in names)):
         for r, i in zip(names, combo):
             values.update(zip(columns[r], open_rows[r][i].values))
@@ -92,7 +96,9 @@ def _every_combination(rows: Rows, open_rows: Rows, identities: Sequence[Identit
             for r, i in zip(names, combo):
                 feasible[r].add(i)
     assert best is not None
-    return {r: Decision(tuple(sorted(feasible[r])) if r in feasible else (0,), best[0]) for r in rows}
+    return {
+        r: Decision(tuple(sorted(feasible[r])) if r in feasible else (0,), best[0]) for r in rows
+    }
 
 
 def columns_of(key: str, columns: dict[str, Sequence[str]]) -> str | None:
@@ -119,13 +125,15 @@ class _Model:
         self.cp = cp_model
         self.model = cp_model.CpModel()
         self.open = open_rows
-        self.pick = {r: [self.model.NewBoolVar(f"{r}#{i}") for i in range(len(c))]
+        self.pick = {r: [self.model.new_bool_var(f"{r}#{i}") for i in range(len(c))]
                      for r, c in open_rows.items()}
         for literals in self.pick.values():
-            self.model.AddExactlyOne(literals)
+            self.model.add_exactly_one(literals)
         self.cells = {key: (r, j) for r, keys in columns.items() for j, key in enumerate(keys)}
         self.fixed = {r: c[0].values for r, c in rows.items() if len(c) == 1}
-        self.broken_literals = [b for b in (self._identity(eq) for eq in identities) if b is not None]
+        self.broken_literals = [
+            b for b in (self._identity(eq) for eq in identities) if b is not None
+        ]
         self.cost = sum(c.cost * lit for r, cands in open_rows.items()
                         for c, lit in zip(cands, self.pick[r]))
         self.broken = 0
@@ -146,9 +154,9 @@ class _Model:
             return (expr, True)
         if len(blanks) == len(lits):
             return (0, False)
-        present = self.model.NewBoolVar(f"{key}?")
-        self.model.Add(sum(blanks) == 0).OnlyEnforceIf(present)
-        self.model.Add(sum(blanks) == 1).OnlyEnforceIf(present.Not())
+        present = self.model.new_bool_var(f"{key}?")
+        self.model.add(sum(blanks) == 0).only_enforce_if(present)
+        self.model.add(sum(blanks) == 1).only_enforce_if(~present)
         return (expr, present)
 
     def _identity(self, eq: Identity):
@@ -164,8 +172,8 @@ class _Model:
             return None
         left = sum(terms[k][0] for k in eq.left)
         right = sum(terms[k][0] for k in eq.right)
-        broken = self.model.NewBoolVar(f"broken:{eq.name}")
-        self.model.Add(left == right).OnlyEnforceIf(presence + [broken.Not()])
+        broken = self.model.new_bool_var(f"broken:{eq.name}")
+        self.model.add(left == right).only_enforce_if(presence + [~broken])
         return broken
 
     def _solve(self, deadline: float, require_one_of=()):
@@ -177,12 +185,12 @@ class _Model:
         solver = self.cp.CpSolver()
         solver.parameters.num_workers = 1
         solver.parameters.max_time_in_seconds = left
-        self.model.ClearAssumptions()
+        self.model.clear_assumptions()
         if require_one_of:
-            gate = self.model.NewBoolVar("gate")
-            self.model.AddBoolOr(list(require_one_of)).OnlyEnforceIf(gate)
-            self.model.AddAssumptions([gate])
-        status = solver.Solve(self.model)
+            gate = self.model.new_bool_var("gate")
+            self.model.add_bool_or(list(require_one_of)).only_enforce_if(gate)
+            self.model.add_assumptions([gate])
+        status = solver.solve(self.model)
         if status not in (self.cp.OPTIMAL, self.cp.FEASIBLE):
             return None, status
         return solver, status
@@ -194,16 +202,16 @@ class _Model:
         objective = BROKEN * sum(self.broken_literals) + self.cost
         if isinstance(objective, int):  # nothing to weigh: every combination is as good
             objective = sum(self.pick[next(iter(self.pick))]) - 1
-        self.model.Minimize(objective)
+        self.model.minimize(objective)
         deadline = time.monotonic() + SECONDS
         solver, status = self._solve(deadline)
         if solver is None or status != self.cp.OPTIMAL:
             return None
-        optimum = round(solver.ObjectiveValue())
-        self.broken = sum(round(solver.Value(b)) for b in self.broken_literals)
-        self.model.ClearObjective()
-        self.model.Add(objective == optimum)
-        seen = {r: set() for r in self.open}
+        optimum = round(solver.objective_value)
+        self.broken = sum(round(solver.value(b)) for b in self.broken_literals)
+        self.model.clear_objective()
+        self.model.add(objective == optimum)
+        seen: dict[str, set[int]] = {r: set() for r in self.open}
         self._record(solver, seen)
         while True:
             unseen = [lit for r, lits in self.pick.items() for i, lit in enumerate(lits)
@@ -225,4 +233,4 @@ class _Model:
 
     def _record(self, solver, seen: dict[str, set]) -> None:
         for r, lits in self.pick.items():
-            seen[r].update(i for i, lit in enumerate(lits) if solver.Value(lit))
+            seen[r].update(i for i, lit in enumerate(lits) if solver.value(lit))

@@ -29,7 +29,7 @@ YEARS = {name: tuple(range(template(name).first_year,
                            (template(name).last_year or LATEST_YEAR) + 1)) for name in TEMPLATES}
 
 
-# ---------------------------------------------------------------- table 3: rows and their label cells
+# -------------------------------------------------------- table 3: rows and their label cells
 def _level(enumerator: str) -> int:
     """The label column (一级, 二级, 三级) an enumerator prints in: 一、 (0), （一） (1), 1. (2)."""
     if enumerator.endswith("、"):
@@ -71,7 +71,8 @@ def label_spans(labels: list[list[str]]) -> list[tuple[int, int, str, int, int]]
     """Table 3's label cells as the template draws them: (row, slot, label, rowspan, colspan) for
     rows' label slots (一级, 二级, 三级; "" where a cell above spans down). A label spans the
     slots to its right that its row leaves empty, and down the rows that leave its slot and those
-    left of it empty (三、本年度办理结果 down the first column, a group's heading down the second)."""
+    left of it empty (三、本年度办理结果 down the first column, a group's heading down the
+    second)."""
     grid = [list(row) + [""] * (3 - len(row)) for row in labels]
     out = []
     for i, row in enumerate(grid):
@@ -155,9 +156,11 @@ MONEY_KEYS = tuple(sorted({f"t2.{r.id}.{c}" for name in TEMPLATES
 REGIONS = ["东湖区", "西工区", "洛江区", "青山区", "南湖区", "孟津区", "江宁区", "高新区", "新城区",
            "平湖市", "临安市", "安吉县", "德清县", "宁乡县", "海州区", "金水区"]
 CITIES = ["洛阳市", "泉州市", "嘉兴市", "宜昌市", "株洲市", "绵阳市", "扬州市", "赣州市"]
-BUREAUS = ["财政局", "教育局", "民政局", "司法局", "交通运输局", "农业农村局", "自然资源局", "生态环境局",
-           "卫生健康委员会", "市场监督管理局", "人力资源和社会保障局", "住房和城乡建设局", "应急管理局",
-           "统计局", "审计局", "水利局", "文化和旅游局"]
+BUREAUS = [
+    "财政局", "教育局", "民政局", "司法局", "交通运输局", "农业农村局", "自然资源局", "生态环境局",
+    "卫生健康委员会", "市场监督管理局", "人力资源和社会保障局", "住房和城乡建设局", "应急管理局",
+    "统计局", "审计局", "水利局", "文化和旅游局",
+]
 
 
 def random_agency(rng: random.Random) -> str:
@@ -166,11 +169,16 @@ def random_agency(rng: random.Random) -> str:
 
 # ---------------------------------------------------------------- random values
 # How likely each detail row is to be used at all, and each applicant column within a used row.
-_ROW_WEIGHT = {"granted": 0.9, "partial": 0.35, "unable.not_held": 0.6, "unable.needs_creation": 0.15,
-               "unable.unclear": 0.15, "ignored.complaint": 0.25, "ignored.repeated": 0.15,
-               "denied.third_party": 0.08, "denied.process_info": 0.08, "denied.admin_query": 0.1,
-               "other": 0.3, "other.no_correction": 0.2, "other.other": 0.2, "other.no_fee": 0.03}
-_COL_WEIGHT = {"natural": 0.92, "commercial": 0.3, "research": 0.04, "social": 0.05, "legal": 0.12, "other_org": 0.12}
+_ROW_WEIGHT = {
+    "granted": 0.9, "partial": 0.35, "unable.not_held": 0.6, "unable.needs_creation": 0.15,
+    "unable.unclear": 0.15, "ignored.complaint": 0.25, "ignored.repeated": 0.15,
+    "denied.third_party": 0.08, "denied.process_info": 0.08, "denied.admin_query": 0.1,
+    "other": 0.3, "other.no_correction": 0.2, "other.other": 0.2, "other.no_fee": 0.03,
+}
+_COL_WEIGHT = {
+    "natural": 0.92, "commercial": 0.3, "research": 0.04, "social": 0.05, "legal": 0.12,
+    "other_org": 0.12,
+}
 
 
 def _count(rng: random.Random, busy: bool) -> int:
@@ -195,7 +203,7 @@ def _money(rng: random.Random) -> float:
 
 
 def _t2_2021(rng: random.Random) -> dict:
-    v = {}
+    v: dict[str, int | float] = {}
     for row, p_new in (("rules", 0.12), ("normative", 0.5)):
         issued = _sparse(rng, p_new)
         v[f"t2.{row}.issued"] = issued
@@ -208,7 +216,7 @@ def _t2_2021(rng: random.Random) -> dict:
 
 
 def _t2_2019(rng: random.Random) -> dict:
-    v = {}
+    v: dict[str, int | float] = {}
     for row, p_new in (("rules", 0.12), ("normative", 0.5)):
         made = _sparse(rng, p_new)
         v[f"t2.{row}.new_made"] = made
@@ -217,7 +225,9 @@ def _t2_2019(rng: random.Random) -> dict:
     for row, p in (("license", 0.6), ("other_services", 0.4), ("penalty", 0.55), ("coercion", 0.2)):
         prev = _sparse(rng, p, busy=True)
         v[f"t2.{row}.prev_items"] = prev
-        v[f"t2.{row}.change"] = rng.randint(-min(prev, 20), 20) if prev and rng.random() < 0.4 else 0
+        v[f"t2.{row}.change"] = (
+            rng.randint(-min(prev, 20), 20) if prev and rng.random() < 0.4 else 0
+        )
         v[f"t2.{row}.decisions"] = _sparse(rng, p * 0.8, busy=True)
     prev = _sparse(rng, 0.4)
     v["t2.fees.prev_items"] = prev
@@ -235,7 +245,8 @@ def _t3(rng: random.Random, template: str) -> dict:
     rows: dict[str, list[int]] = {}
     for row in t3_detail_rows(template):
         weight = _ROW_WEIGHT.get(row, 0.04)
-        used, big = rng.random() < min(1.0, weight * scale), busy and weight >= 0.3  # rare rows stay small
+        # rare rows stay small
+        used, big = rng.random() < min(1.0, weight * scale), busy and weight >= 0.3
         six = [_sparse(rng, _COL_WEIGHT[c], big) if used else 0 for c in APPLICANTS]
         if used and not any(six):
             six[0] = _count(rng, big)
@@ -263,10 +274,15 @@ def _t4(rng: random.Random) -> dict:
 
 
 def random_record(rng: random.Random, template: str) -> dict:
-    """A random record of `template` ("2019" or "2021") with exactly its keys, identities satisfied."""
+    """A random record of `template` ("2019" or "2021") with exactly its keys, identities
+    satisfied."""
     if template not in TEMPLATES:
         raise ValueError(f"unknown template {template!r}")
-    rec = {"meta.agency": random_agency(rng), "meta.year": rng.choice(YEARS[template]), "meta.template": template}
+    rec = {
+        "meta.agency": random_agency(rng),
+        "meta.year": rng.choice(YEARS[template]),
+        "meta.template": template,
+    }
     rec.update(_t2_2021(rng) if template == "2021" else _t2_2019(rng))
     rec.update(_t3(rng, template))
     rec.update(_t4(rng))
@@ -341,9 +357,10 @@ def identity_violations(record: dict, name: str | None = None) -> list[str]:
     bad = []
     for eq in template(name or template_of(record)).identities:
         values = [record.get(k) for k in eq.keys]
-        if any(v is None for v in values):
+        present = [v for v in values if v is not None]
+        if len(present) < len(values):
             continue
-        left, right = sum(values[: len(eq.left)]), sum(values[len(eq.left) :])
+        left, right = sum(present[: len(eq.left)]), sum(present[len(eq.left) :])
         if left != right:
             bad.append(f"{eq.name} ({eq.says}): {left} != {right}")
     return bad
@@ -382,13 +399,14 @@ def cell_texts(truth: dict, o: dict, rng: random.Random) -> dict[str, list[str]]
     return out
 
 
-# ---------------------------------------------------------------- tricks on cells (they also set the truth)
+# ------------------------------------------------------ tricks on cells (they also set the truth)
 def nbsp_zeros(texts, truth, rng, info):
     mode = rng.choice(["zeros shown", "all zeros &nbsp;", "some rows' zeros &nbsp;"])
     info["details"].append(mode)
     if mode == "zeros shown":
         return
-    rows = dict.fromkeys(k.rsplit(".", 1)[0] for k in texts)  # in order: a set's order changes with the hash seed
+    # in order: a set's order changes with the hash seed
+    rows = dict.fromkeys(k.rsplit(".", 1)[0] for k in texts)
     blank_rows = {r for r in rows if mode.startswith("all") or rng.random() < 0.5}
     for k, v in truth.items():
         if k in texts and v == 0 and k.rsplit(".", 1)[0] in blank_rows:
@@ -407,7 +425,8 @@ def _short(run: str, keys: list[str]) -> bool:
     return splits(run, [cell_pattern(k) for k in keys], checks) == []
 
 
-def vanish_blanks(texts, truth, rng, info):
+def vanish_blanks(texts: dict[str, list[str]], truth: dict, rng: random.Random,
+                  info: dict) -> None:
     """A crawler's text of a page whose zero cells were blank: the blank leaves nothing. Either the
     rows that are all zeros vanish whole (their label followed by the next), or some rows' zero
     cells vanish while their other numbers stay, where the run left is too short for its row (a
@@ -451,7 +470,11 @@ def ocr_confusions(texts, truth, rng, info):
 
 
 def split_numbers(texts, truth, rng, info):
-    cands = [k for k, t in texts.items() if k not in MONEY_KEYS and len(t) == 1 and re.fullmatch(r"\d{2,}", t[0])]
+    cands = [
+        k
+        for k, t in texts.items()
+        if k not in MONEY_KEYS and len(t) == 1 and re.fullmatch(r"\d{2,}", t[0])
+    ]
     for k in rng.sample(cands, min(len(cands), rng.randint(1, 2))):
         s = texts[k][0]
         cut = rng.randint(1, len(s) - 1)

@@ -24,8 +24,16 @@ from .locate import BEFORE_LABEL, PLACED_BY_ORDER, Located, RowText, locate
 from .record import Field, Finding
 from .rows import Segment, physical_rows, segments
 from .sections import Span
-from .template import (Identity, Row, RowTest, Table, money_factor, narrative_words, row_identity,
-                       template)
+from .template import (
+    Identity,
+    Row,
+    RowTest,
+    Table,
+    money_factor,
+    narrative_words,
+    row_identity,
+    template,
+)
 
 YUAN = re.compile(r"(?<!万)元")
 
@@ -104,7 +112,9 @@ def _open(r: Reading, fit: align.Fit, row_identity) -> bool:
     assert r.options is not None
     if fit.rule.endswith("+ambiguous") and r.options.complete:
         return True
-    return fit.rule == "unreadable" and r.options.cut_or_blank and bool(_candidates(r, row_identity))
+    return (
+        fit.rule == "unreadable" and r.options.cut_or_blank and bool(_candidates(r, row_identity))
+    )
 
 
 def _confirm_cuts(readings: list[Reading], identities: list[Identity]) -> None:
@@ -117,6 +127,7 @@ def _confirm_cuts(readings: list[Reading], identities: list[Identity]) -> None:
     values = {key: v for r in readings if r.fit is not None
               for key, v in zip(r.row.keys, align.values_of(r.fit))}
     for r in cut:
+        assert r.fit is not None  # _cut_or_blank holds only of a fit
         if _vouched(set(r.row.keys), identities, values):
             r.fit = r.fit._replace(rule=r.fit.rule + "+arithmetic", review=False, reason="")
 
@@ -133,7 +144,12 @@ def _vouched(keys: set[str], identities: list[Identity], values: dict) -> bool:
     own = [h for eq, h in zip(mine, held) if set(eq.keys) <= keys]
     across = [h for eq, h in zip(mine, held) if not set(eq.keys) <= keys]
     # the row adding up may be chance (17 cut 1|7 beside an 8); a column that adds up too is not
-    return bool(own) and all(own) and any(h is True for h in across) and not any(h is False for h in held)
+    return (
+        bool(own)
+        and all(own)
+        and any(h is True for h in across)
+        and not any(h is False for h in held)
+    )
 
 
 def _holds(eq: Identity, values: dict) -> bool | None:
@@ -177,7 +193,9 @@ def _in_another_line_order(r: Reading, fit: align.Fit, row_of: Callable[[Cell], 
         return found[0]._replace(rule="line-order+arithmetic", review=False, reason="",
                                  others=align.others_of([fit] + found, found[0]))
     readings = list({align.values_of(f): f for f in found}.values())
-    r.options = align.Options(tuple(readings), "line-order", "its lines add up in more than one order")
+    r.options = align.Options(
+        tuple(readings), "line-order", "its lines add up in more than one order"
+    )
     return align.ambiguous(readings, r.options.reason)
 
 
@@ -233,7 +251,8 @@ def _solve(readings: list[Reading], undecided: list[Reading], identities: list[I
            row_identity) -> None:
     """The rows left undecided, by the table's identities across rows (solve.decide)."""
     read = [r for r in readings if r.fit is not None]
-    fits = {r.row.id: _candidates(r, row_identity) if r in undecided else [r.fit] for r in read}
+    fits = {r.row.id: _candidates(r, row_identity) if r in undecided else [r.fit]
+            for r in readings if r.fit is not None}
     rows = {_prefix(r): [solve.Candidate(align.values_of(f)) for f in fits[r.row.id]] for r in read}
     decisions = solve.decide(rows, identities, {_prefix(r): r.row.keys for r in read})
     for r in undecided:
@@ -259,7 +278,9 @@ def _decided(r: Reading, candidates: list[align.Fit], decision: solve.Decision) 
                                   reason=align.CUT_OR_BLANK,
                                   others=align.others_of(candidates, chosen[0]))
     if decision.broken:
-        return align.ambiguous(chosen + [f for f in candidates if f not in chosen], r.options.reason)
+        return align.ambiguous(
+            chosen + [f for f in candidates if f not in chosen], r.options.reason
+        )
     if not one:
         return align.ambiguous(chosen, r.options.reason)
     return chosen[0]._replace(rule=r.options.rule + "+table-arithmetic", review=False, reason="",
@@ -283,9 +304,12 @@ def _assemble(table: Table, readings: list[Reading], located: Located, name: str
     out = TableReading({}, list(located.findings))
     for r in readings:
         if r.text is None:
-            out.fields.update(_missing_row(r.row, f"row not found in table {name[1]}", f"{name}.row-missing"))
+            out.fields.update(
+                _missing_row(r.row, f"row not found in table {name[1]}", f"{name}.row-missing")
+            )
             continue
         fit = r.fit
+        assert fit is not None  # read_t3 gives a row it found options, and _decide them a fit
         if r.grid:
             fit = fit._replace(rule=fit.rule + "+grid-columns")
         if r.text.doubt and not _doubt_lifted(r, fit, row_identity):
@@ -310,8 +334,10 @@ def fields_from_fit(keys: tuple[str, ...], fit: align.Fit, rule: str) -> dict[st
             f = Field(key, slot.value, slot.raw.strip(), slot.start, slot.end, name, "rules",
                       review or slot.review, reason or slot.reason)
         if fit.others:
-            f.alternatives = [{"value": other[i], "source": "reading", "reading": n + 1, "rule": fit.rule}
-                              for n, other in enumerate(fit.others)]
+            f.alternatives = [
+                {"value": other[i], "source": "reading", "reading": n + 1, "rule": fit.rule}
+                for n, other in enumerate(fit.others)
+            ]
         out[key] = f
     return out
 
@@ -324,7 +350,9 @@ def _missing_table(table: Table, reason: str, check: str) -> TableReading:
     fields = {}
     for row in table.rows:
         fields.update(_missing_row(row, reason, f"{table.id}.missing"))
-    return TableReading(fields, [Finding(check, "parse", reason, list(fields) if table.id == "t4" else [])])
+    return TableReading(
+        fields, [Finding(check, "parse", reason, list(fields) if table.id == "t4" else [])]
+    )
 
 
 def _glued(rt: RowText) -> bool:
@@ -424,8 +452,8 @@ def _placements(runs: list[list], width: int, size: int, taken: tuple = ()):
             yield from _placements(runs[1:], width, size, taken + tuple(zip(positions, run)))
 
 
-STREAM_ORDERS = ("table 4's cells stand in another order than the template's (a PDF's text stream): "
-                 "shown in the order in which its sums hold")
+STREAM_ORDERS = ("table 4's cells stand in another order than the template's (a PDF's text "
+                 "stream): shown in the order in which its sums hold")
 
 
 def _stream_orders(table: Table) -> list[tuple[int, ...]]:
@@ -438,8 +466,8 @@ def _stream_orders(table: Table) -> list[tuple[int, ...]]:
     for late in itertools.product((False, True), repeat=len(groups)):
         if not any(late):
             continue
-        head = [p for g, l in zip(groups, late) for p in (g[:-1] if l else g)]
-        orders.append(tuple(head + [g[-1] for g, l in zip(groups, late) if l]))
+        head = [p for g, drawn_last in zip(groups, late) for p in (g[:-1] if drawn_last else g)]
+        orders.append(tuple(head + [g[-1] for g, drawn_last in zip(groups, late) if drawn_last]))
     return orders
 
 
@@ -449,15 +477,15 @@ def _in_stream_order(fit: align.Fit, table: Table, sums: RowTest) -> align.Fit |
     all hold: one reading, the text's — read plainly; one reading, another order's — shown,
     marked; several — the cells they agree on, the others null and marked. None when no order
     holds."""
-    if any(s is None for s in fit.slots):
+    printed = [s for s in fit.slots if s is not None]
+    if len(printed) < len(fit.slots):
         return None
     fits = [fit] if sums(align.values_of(fit)) is True else []
     for order in _stream_orders(table):
-        slots = [None] * len(order)
-        for at, position in enumerate(order):
-            slots[position] = fit.slots[at]
+        at_position = dict(zip(order, printed))  # the text's n-th cell stands at order[n]
+        slots = tuple(at_position[position] for position in range(len(order)))
         if sums([s.value for s in slots]) is True:
-            fits.append(fit._replace(slots=tuple(slots)))
+            fits.append(fit._replace(slots=slots))
     if not fits:
         return None
     if len({align.values_of(f) for f in fits}) > 1:  # the cells those orders disagree on: open
@@ -517,15 +545,17 @@ CLAUSE = re.compile(r"[^。；;，,！!？?\n]+")
 STATED_COUNT = re.compile(r"(?<!\d)(\d++(?:\.\d+)?)\s*(?:件|项|个|条|份|万元)")
 
 
-def _as_the_narrative_states(text: str, region: Span, row: Row, opts: align.Options) -> align.Fit | None:
+def _as_the_narrative_states(text: str, region: Span, row: Row,
+                             opts: align.Options) -> align.Fit | None:
     """A row of table 2 whose digits ran together more than one way (`行政规范性文件8855698`) and
     that no arithmetic can settle: the one reading whose values the narrative states
-    (`现行有效行政规范性文件698件`, `制发的规范性文件88件`) is shown, still marked, the others beside
-    it. None when the narrative does not single out one reading."""
+    (`现行有效行政规范性文件698件`, `制发的规范性文件88件`) is shown, still marked, the others
+    beside it. None when the narrative does not single out one reading."""
     if opts.distinct < 2 or not opts.complete:
         return None
     stated = _narrative_figures(text[: region.start] + "\n" + text[region.end :], row)
-    agree = [f for f in opts.fits if stated and all(align.values_of(f)[j] == v for j, v in stated.items())]
+    agree = [f for f in opts.fits
+             if stated and all(align.values_of(f)[j] == v for j, v in stated.items())]
     if len({align.values_of(f) for f in agree}) != 1:
         return None
     figures = ", ".join(f"{row.columns[j]} {v:g}" for j, v in sorted(stated.items()))
@@ -543,7 +573,9 @@ def _narrative_figures(narrative: str, row: Row) -> dict[int, float]:
         if not any(w in clause for w in row.words):
             continue
         counts = STATED_COUNT.findall(clause)
-        columns = [j for j, c in enumerate(row.columns) if any(w in clause for w in words.get(c, ()))]
+        columns = [
+            j for j, c in enumerate(row.columns) if any(w in clause for w in words.get(c, ()))
+        ]
         if len(counts) == 1 and len(columns) == 1:
             out.setdefault(columns[0], float(counts[0]))
     return out
@@ -555,9 +587,9 @@ UNIT_ALONE = re.compile(r"(?:^|[\s（(|])(?:单位[:：]?\s*)?(万元|千元|元
 def _block_unit(text: str, region: Span, rt: RowText, block_words) -> str | None:
     """The money unit the table states for this row: 元, 千元, 万元, or None when it says neither.
     Read from its block's header above the row's values (in a crawler's one-line text the header
-    runs into the label: `本年收费金额（单位：元）行政事业性收费28876000`), else from a unit standing
-    alone below it in the block (a header cell `采购总金额（单位：元）` wrapped, as plain pdftotext
-    leaves it). White space is dropped first: a wrapped `（单位：万` / `元）` is 万元."""
+    runs into the label: `本年收费金额（单位：元）行政事业性收费28876000`), else from a unit
+    standing alone below it in the block (a header cell `采购总金额（单位：元）` wrapped, as plain
+    pdftotext leaves it). White space is dropped first: a wrapped `（单位：万` / `元）` is 万元."""
     first = min([c.start for c in rt.cells if c.text.strip()] or [rt.label.end])
     head = text[region.start : first]
     starts = [head.rfind(w) for w in block_words if w in head]
@@ -586,7 +618,8 @@ def _unit_in(block: str) -> str | None:
 
 
 def _to_wan(f: Field, slot, block_unit: str | None) -> None:
-    """A money value in 万元 (fields.tsv's unit), converted by the unit its cell or its block states."""
+    """A money value in 万元 (fields.tsv's unit), converted by the unit its cell or its block
+    states."""
     if f.value is None:
         return
     unit = (slot.unit if slot is not None else None) or block_unit
@@ -599,4 +632,5 @@ def _to_wan(f: Field, slot, block_unit: str | None) -> None:
         f.value = float(f.value)
         if unit is None and f.key == "t2.procurement.amount" and f.value != 0:
             # The 2019 template's 采购总金额 names no unit, and reports print 元 as often as 万元.
-            f.review, f.reason = True, "no unit stated for 采购总金额: read as 万元, but it may be 元"
+            f.review = True
+            f.reason = "no unit stated for 采购总金额: read as 万元, but it may be 元"

@@ -163,10 +163,11 @@ RowTest = Callable[[Sequence[float | None]], "bool | None"]
 @lru_cache(maxsize=8)
 def row_identity(name: str, table_id: str, rows: int = 1) -> RowTest:
     """The identities a row of the table keeps over its columns (`each = "row"` in
-    rules/templates.toml: T3-B 总计 = the six applicant columns, T4 总计 = 维持 + 纠正 + 其他 + 尚未审结)
-    as one test of a printed line of values: `rows` template rows side by side (table 4 prints
-    its three rows on one line), one value per column. The test gives True or False, or None when
-    a value is blank (None) and nothing can be said. Raises KeyError for an unknown table."""
+    rules/templates.toml: T3-B 总计 = the six applicant columns,
+    T4 总计 = 维持 + 纠正 + 其他 + 尚未审结) as one test of a printed line of values: `rows`
+    template rows side by side (table 4 prints its three rows on one line), one value per column.
+    The test gives True or False, or None when a value is blank (None) and nothing can be said.
+    Raises KeyError for an unknown table."""
     table = template(name).tables[table_id]
     columns = [c.id for c in table.columns]
     first = table.rows[0]
@@ -252,9 +253,9 @@ def _t2(data: dict, name: str) -> Table:
 def _t3(data: dict, name: str) -> Table:
     columns = tuple(Column(c["column"], c["label"], c.get("group", "")) for c in data["columns"])
     ids = tuple(c.id for c in columns)
-    rows = tuple(Row("t3", r["row"], r["label"], r.get("enumerator", ""), tuple(r.get("aliases", ())),
-                     ids, r.get("group", ""), r.get("detail", False), r.get("bare", False),
-                     r.get("heading_only", False))
+    rows = tuple(Row("t3", r["row"], r["label"], r.get("enumerator", ""),
+                     tuple(r.get("aliases", ())), ids, r.get("group", ""), r.get("detail", False),
+                     r.get("bare", False), r.get("heading_only", False))
                  for r in data["rows"] if _applies(r, name))
     groups = tuple(Group(g["group"], g["label"], g["enumerator"]) for g in data["groups"])
     return Table("t3", data["title"], rows, columns, groups=groups,

@@ -59,13 +59,17 @@ def test_case(expected_path: Path):
     for key in expected.get("unmarked", []):
         f = record.fields[key]
         assert not f.review, f"{key} should not be marked: {f.reason}"
-    found = {f.check for f in record.findings if f.kind in ("report_defect", "misreading_suspected")}
+    found = {
+        f.check for f in record.findings if f.kind in ("report_defect", "misreading_suspected")
+    }
     assert found.isdisjoint(expected.get("absent_checks", [])), record.findings
     for check, kind in expected.get("check_kinds", {}).items():
         kinds = {f.kind for f in record.findings if f.check == check}
         assert kinds <= {kind}, f"{check}: {kinds}"
     if expected.get("no_table_values"):
-        emitted = [k for k, f in record.fields.items() if not k.startswith("meta.") and f.value is not None]
+        emitted = [
+            k for k, f in record.fields.items() if not k.startswith("meta.") and f.value is not None
+        ]
         assert emitted == []
     for words in expected.get("text_contains", []):
         assert words in (record.text or ""), words

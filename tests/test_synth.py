@@ -20,8 +20,16 @@ from extractor.pipeline import extract
 from extractor.spec import keys_for
 from extractor.synth import LAYOUTS, generate, generate_samples, load_golden, render
 from extractor.synth_readings import INT, MONEY, SIGNED, open_keys, row_readings, splits
-from extractor.synth_values import (COLS, MONEY_KEYS, T4_KEYS, TEMPLATES, ambiguous_record,
-                                    identity_violations, random_record, t3_rows)
+from extractor.synth_values import (
+    COLS,
+    MONEY_KEYS,
+    T4_KEYS,
+    TEMPLATES,
+    ambiguous_record,
+    identity_violations,
+    random_record,
+    t3_rows,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 GOLDEN = ROOT / "golden"
@@ -40,12 +48,15 @@ def test_generator_is_deterministic_for_a_seed():
 
 
 def test_generator_does_not_depend_on_the_hash_seed():
-    """The same seed gives the same corpus in every process (a set's order changes with PYTHONHASHSEED)."""
+    """The same seed gives the same corpus in every process (a set's order changes with
+    PYTHONHASHSEED)."""
     code = ("import hashlib, json; from extractor.synth import generate_samples; "
             "print(hashlib.sha256(b''.join(s.data + json.dumps(s.info.get('must_mark')).encode() "
             "for s in generate_samples(200, 5))).hexdigest())")
-    digests = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT,
-                              env={**os.environ, "PYTHONHASHSEED": seed}).stdout for seed in ("1", "2")}
+    digests = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                              check=True, cwd=ROOT,
+                              env={**os.environ, "PYTHONHASHSEED": seed}).stdout
+               for seed in ("1", "2")}
     assert len(digests) == 1 and len(digests.pop()) == 65
 
 
@@ -169,7 +180,9 @@ def test_missing_table_nulls_its_keys():
         data, truth, info = render(random_record(rng, "2021"), "missing_table", rng)
         table = info["details"][-1].split()[0]
         assert all(v is None for k, v in truth.items() if k.startswith(table + "."))
-        assert any(v is not None for k, v in truth.items() if not k.startswith((table + ".", "meta.")))
+        assert any(
+            v is not None for k, v in truth.items() if not k.startswith((table + ".", "meta."))
+        )
 
 
 def test_tricks_keep_the_truth():
@@ -184,8 +197,9 @@ def test_concatenated_runs_cells_together():
     rng = random.Random(3)
     rec = random_record(rng, "2021")
     data, _, _ = render(rec, "concatenated", rng)
-    assert "一、本年新收政府信息公开申请数量" + "".join(str(rec[f"t3.new.{c}"]) for c in
-                                                ("natural", "commercial", "research", "social", "legal", "other_org", "total")) in data.decode()
+    run = "".join(str(rec[f"t3.new.{c}"]) for c in
+                  ("natural", "commercial", "research", "social", "legal", "other_org", "total"))
+    assert "一、本年新收政府信息公开申请数量" + run in data.decode()
 
 
 def test_golden_records_render_in_every_layout():
@@ -208,7 +222,7 @@ def test_generate_writes_files_and_golden_style_truth(tmp_path):
         assert j["fields"] == truth and j["fields"]["meta.template"] == template
 
 
-# ---------------------------------------------------------------- the rule path on a plain rendering
+# ------------------------------------------------------- the rule path on a plain rendering
 
 
 @pytest.mark.parametrize("template", TEMPLATES)

@@ -20,6 +20,7 @@ from .cells import EMPTY, ILLEGIBLE, NUMBER, OCR, TEXT, Cell, Reading, read_cell
 Identity = Callable[[Sequence[int | float | None]], bool | None]
 MAX_CANDIDATES = 20000
 CUT_OR_BLANK = "a number cut into digits to fill the columns, or is a blank cell missing?"
+NONE_ADDS_UP = "no cut of the digits adds up: a blank cell lost, or the report's own error"
 SHORT = "short-row"  # fewer cells than columns and nothing to cut: placed from a side
 FORCED = "digit-split-forced"  # the family of a run cut one digit a column: its only reading
 
@@ -113,8 +114,12 @@ def choose(opts: Options, identity: Identity | None, k: int) -> Fit:
         return _the_only(opts, identity, k)
     good = [f for f in opts.fits if identity is not None and identity(_values(f.slots)) is True]
     if len({_values(f.slots) for f in good}) == 1:
-        return good[0]._replace(rule=opts.rule + "+arithmetic", review=False, reason="",
-                                others=_others(opts.fits, good[0]))
+        fit = good[0]._replace(rule=opts.rule + "+arithmetic", review=False, reason="",
+                               others=_others(opts.fits, good[0]))
+        # a blank cell lost would read otherwise: the table's arithmetic is to vouch for the cut
+        return fit._replace(review=True, reason=CUT_OR_BLANK) if opts.cut_or_blank else fit
+    if identity is not None and _none_adds_up(opts, identity):
+        return ambiguous(opts.fits, NONE_ADDS_UP)._replace(review=True, reason=NONE_ADDS_UP)
     if opts.rule == SHORT:  # not every placement is among the readings: the likeliest, marked
         return opts.fits[0]._replace(others=_others(opts.fits, opts.fits[0]))
     if not opts.complete:  # the truth may be none of them: no cell is read
@@ -129,9 +134,18 @@ def _the_only(opts: Options, identity: Identity | None, k: int) -> Fit:
     holds = identity(_values(only.slots)) if identity is not None else None
     if opts.rule == FORCED and holds is False:
         return unreadable(k, opts.reason)
+    if holds is True and opts.cut_or_blank and not only.review:
+        return only._replace(review=True, reason=CUT_OR_BLANK)  # a blank lost? the table vouches
     if opts.rule in ("", FORCED) or only.review or holds is True:
         return only
     return Fit((None,) * k, "unreadable", True, opts.reason, _others(opts.fits, None))
+
+
+def _none_adds_up(opts: Options, identity: Identity) -> bool:
+    """Do the cuts of a run all break the row's arithmetic? Then even the cells they agree on
+    are in doubt: a blank cell was lost, or the report errs."""
+    return opts.rule == "digit-split" and all(identity(_values(f.slots)) is False
+                                              for f in opts.fits)
 
 
 def ambiguous(fits: Sequence[Fit], reason: str) -> Fit:
@@ -164,10 +178,13 @@ def _short(cells, readings, filled, k, glued: bool = True,
     windows = _windows(cells, filled, k)
     if windows:
         return _by_windows(cells, readings, windows, k)
-    # Fewer cells than columns: digits run together in one cell may be several columns.
-    # Cells kept apart (a space after the label, or several cells): a blank cell left out reads as
-    # well as a run cut in two.
-    cut_or_blank = (len(filled) > 1 or not glued) and not _signed_run(cells, filled)
+    # Fewer cells than columns: digits run together in one cell may be several columns. A blank
+    # cell left out reads as well as a run cut in two: where the cells are kept apart (a space
+    # after the label, or several cells), and wherever the row has arithmetic to weigh the cuts
+    # by (a crawler's glued run loses its blanks too). Only table 2, without arithmetic, takes a
+    # glued run's cuts as all its readings.
+    cut_or_blank = ((len(filled) > 1 or not glued or identity is not None)
+                    and not _signed_run(cells, filled))
     if _split_count(cells, readings, filled, k) > MAX_CANDIDATES:
         return _cuts_that_add_up(cells[filled[0]], k, identity, cut_or_blank, len(filled))
     splits = list(_digit_splits(cells, readings, filled, k))
@@ -177,7 +194,8 @@ def _short(cells, readings, filled, k, glued: bool = True,
         # one digit a column: no other reading
         return Options((Fit(splits[0], "digit-split"),), FORCED, "digits run together")
     if splits:
-        complete = len(filled) == 1 and glued and not _signed_run(cells, filled)
+        signed = _signed_run(cells, filled)
+        complete = len(filled) == 1 and glued and identity is None and not signed
         return Options(tuple(Fit(s, "digit-split") for s in splits), "digit-split",
                        "digits run together split more than one way", complete, cut_or_blank)
     return _short_row(cells, readings, k)

@@ -129,7 +129,8 @@ def _confirm_cuts(readings: list[Reading], identities: list[Identity]) -> None:
     for r in cut:
         assert r.fit is not None  # _cut_or_blank holds only of a fit
         if _vouched(set(r.row.keys), identities, values):
-            r.fit = r.fit._replace(rule=r.fit.rule + "+arithmetic", review=False, reason="")
+            rule = r.fit.rule if r.fit.rule.endswith("arithmetic") else r.fit.rule + "+arithmetic"
+            r.fit = r.fit._replace(rule=rule, review=False, reason="")
 
 
 def _cut_or_blank(fit: align.Fit | None) -> bool:
@@ -278,9 +279,11 @@ def _decided(r: Reading, candidates: list[align.Fit], decision: solve.Decision) 
                                   reason=align.CUT_OR_BLANK,
                                   others=align.others_of(candidates, chosen[0]))
     if decision.broken:
-        return align.ambiguous(
-            chosen + [f for f in candidates if f not in chosen], r.options.reason
-        )
+        fit = align.ambiguous(chosen + [f for f in candidates if f not in chosen],
+                              r.options.reason)
+        if r.fit.reason == align.NONE_ADDS_UP:  # no cut keeps its own row: no cell is sure
+            fit = fit._replace(review=True, reason=align.NONE_ADDS_UP)
+        return fit
     if not one:
         return align.ambiguous(chosen, r.options.reason)
     return chosen[0]._replace(rule=r.options.rule + "+table-arithmetic", review=False, reason="",

@@ -13,7 +13,7 @@ def test_invented_zeros_are_caught_by_the_validators():
     result = simulate(10, seed=5, p=1.0, kinds=("invented_zero",))
     c = result["table"]["invented_zero"]
     # Only rows that print a blank beside a number can take an invented 0.
-    assert (c["injected"], c["n/a"]) == (2, 10)
+    assert (c["injected"], c["n/a"]) == (2, 11)
     assert c["fixed"] == 2  # refused, re-asked, the blank left null
     assert c["silent"] == c["finding"] == c["marked"] == 0 and result["silent"] == []
     assert result["unknown_requests"] == 0

@@ -120,19 +120,18 @@ def test_the_columns_decide_a_run_that_reads_two_ways():
 
 def test_readings_no_arithmetic_tells_apart_are_marked_where_they_differ():
     """The 总计 and 本年新收 rows run together too (2|20 or 22|0 alike in all three, every sum
-    holds either way): the cells the readings disagree on are null and marked, each reading beside
-    them; the cells they agree on are read."""
+    holds either way): the rows are null and marked, each reading beside them (a run may have
+    lost a blank cell instead of being cut, so even the cells the cuts agree on are in doubt)."""
     record = extract(_dump("220000022", "220000022", "220000022").encode(), "dump.txt")
     natural = record.fields["t3.granted.natural"]
     assert (
         natural.review
         and natural.value is None
-        and {a["value"] for a in natural.alternatives} == {2, 22}
+        and {2, 22} <= {a["value"] for a in natural.alternatives}
     )
     assert (
         record.fields["t3.total.commercial"].review and record.value("t3.total.commercial") is None
     )
-    assert not record.fields["t3.granted.total"].review and record.value("t3.granted.total") == 22
-    assert (
-        not record.fields["t3.granted.research"].review and record.value("t3.granted.research") == 0
-    )
+    for cell in ("total", "research"):  # 22 and 0 in every cut, yet a blank may have vanished
+        field = record.fields[f"t3.granted.{cell}"]
+        assert field.review and field.value is None

@@ -172,8 +172,9 @@ def _title_like(line: str) -> bool:
     )
 
 
-# Markdown around a title converted from PDF or a web page: `# 标题`, `**标题**`, `> 标题`.
-MARKUP_CHARS = "#>*_ \t"
+# Markup around a title converted from PDF or a web page: `# 标题`, `**标题**`, `> 标题`,
+# `=== 标题 ===`, `- 标题`.
+MARKUP_CHARS = "#>*_=- \t"
 
 
 def _pieces(lines: list[tuple[str, int]], limit: int, end: int | None) -> list[tuple[str, int]]:

@@ -125,6 +125,22 @@ def test_every_kind_of_finding_message_has_its_chinese(message):
     assert text != message and not set(ENGLISH_WORD.findall(text)) - IDS, text
 
 
+@pytest.mark.parametrize("why", [
+    "meta.agency: no title names a body, and no signature stands above the report's date",
+    "meta.agency: no title or signature names a body: read from the text",
+    "meta.agency: '第0财政局' does not read as a body's name",
+    "meta.agency: '西工区财政' does not end as a body's name does (人民政府, 局, 委员会…)",
+    "meta.agency: '财政局' names no region (no division of cpca, no zone)",
+    "meta.agency: 江苏省沐阳县 is not a division of cpca (沭阳县?)",
+    "a number cut into digits to fill the columns, or is a blank cell missing?",
+    "no cut of the digits adds up: a blank cell lost, or the report's own error",
+    "its cells stand on several lines and do not add up (or a blank leaves it unchecked)",
+])
+def test_the_review_reasons_of_meta_and_of_runs_have_their_chinese(why):
+    text = labels.reason(why, "zh")
+    assert text != why and not set(ENGLISH_WORD.findall(text)) - IDS, text
+
+
 def test_an_untranslated_text_stays_as_written():
     assert labels.message("something new", "zh") == "something new"
     assert labels.reason("x", "en") == "x"

@@ -60,10 +60,10 @@ def test_a_title_split_over_lines_names_the_body(title, name):
     assert not agency(record).review, agency(record).reason
 
 
-@pytest.mark.parametrize("markup", ["# ", "## ", "**", "> "])
+@pytest.mark.parametrize("markup", ["# ", "## ", "**", "> ", "=== ", "- "])
 def test_a_title_under_markdown_markup_names_the_body(markup):
     """PDF→markdown conversions put the title under a heading mark or emphasis."""
-    end = "**" if markup == "**" else ""
+    end = {"**": "**", "=== ": " ==="}.get(markup, "")
     record = extract(with_title(f"{markup}宿松县人民政府2023年政府信息公开工作年度报告{end}"),
                      "report.md")
     assert agency(record).value == "宿松县人民政府" and not agency(record).review

@@ -140,6 +140,18 @@ def section_keys(record: Record, section: str) -> list[str]:
     return list(dict.fromkeys(marked + suspected))
 
 
+def known_values(record: Record, section: str) -> dict:
+    """The table's values the rules read without doubt ({key: number}): neither marked nor
+    suspected by a check, nor blank. A reply must keep the table's identities with them."""
+    doubtful = set(section_keys(record, section))
+    return {
+        k: f.value
+        for k, f in record.fields.items()
+        if k.startswith(section + ".") and k not in doubtful
+        and isinstance(f.value, (int, float)) and not isinstance(f.value, bool)
+    }
+
+
 async def fill_with_llm(
     records_and_texts: Iterable[tuple[Record, str]],
     config: LLMConfig,
@@ -295,7 +307,9 @@ def _plan(
             )
             _keep_marked(record, keys, f"LLM route: {out.error}")
             continue
-        grounds = grounds_of(text, section, record.template, record.regions, asked)
+        grounds = grounds_of(
+            text, section, record.template, record.regions, asked, known_values(record, section)
+        )
         plan.grounds[section] = grounds
         req = build_request(section, record.template, grounds, asked, config.model, config.mode)
         out.estimate = req.estimate

@@ -43,6 +43,7 @@ CELL = re.compile(r"[^\s|]+")
 RUN = re.compile(r"\d+(?:\.\d+)?")
 # A row's enumerator printed before its label (1. 2、 (3)), never a value.
 ENUMERATOR = re.compile(r"^[(（]?\d{1,2}[)）]?[.、．](?!\d)|^[(（]\d{1,2}[)）]")
+LEADING_ZERO = re.compile(r"0\d+")  # a run no single number prints: several cells run together
 LABEL_PREFIX = re.compile(r"^[（(]?[一二三四五六七八九十\d]+[)）、.．]?\s*")
 
 
@@ -201,12 +202,17 @@ class Token:
 def printed_numbers(text: str, start: int, end: int) -> list[Token]:
     """The numbers printed in text[start:end], in order, as tokens with document spans. A cell
     that is a number (as the rules read cells, OCR confusions included) is one token; a cell that
-    is text keeps the digit runs in it (a label with its digits run on: `申请数量801000081`); an
+    is text keeps the digit runs in it (a label with its digits run on: `申请数量801000081`), and
+    so does a run with a leading zero (`0000000`: cells run together, not the number 0); an
     enumerator (`1.`) is no number."""
     out: list[Token] = []
     for m in CELL.finditer(text, start, end):
         cell, at = m.group(), m.start()
         reading = read_cell(cell)
+        digits = cell.translate(FOLD)
+        if reading.kind == NUMBER and LEADING_ZERO.fullmatch(digits):  # 0000000: seven cells
+            out.append(Token(digits, at, m.end(), glued=True))
+            continue
         if reading.kind in (NUMBER, OCR):
             out.append(
                 Token(
@@ -268,6 +274,7 @@ def align(values: list, tokens: list[Token]) -> Placed:
             ti, offset = ti + 1, 0
     if ti < len(tokens) or offset:
         rest = [t.digits for t in tokens[ti:]]
+        rest[:1] = [rest[0][offset:]] if rest else []  # what is left of a run cut so far
         placed.problem = (
             f"the row prints {_show(tokens)} and the reply leaves {', '.join(rest)} out: give "
             "every "
@@ -574,7 +581,9 @@ def readings(tokens: list[Token], n: int, limit: int = 20000):
         for size in range(1, len(left) + 1):
             piece = left[:size]
             whole = size == len(left) and off == 0
-            if not whole and (token.ocr or not piece.isdigit() or (size > 1 and piece[0] == "0")):
+            if size > 1 and piece[0] == "0" and piece.isdigit():
+                continue  # align reads a value's digits without a leading zero
+            if not whole and (token.ocr or not piece.isdigit()):
                 continue
             how = "whole" if whole and not token.glued else "cut"
             if how == "cut" and blank:

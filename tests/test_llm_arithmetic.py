@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 
 from fake_openai import FakeEndpoint, Reply, section_of
-from test_llm import run
+from test_llm import check, run
 
 from extractor.llm import rows_to_ask
 from extractor.pipeline import extract
@@ -114,3 +114,15 @@ def test_a_reports_own_t3a_error_outside_the_replied_rows_does_not_refuse_every_
     assert t3_of(outcome).status == "invalid"
     reask = endpoint.requests[1]["messages"][-1]["content"]
     assert "T3-A fails in column commercial" in reask and "column natural" not in reask
+
+
+def test_a_row_of_zeros_run_together_is_seven_cells_not_the_number_0():
+    """`1.属于国家秘密 0000000`: seven zeros, one a column, not one 0 and six blanks."""
+    record = extract(TEXT.encode("utf-8"), "one_line_glued.txt")
+    start, end = record.regions["t3.denied.state_secret"]
+    assert TEXT[start:end].endswith(" 0000000")
+    zeros = {"rows": [{"row": "denied.state_secret", "values": [0] * 7}]}
+    assert check(record, TEXT, "t3", zeros, ["denied.state_secret"])[0]
+    one = {"rows": [{"row": "denied.state_secret", "values": [0] + [None] * 6}]}
+    ok, words = check(record, TEXT, "t3", one, ["denied.state_secret"])
+    assert not ok and "the row prints 0000000 and the reply leaves 000000 out: give every" in words

@@ -14,7 +14,13 @@ from extractor.llm_config import LLMConfigError, build_client, resolve_config
 from extractor.llm_merge import merge
 from extractor.llm_prompt import PROMPTS, build_request, load_prompt
 from extractor.llm_reextract import reextract, report_lines
-from extractor.llm_schema import Grounds, LLMValue, reply_model, values_from_reply
+from extractor.llm_schema import (
+    Grounds,
+    LLMValue,
+    grounds_of,
+    reply_model,
+    values_from_reply,
+)
 from extractor.pipeline import extract
 from extractor.record import Finding
 
@@ -363,7 +369,7 @@ def test_call_log_rows(tmp_path):
         "section": "t3",
         "model": "gpt-4o-mini",
         "mode": "JSON",
-        "prompt": "t3.v2",
+        "prompt": PROMPTS["t3"],
         "tokens_in": 900,
         "tokens_out": 120,
         "attempts": 1,
@@ -895,7 +901,7 @@ def test_reextract_flagged_documents(tmp_path):
         11,
         "llm",
         1,
-        "llm:gpt-4o-mini:t3.v2",
+        f"llm:gpt-4o-mini:{PROMPTS['t3']}",
     )
     assert db["llm_calls"].count == 1
     lines = report_lines([result])
@@ -934,7 +940,7 @@ def test_prompts_are_versioned_files():
             and "{{ marker }}" in system
         )
     req = build_request("t3", "2021", grounds, ("granted",), "m", "JSON")
-    assert req.prompt == "t3.v2" and req.estimate > 0
+    assert req.prompt == PROMPTS["t3"] and req.estimate > 0
     assert build_request("t3", "2021", grounds, ("granted",), "m", "JSON").key == req.key
     assert req.key != build_request("t3", "2021", grounds, ("granted",), "other", "JSON").key
     assert req.key != build_request("t3", "2021", grounds, ("granted", "new"), "m", "JSON").key
@@ -997,7 +1003,8 @@ def test_a_row_whose_label_is_misprinted_is_read_between_the_rows_around_it():
     assert record.regions.get("t3.granted") is None and record.fields["t3.granted.natural"].review
     endpoint = FakeEndpoint([Reply(RIGHT)])
     [outcome] = run(endpoint, [(record, text)])
-    assert "□□□□□□□□ | 11 | 1 | 0" in user_text(endpoint.requests[0])  # its text, shown to the model
+    # its text, shown to the model: the label apart from the numbers it prints
+    assert "□□□□□□□□ => numbers: 11 1 0 0 0 0 12" in user_text(endpoint.requests[0])
     assert outcome.sections[0].status == "filled"
     f = record.fields["t3.granted.natural"]
     assert (f.value, text[f.start:f.end]) == (11, "11")
@@ -1019,3 +1026,39 @@ def test_table_4s_groups_printed_on_one_line_are_checked_together():
     assert check(record, seed, "t4", zeros, ids)[0]
     ok, words = check(record, seed, "t4", {"rows": zeros["rows"][:1]}, ids)
     assert not ok and "the reply leaves 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 out" in words
+
+
+def test_each_row_is_shown_its_label_apart_its_numbers_counted_for_its_columns():
+    """A small model takes an enumerator (`4.`) for a value and a blank for 0: each row asked is
+    shown as its label, the numbers it prints and what they leave to do."""
+
+    def shown(text, row="granted"):
+        record = extract(text.encode("utf-8"), "shown.txt")
+        grounds = grounds_of(text, "t3", "2021", record.regions, (row,))
+        req = build_request("t3", "2021", grounds, (row,), "m", "JSON")
+        user = req.messages[-1]["content"]
+        for name, value in req.context.items():
+            user = user.replace("{{ %s }}" % name, value) if isinstance(value, str) else user
+        return user.split("as printed ---\n", 1)[1].split("\n", 1)[0]
+
+    text = garbled_text()
+    assert shown(text) == (
+        "granted: (一) 予以公开 => numbers: 1110000 12 (2 numbers, 7 columns: 5 blank, null there; "
+        "or digits run together: cut them)"
+    )
+    blanks = text.replace(GRANTED, "(一) 予以公开\t\t\t\t\t\t\t12\t")
+    assert shown(blanks) == (
+        "granted: (一) 予以公开 => numbers: 12 (1 number, 7 columns: 6 blank, null there); "
+        "cells: _ | _ | _ | _ | _ | _ | 12"
+    )
+    glued = text.replace(
+        "一、本年新收政府信息公开申请数量\t" + GOOD, "一、本年新收政府信息公开申请数量801000081", 1
+    )
+    assert shown(glued, "new") == (
+        "new: 一、本年新收政府信息公开申请数量 => numbers: 801000081 (1 number, 7 columns: digits "
+        "run together: cut them, one value a column)"
+    )
+    # a label misprinted past recognition, its row read between the rows around it
+    assert shown(text.replace(GRANTED, "4. □□□□□□□□" + GOOD)).endswith(
+        "4. □□□□□□□□ => numbers: 11 1 0 0 0 0 12 (7 numbers, 7 columns: one a column)"
+    )

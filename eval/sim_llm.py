@@ -25,7 +25,8 @@ record against the truth:
            misreading_suspected)
 - silent:  wrong, unmarked, and no finding names it
 
---no-validators bypasses the reply validators (row_problem finds nothing): to show what they catch.
+--no-validators bypasses the reply validators (check_reply and refuted find nothing): to show
+what they catch.
 """
 
 from __future__ import annotations
@@ -133,9 +134,13 @@ def simulate(
     config = resolve_config(
         env={}, base_url="http://sim.invalid/v1", api_key="sim", mode="JSON", concurrency=16
     )
-    patch = (mock.patch.object(llm_schema, "check_reply", lambda *a, **k: ([], {}))
-             if not validators else contextlib.nullcontext())
-    with patch:
+    bypass = contextlib.ExitStack()
+    if not validators:  # the grounding and the table's arithmetic alike
+        bypass.enter_context(
+            mock.patch.object(llm_schema, "check_reply", lambda *a, **k: ([], {}))
+        )
+        bypass.enter_context(mock.patch.object(llm_schema, "refuted", lambda *a, **k: []))
+    with bypass:
         outcomes = fill_with_llm_sync(pairs, config, client=endpoint.client(config))
     status = {(i, s.section): s.status for i, o in enumerate(outcomes) for s in o.sections}
 

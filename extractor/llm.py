@@ -21,13 +21,13 @@ from typing import Awaitable, Callable, Iterable
 
 from pydantic import ValidationError
 
+from .errors import EndpointError
 from .llm_cache import cache_get, cache_put, log_call, open_llm_db
 from .llm_config import LLMConfig, build_client, instructor_mode
 from .llm_merge import merge
 from .llm_prompt import PROMPTS, Request, build_request, request_tokens
 from .llm_schema import SECTIONS, grounds_of, printed_numbers, row_specs, values_from_reply
 from .llm_transport import RequestTimeout, RouteStopped, Transport, describe, scrub
-from .errors import EndpointError
 from .record import Finding, Record
 
 # instructor logs each failed attempt at ERROR; the outcome and the call log say it once, so keep
@@ -140,6 +140,21 @@ def section_keys(record: Record, section: str) -> list[str]:
     return list(dict.fromkeys(marked + suspected))
 
 
+def known_values(record: Record, section: str) -> dict:
+    """The table's values as the rules read them ({key: number}, blanks left out), marked ones
+    included: a reply must keep the table's identities with them (and with its own values) when
+    another reading of its rows would. A doubtful term can only make a right reply refused, and a
+    refusal leaves the rules' values as they were, marked: it never lets a wrong value through.
+    (The rules mark a run cut into digits until the table's arithmetic vouches for it: leaving
+    those out left the identities that judge a reply with nothing to judge by.)"""
+    return {
+        k: f.value
+        for k, f in record.fields.items()
+        if k.startswith(section + ".")
+        and isinstance(f.value, (int, float)) and not isinstance(f.value, bool)
+    }
+
+
 async def fill_with_llm(
     records_and_texts: Iterable[tuple[Record, str]],
     config: LLMConfig,
@@ -241,6 +256,8 @@ def rows_to_ask(record: Record, section: str, text: str) -> tuple[tuple[str, ...
     it (and it is not alone between two rows they did), its text prints no number, or in table 2
     it prints only one run of digits for several columns. Returns the ids in template order and
     the ids left out."""
+    if record.template is None:  # a record without a template holds no table to ask about
+        return (), []
     doubtful = set(section_keys(record, section))
     specs = row_specs(section, record.template)
     wanted = {s.id for s in specs if doubtful & set(s.keys)}
@@ -295,7 +312,11 @@ def _plan(
             )
             _keep_marked(record, keys, f"LLM route: {out.error}")
             continue
-        grounds = grounds_of(text, section, record.template, record.regions, asked)
+        # asked is empty without a template (rows_to_ask): record.template is a format here
+        assert record.template is not None
+        grounds = grounds_of(
+            text, section, record.template, record.regions, asked, known_values(record, section)
+        )
         plan.grounds[section] = grounds
         req = build_request(section, record.template, grounds, asked, config.model, config.mode)
         out.estimate = req.estimate
@@ -423,16 +444,9 @@ async def _send(
         first_tokens_out=out.first_out,
     )
     if reply is not None:
-        what = {
-            "model": config.model,
-            "mode": config.mode,
-            "prompt": req.prompt,
-            "section": req.section,
-        }
-        counts = {"tokens_in": out.tokens_in, "tokens_out": out.tokens_out}
-        cache_put(
-            db, req.key, json.dumps({"rows": reply.rows}, ensure_ascii=False), **what, **counts
-        )
+        cache_put(db, req.key, json.dumps({"rows": reply.rows}, ensure_ascii=False),
+                  model=config.model, mode=config.mode, prompt=req.prompt, section=req.section,
+                  tokens_in=out.tokens_in, tokens_out=out.tokens_out)
     return reply
 
 
@@ -489,7 +503,8 @@ def _retry_failure(error: Exception, config: LLMConfig) -> tuple[str, str]:
     cause = error.__cause__
     if isinstance(cause, RouteStopped):
         return "stopped", str(cause)
-    if _api_error(cause) or isinstance(cause, (RequestTimeout, EndpointError)):
+    if cause is not None and (_api_error(cause)
+                              or isinstance(cause, (RequestTimeout, EndpointError))):
         return "failed", _failure_words(cause, config)
     return "invalid", _validation_summary(error, config)
 

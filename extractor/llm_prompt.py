@@ -23,10 +23,11 @@ from .llm_schema import (
     rows_table,
 )
 
-PROMPTS = {"t2": "t2.v2", "t3": "t3.v2", "t4": "t4.v2"}  # the version each section uses
+PROMPTS = {"t2": "t2.v3", "t3": "t3.v3", "t4": "t4.v3"}  # the version each section uses
 USER_SPLIT = "=== user ==="
 CJK = re.compile(r"[\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef\u3000-\u303f]")
 SPACE_RUN = re.compile(r"\s+")
+CELL_SEP = re.compile(r"[\t\n|]")  # between a row's cells (tabs, lines, markdown's |)
 # Tokens of a reply, per row and per value, at most: `{"row": "granted", "values": [11, 1, …]},`
 # pretty-printed (a value a line) as small models do. The bound stops a reply that loops.
 REPLY_ROW, REPLY_VALUE, REPLY_FIXED = 16, 4, 16
@@ -121,8 +122,9 @@ def build_request(
     system, user = load_prompt(version)
     start, end = grounds.table
     text = grounds.text[start:end]
+    width = {s.id: len(s.columns) for s in row_specs(section, template) if s.id in asked}
     printed = {
-        r: _as_printed(grounds.text, s)
+        r: _as_printed(grounds.text, s, sum(width[o] for o, t in grounds.rows.items() if t == s))
         for r, s in grounds.rows.items()
         if s and s[1] - s[0] <= MAX_ROW_TEXT
     }
@@ -169,14 +171,35 @@ def build_request(
     )
 
 
-def _as_printed(text: str, span: tuple[int, int]) -> str:
-    """A row's text for the model: its cells apart, then the numbers it prints, in order (a small
-    model takes an enumerator such as `4.` for a value, or misses that cells are blank)."""
-    numbers = [t.printed or t.digits for t in printed_numbers(text, *span)]
-    return (
-        f"{as_cells(text[span[0] : span[1]])}  => {len(numbers)} "
-        f"numbers printed: {' '.join(numbers)}"
-    )
+def _as_printed(text: str, span: tuple[int, int], columns: int) -> str:
+    """A row's text for the model: its label apart from its numbers (a small model takes an
+    enumerator such as `4.` for a value), the numbers it prints and what they leave to do for its
+    `columns`; when it prints fewer numbers than columns, its cells too, a blank one as `_`:
+    `4. 保护第三方合法权益 => numbers: 0 0 0 0 0 0 0 (7 numbers, 7 columns: one a column)`."""
+    tokens = printed_numbers(text, *span)
+    if not tokens:
+        return as_cells(text[span[0] : span[1]])
+    head = CELL_SEP.split(text[span[0] : tokens[0].start])
+    label = " | ".join(c.strip() for c in head if c.strip())
+    numbers = [t.digits for t in tokens]  # as the tool reads them (an OCR's `O` as 0)
+    count = f"{len(numbers)} number{'s' if len(numbers) != 1 else ''}, {columns} columns"
+    if any(t.glued and len(t.digits) > 1 for t in tokens) or len(numbers) > columns:
+        todo = "digits run together: cut them, one value a column"
+    elif len(numbers) == columns:
+        todo = "one a column"
+    elif len("".join(numbers)) >= columns:  # `1110000 12`: numbers, or cells run together
+        todo = f"{columns - len(numbers)} blank, null there; or digits run together: cut them"
+    else:
+        todo = f"{columns - len(numbers)} blank, null there"
+    line = f"{label} => numbers: {' '.join(numbers)} ({count}: {todo})"
+    trailing = 0  # empty pieces after the label: the last one ends where the first number starts
+    while trailing < len(head) - 1 and not head[-1 - trailing].strip():
+        trailing += 1
+    body = [c.strip() for c in CELL_SEP.split(text[tokens[0].start : span[1]].strip())]
+    cells = ["_"] * max(trailing - 1, 0) + [SPACE_RUN.sub(" ", c) or "_" for c in body]
+    if len(numbers) < columns and "_" in cells:
+        line += f"; cells: {' | '.join(cells)}"
+    return line
 
 
 def _as_sent(response_model, mode: str, messages: list[dict]) -> dict:

@@ -13,6 +13,9 @@ tool, not the model (a quote may be given; it is not needed and not used):
   the row's own columns: 总计 = its parts), every column given; table 2 has no such sum, so a run
   there is not cut by the LLM;
 - a row the rules did not locate is grounded in the table's region only, as whole numbers;
+- a reply whose values break an identity across rows (T3-A, T3-C) that another reading of the
+  same printed text keeps, every other term known (the rules' unmarked values, or the reply), is
+  a rejection (`refuted`);
 - a reply that reads no value at all (every row null) is a rejection.
 
 Problems are put in words a small model can act on, a few at a time (`MAX_PROBLEMS`).
@@ -40,6 +43,7 @@ CELL = re.compile(r"[^\s|]+")
 RUN = re.compile(r"\d+(?:\.\d+)?")
 # A row's enumerator printed before its label (1. 2、 (3)), never a value.
 ENUMERATOR = re.compile(r"^[(（]?\d{1,2}[)）]?[.、．](?!\d)|^[(（]\d{1,2}[)）]")
+LEADING_ZERO = re.compile(r"0\d+")  # a run no single number prints: several cells run together
 LABEL_PREFIX = re.compile(r"^[（(]?[一二三四五六七八九十\d]+[)）、.．]?\s*")
 
 
@@ -198,12 +202,17 @@ class Token:
 def printed_numbers(text: str, start: int, end: int) -> list[Token]:
     """The numbers printed in text[start:end], in order, as tokens with document spans. A cell
     that is a number (as the rules read cells, OCR confusions included) is one token; a cell that
-    is text keeps the digit runs in it (a label with its digits run on: `申请数量801000081`); an
+    is text keeps the digit runs in it (a label with its digits run on: `申请数量801000081`), and
+    so does a run with a leading zero (`0000000`: cells run together, not the number 0); an
     enumerator (`1.`) is no number."""
     out: list[Token] = []
     for m in CELL.finditer(text, start, end):
         cell, at = m.group(), m.start()
         reading = read_cell(cell)
+        digits = cell.translate(FOLD)
+        if reading.kind == NUMBER and LEADING_ZERO.fullmatch(digits):  # 0000000: seven cells
+            out.append(Token(digits, at, m.end(), glued=True))
+            continue
         if reading.kind in (NUMBER, OCR):
             out.append(
                 Token(
@@ -265,6 +274,7 @@ def align(values: list, tokens: list[Token]) -> Placed:
             ti, offset = ti + 1, 0
     if ti < len(tokens) or offset:
         rest = [t.digits for t in tokens[ti:]]
+        rest[:1] = [rest[0][offset:]] if rest else []  # what is left of a run cut so far
         placed.problem = (
             f"the row prints {_show(tokens)} and the reply leaves {', '.join(rest)} out: give "
             "every "
@@ -300,13 +310,18 @@ class Grounds:
     table: tuple[int, int]
     rows: dict[str, tuple[int, int] | None]
     between: frozenset = frozenset()  # rows whose span is the text between the rows around them
+    # the rules' unmarked values of the table's other cells, by key: terms of its identities
+    known: dict = field(default_factory=dict)
 
 
-def grounds_of(text: str, section: str, template_name: str, regions: dict, asked) -> Grounds:
+def grounds_of(
+    text: str, section: str, template_name: str, regions: dict, asked, known=None
+) -> Grounds:
     """The grounds of a table's asked rows. A row the rules did not locate, alone between two
     rows they did (in the template's order), or the table's last row after one they did, takes
     the text between those (or to the table's end) as its span: its label may be misprinted past
-    recognition while its numbers stand there."""
+    recognition while its numbers stand there. `known`: the rules' unmarked values of the table
+    ({key: value}), which a reply's values must keep the table's identities with."""
     table = regions[section]
     order = [s.id for s in row_specs(section, template_name)]
     spans = {r: regions.get(f"{section}.{r}") for r in order}
@@ -331,7 +346,7 @@ def grounds_of(text: str, section: str, template_name: str, regions: dict, asked
         ):
             rows[row_id] = gap
             between.add(row_id)
-    return Grounds(text, table, rows, frozenset(between))
+    return Grounds(text, table, rows, frozenset(between), dict(known or {}))
 
 
 def row_problem(
@@ -478,6 +493,113 @@ def _unit_problem(where: str, spec: RowSpec, values: list, unit, grounds: Ground
     return ""
 
 
+# ---------------------------------------------------------------- the table's arithmetic
+def refuted(section: str, template_name: str, rows: list[dict], grounds: Grounds) -> list[str]:
+    """The rows whose values break an identity of the table (template.identities: T3-A, T3-C, …)
+    that another reading of the same printed text keeps, with every identity the reply keeps. An
+    identity counts when each of its terms is known: from the reply, or the rules' values, marked
+    ones included (`grounds.known`: a doubtful term can only cost a right reply). One that no
+    reading of the row keeps fails for reasons outside the row (the report's own arithmetic):
+    never a rejection. Rows without their own text (not located, or
+    sharing it) are not judged. Returns the problems in words, one per row."""
+    specs = {row["row"]: spec_of(section, template_name, row["row"]) for row in rows}
+    given = {k: v for row in rows for k, v in zip(specs[row["row"]].keys, row["values"])}
+    values = {**grounds.known, **given}
+    identities = [i for i in template(template_name).identities if i.table == section]
+    spans = [grounds.rows.get(r) for r in specs]
+    problems = []
+    for row_id, spec in specs.items():
+        span = grounds.rows.get(row_id)
+        if span is None or spans.count(span) > 1:
+            continue
+        mine = [i for i in identities if set(i.keys) & set(spec.keys)]
+        broken = [i for i in mine if _holds(i, values) is False]
+        if not broken:
+            continue
+        kept = {i.name for i in mine if _holds(i, values)}
+        tokens = printed_numbers(grounds.text, *span)
+        for reading in readings(tokens, len(spec.keys)):
+            if "cut" in reading.how and _cut_problem(section, template_name, spec, reading.values):
+                continue  # not a reading the grounding would take
+            trial = {**values, **dict(zip(spec.keys, reading.values))}
+            held = {i.name for i in mine if _holds(i, trial)}
+            fixed = [i for i in broken if i.name in held]
+            if fixed and kept <= held:
+                problems.append(f"row {row_id}: {_fails(fixed[0], values)}")
+                break
+    return problems
+
+
+def _holds(identity, values: dict) -> bool | None:
+    """Does the identity hold with these values? None when a term is unknown (absent, or null)."""
+    terms = [values.get(k) for k in identity.keys]
+    if any(v is None for v in terms):
+        return None
+    return sum(values[k] for k in identity.left) == sum(values[k] for k in identity.right)
+
+
+def _fails(identity, values: dict) -> str:
+    """An identity that fails, in words: `with these values T3-A fails in column natural (new +
+    carried_over ≠ total + carried_forward: 124 ≠ 115); …`."""
+    cells = {k: tuple(k.split(".", 1)[1].rsplit(".", 1)) for k in identity.keys}  # (row, column)
+    per_column = len({column for _, column in cells.values()}) == 1
+    where = "column" if per_column else "row"
+    at = cells[identity.left[0]][1 if per_column else 0]
+    left, right = (" + ".join(cells[k][0 if per_column else 1] for k in side)
+                   for side in (identity.left, identity.right))
+    sums = [sum(values[k] for k in side) for side in (identity.left, identity.right)]
+    return (
+        f"with these values {identity.check} fails in {where} {at} ({left} ≠ {right}: "
+        f"{sums[0]} ≠ {sums[1]}); the row's printed digits read another way keep it: read them "
+        "again"
+    )
+
+
+@dataclass(frozen=True)
+class Reading:
+    values: tuple  # one per column, None for a blank
+    how: tuple  # "whole", "cut" or "" (blank) per column, as `align` places them
+
+
+def readings(tokens: list[Token], n: int, limit: int = 20000):
+    """Every way a row's printed numbers fill its n columns as `align` accepts them: in order,
+    each number whole or cut into pieces (no piece with a leading zero), a blank anywhere,
+    every number used; at most `limit` of them (a longer row is not judged further)."""
+    count = 0
+
+    def walk(col: int, ti: int, off: int, cut: bool, blank: bool):
+        nonlocal count
+        if count >= limit or n - col < len(tokens) - ti:
+            return
+        if col == n:
+            count += 1
+            yield Reading((), ())
+            return
+        if not cut and off == 0:  # a cut row gives every column: no blank beside a cut
+            for rest in walk(col + 1, ti, off, cut, True):
+                yield Reading((None,) + rest.values, ("",) + rest.how)
+        if ti == len(tokens):
+            return
+        token = tokens[ti]
+        left = token.digits[off:]
+        for size in range(1, len(left) + 1):
+            piece = left[:size]
+            whole = size == len(left) and off == 0
+            if size > 1 and piece[0] == "0" and piece.isdigit():
+                continue  # align reads a value's digits without a leading zero
+            if not whole and (token.ocr or not piece.isdigit()):
+                continue
+            how = "whole" if whole and not token.glued else "cut"
+            if how == "cut" and blank:
+                continue
+            value = int(piece) if piece.isdigit() else float(piece)
+            at = (ti + 1, 0) if size == len(left) else (ti, off + size)
+            for rest in walk(col + 1, *at, cut or how == "cut", blank):
+                yield Reading((value,) + rest.values, (how,) + rest.how)
+
+    yield from walk(0, 0, 0, False, False)
+
+
 # ------------------------------------------------------- the reply: shape in words, then grounding
 class Reply(BaseModel):
     """A reply for one table. Subclassed per request (`reply_model`) with the rows asked."""
@@ -508,6 +630,8 @@ class Reply(BaseModel):
         if grounds is None:
             return self  # no context: shape only
         problems, _ = check_reply(self.SECTION, self.TEMPLATE, self.rows, grounds)
+        if not problems:
+            problems = refuted(self.SECTION, self.TEMPLATE, self.rows, grounds)
         if not any(v is not None for row in self.rows for v in row["values"]):
             problems.insert(
                 0,

@@ -206,14 +206,21 @@ def collect(paths: Iterable[str | Path]) -> Collected:
     return out
 
 
-def _folder(folder: Path, found: dict[str, Path], skipped: Counter) -> None:
-    """A folder's files, recursively. An entry that is not a regular file but has a report's
-    suffix (a named pipe, a link to a device or to nothing) is taken like a file named on the
-    command line: it fails with its own one-line error rather than vanish without a word."""
-    for sub in sorted(folder.rglob("*")):
+def _folder(folder: Path, found: dict[str, Path], skipped: Counter,
+            seen: set[Path] | None = None) -> None:
+    """A folder's files, recursively, through links to folders too (each real folder once: a
+    link back up is no loop). An entry that is not a regular file but has a report's suffix (a
+    named pipe, a link to a device or to nothing) is taken like a file named on the command line:
+    it fails with its own one-line error rather than vanish without a word."""
+    seen = set() if seen is None else seen
+    real = folder.resolve()
+    if real in seen:
+        return
+    seen.add(real)
+    for sub in sorted(folder.iterdir()):
         if sub.is_dir():
-            continue
-        if formats.reads(sub.name):
+            _folder(sub, found, skipped, seen)
+        elif formats.reads(sub.name):
             found.setdefault(str(sub), sub)
         else:
             skipped[formats.suffix(sub.name)] += 1

@@ -136,6 +136,18 @@ def test_pipes_devices_and_broken_links_in_a_folder_each_get_their_error_line(tm
     assert result.exit_code == 3 and "4 documents read" in result.output
 
 
+def test_a_linked_folder_is_read_and_a_link_back_up_is_no_loop(tmp_path):
+    folder, elsewhere = tmp_path / "reports", tmp_path / "elsewhere"
+    folder.mkdir()
+    elsewhere.mkdir()
+    good(elsewhere, 2)
+    (folder / "linked").symlink_to(elsewhere)
+    (elsewhere / "up").symlink_to(folder)  # reports/linked/up is reports again
+    result = CliRunner().invoke(main, ["extract", str(folder), "--db", str(tmp_path / "r.db"),
+                                       "-w", "1", "-q"])
+    assert result.exit_code == 0 and "2 documents read" in result.output, result.output
+
+
 def test_pipes_and_devices_are_refused_before_reading(tmp_path):
     pipe = fi.fifo(tmp_path)
     start = time.monotonic()

@@ -224,6 +224,29 @@ def _cuts_that_add_up(cell: Cell, k: int, identity: Identity | None, cut_or_blan
                    not cut_or_blank, cut_or_blank)
 
 
+def lost_blank_readings(cells: Sequence[Cell], k: int, identity: Identity) -> list[tuple] | None:
+    """The readings of a row's cells as k columns one of which was a blank cell that vanished
+    (a crawler's text keeps nothing of it): the cells cut into k - 1 numbers, a blank (None) put
+    in each place in turn, kept when the row adds up with the blank as 0. None when they are too
+    many to list (MAX_CUTS_TRIED). The other side of CUT_OR_BLANK: a cut is sure only when none
+    of these keeps the table's arithmetic."""
+    readings = [read_cell(c.text) for c in cells]
+    filled = [i for i, r in enumerate(readings) if r.kind != EMPTY]
+    if not filled or len(filled) > k - 1:
+        return []
+    if _split_count(cells, readings, filled, k - 1) * k > MAX_CUTS_TRIED:
+        return None
+    out = []
+    for slots in _digit_splits(cells, readings, filled, k - 1):
+        values = _values(slots)
+        for at in range(k):
+            with_blank = values[:at] + (None,) + values[at:]
+            zeroed = tuple(0 if v is None else v for v in with_blank)
+            if identity(zeroed) is True and with_blank not in out:
+                out.append(with_blank)
+    return out
+
+
 def _int_cuts(digits: str, k: int):
     """Every cut of a run of digits into k numbers, none with a leading zero: tuples of ints."""
     n = len(digits)

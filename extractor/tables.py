@@ -112,6 +112,8 @@ def _open(r: Reading, fit: align.Fit, row_identity) -> bool:
     assert r.options is not None
     if fit.rule.endswith("+ambiguous") and r.options.complete:
         return True
+    if _cut_or_blank(fit):  # one cut adds up: the table is to weigh it against a blank lost
+        return True
     return (
         fit.rule == "unreadable" and r.options.cut_or_blank and bool(_candidates(r, row_identity))
     )
@@ -243,9 +245,21 @@ def _candidates(r: Reading, row_identity) -> list[align.Fit]:
     """A row's readings for the solver: those that keep the row's own identity, if any do."""
     fits = list(r.options.fits) if r.options else []
     good = [f for f in fits if row_identity(align.values_of(f)) is True]
-    if r.options is not None and r.options.cut_or_blank:
+    if r.options is not None and (r.options.cut_or_blank or _cut_or_blank(r.fit)):
         return good  # a cut that breaks its row is no candidate: a blank cell may have been lost
     return good or fits
+
+
+def _lost_blanks(r: Reading, row_identity) -> list[tuple] | None:
+    """For a row whose run may have lost a blank cell instead of being cut: its readings with
+    one blank gone (align.lost_blank_readings), for the solver to weigh beside its cuts. None
+    when too many to list (then no cut of it can be sure)."""
+    if r.text is None or r.options is None:
+        return []
+    if not (r.options.cut_or_blank or _cut_or_blank(r.fit)):
+        return []
+    k = len(r.row.keys)
+    return align.lost_blank_readings(r.text.cells, k, row_identity)
 
 
 def _solve(readings: list[Reading], undecided: list[Reading], identities: list[Identity],
@@ -254,10 +268,33 @@ def _solve(readings: list[Reading], undecided: list[Reading], identities: list[I
     read = [r for r in readings if r.fit is not None]
     fits = {r.row.id: _candidates(r, row_identity) if r in undecided else [r.fit]
             for r in readings if r.fit is not None}
-    rows = {_prefix(r): [solve.Candidate(align.values_of(f)) for f in fits[r.row.id]] for r in read}
+    lost = {r.row.id: _lost_blanks(r, row_identity) if r in undecided else [] for r in read}
+    rows = {_prefix(r): [solve.Candidate(align.values_of(f)) for f in fits[r.row.id]]
+            + [solve.Candidate(_blank_as_zero(v)) for v in lost[r.row.id] or []] for r in read}
     decisions = solve.decide(rows, identities, {_prefix(r): r.row.keys for r in read})
     for r in undecided:
-        r.fit = _decided(r, fits[r.row.id], decisions[_prefix(r)])
+        decision = decisions[_prefix(r)]
+        if lost[r.row.id] is None or any(i >= len(fits[r.row.id]) for i in decision.feasible):
+            r.fit = _blank_may_be_lost(r)  # a vanished blank keeps the arithmetic as well
+        else:
+            r.fit = _decided(r, fits[r.row.id], decision)
+
+
+def _blank_as_zero(values: tuple) -> tuple:
+    return tuple(0 if v is None else v for v in values)
+
+
+LOST_BLANK = ("a number cut into digits, or a blank cell lost: the table's arithmetic holds "
+              "either way")
+
+
+def _blank_may_be_lost(r: Reading) -> align.Fit:
+    """A row whose cut the table's arithmetic cannot tell from its run having lost a blank cell:
+    its reading as it stood (a cut shown, or null), marked so that nothing lifts the mark."""
+    assert r.fit is not None
+    if r.fit.rule == "unreadable":
+        return r.fit
+    return r.fit._replace(review=True, reason=LOST_BLANK)
 
 
 def _prefix(r: Reading) -> str:
@@ -272,7 +309,7 @@ def _decided(r: Reading, candidates: list[align.Fit], decision: solve.Decision) 
     assert r.options is not None and r.fit is not None
     chosen = [candidates[i] for i in decision.feasible]
     one = not decision.broken and len({align.values_of(f) for f in chosen}) == 1
-    if r.options.cut_or_blank:
+    if r.options.cut_or_blank or _cut_or_blank(r.fit):
         if not one:
             return r.fit
         return chosen[0]._replace(rule=r.options.rule + "+table-arithmetic", review=True,

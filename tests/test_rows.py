@@ -165,3 +165,14 @@ def test_a_run_too_long_to_list_every_cut_is_cut_only_the_ways_its_row_adds_up()
     assert [f.rule for f in blind.fits] == ["unreadable"]
     broken = options(_cells("1" * 24), 7, True, _row_sum)  # no cut adds up: unreadable
     assert [f.rule for f in broken.fits] == ["unreadable"]
+
+
+def test_a_run_that_lost_a_blank_cell_reads_with_the_blank_anywhere_its_row_adds_up():
+    """`872104094` for 8|72|10|(blank)|4|0|94: cut into six numbers, the blank (null) put in each
+    place that leaves the row adding up with it as 0; the 总计 column is never the blank."""
+    from extractor.align import lost_blank_readings
+
+    found = lost_blank_readings(_cells("872104094"), 7, _row_sum)
+    assert (8, 72, 10, None, 4, 0, 94) in found
+    assert all(r[-1] == 94 and r.count(None) == 1 for r in found)
+    assert lost_blank_readings(_cells("1111111"), 7, _row_sum) == []  # no six numbers add up

@@ -354,6 +354,8 @@ def row_problem(
 ) -> tuple[str, Placed]:
     """Why a row's values cannot be taken (empty when they can), and where they stand."""
     where = f"row {spec.id}"
+    if all(v is None for v in values):  # "a row you cannot read: null for all its values"
+        return "", Placed([None] * len(values), [""] * len(values))  # the merge leaves it be
     span = grounds.rows.get(spec.id)
     if span is None:
         placed = _in_region(values, grounds)

@@ -544,10 +544,13 @@ def test_invented_zeros_and_shifted_columns_are_refused():
     )[0]
     seed = SEED.read_text(encoding="utf-8")
     clean = extract(seed.encode("utf-8"), SEED.name)
-    ok, words = check(
-        clean, seed, "t2", {"rows": [{"row": "license", "values": [None]}]}, ["license"]
-    )
-    assert not ok and "leaves 9 out" in words
+    # null for the whole row is "I cannot read it", as the prompt allows: taken, and the merge
+    # leaves the row as the rules read it; a null beside printed numbers is refused
+    unread = {"row": "license", "values": [None]}
+    assert check(clean, seed, "t2", {"rows": [unread, {"row": "rules", "values": [0, 0, 0]}]},
+                 ["license", "rules"])[0]
+    ok, words = check(clean, seed, "t2", {"rows": [unread]}, ["license"])  # nothing read at all
+    assert not ok and "no value read" in words
     ok, words = check(
         clean, seed, "t2", {"rows": [{"row": "rules", "values": [0, 0, None]}]}, ["rules"]
     )

@@ -6,9 +6,10 @@ has its worker killed and replaced, and is recorded as failed. A watchdog in thi
 samples each worker's resident memory; a worker over the limit is killed and replaced, and its
 file recorded as failed. A worker that dies takes only its own file with it. Records come back
 in the order the files were given, so a run's database does not depend on timing; a few files
-per worker are handed out ahead, never the whole list. Ctrl-C during a run is taken between
-files, never inside the pool's own locks (a KeyboardInterrupt raised while the main thread held
-the pool's queue left the run waiting for that lock for ever, 1 run in 20 under load).
+per worker are handed out ahead, never the whole list. Ctrl-C (or SIGTERM) during a run is taken
+between files, never inside the pool's own locks (a KeyboardInterrupt raised while the main
+thread held the pool's queue left the run waiting for that lock for ever, 1 run in 20 under
+load).
 """
 
 from __future__ import annotations
@@ -98,19 +99,22 @@ class Interrupt:
 
 @contextlib.contextmanager
 def deferred_interrupt() -> Iterator[Interrupt]:
-    """Ctrl-C (SIGINT) only noted while the block runs, for Interrupt.check to raise at a point
-    that holds no lock. Left as it is outside the main thread, or when SIGINT is not Python's
-    default handler (ignored, or handled by the caller)."""
+    """Ctrl-C (SIGINT) and a polite stop (SIGTERM, as `kill` and service managers send) only
+    noted while the block runs, for Interrupt.check to raise KeyboardInterrupt at a point that
+    holds no lock: the run then stores what it read and ends as a Ctrl-C does. A signal is left
+    as it is outside the main thread, or when its handler is not the default one (ignored, or
+    handled by the caller)."""
     stop = Interrupt()
-    if (threading.current_thread() is not threading.main_thread()
-            or signal.getsignal(signal.SIGINT) is not signal.default_int_handler):
-        yield stop
-        return
-    previous = signal.signal(signal.SIGINT, lambda signum, frame: stop.pressed.set())
+    defaults = {signal.SIGINT: signal.default_int_handler, signal.SIGTERM: signal.SIG_DFL}
+    mine = [] if threading.current_thread() is not threading.main_thread() else [
+        sig for sig, default in defaults.items() if signal.getsignal(sig) is default]
+    previous = {sig: signal.signal(sig, lambda signum, frame: stop.pressed.set())
+                for sig in mine}
     try:
         yield stop
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 @contextlib.contextmanager

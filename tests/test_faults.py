@@ -471,7 +471,10 @@ def test_files_with_the_same_bytes_are_not_read_again(tmp_path):
     ) == [(3,)]
 
 
-def test_the_run_counts_what_the_database_holds_after_ctrl_c(tmp_path):
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["ctrl_c", "sigterm"])
+def test_the_run_counts_what_the_database_holds_after_ctrl_c(tmp_path, stop):
+    """Ctrl-C, or the SIGTERM a service manager sends: the files read are stored, counted, and
+    the run ends as interrupted (130), not killed with its last batch unwritten."""
     folder = tmp_path / "in"
     folder.mkdir()
     for i in range(120):
@@ -494,8 +497,9 @@ def test_the_run_counts_what_the_database_holds_after_ctrl_c(tmp_path):
         stderr=subprocess.PIPE,
     )
     fi.wait_for_documents(db, 100)
-    proc.send_signal(signal.SIGINT)
-    proc.communicate(timeout=60)
+    proc.send_signal(stop)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130 and b"Interrupted: " in err, err
     ((documents, ok, flagged, failed),) = rows(
         db, "select documents, ok, flagged, failed from runs"
     )

@@ -105,7 +105,7 @@ def test_labels_zh_are_chinese_throughout(db, tmp_path):
     assert all("." not in f["实为"] for f in findings)  # counts as whole numbers, not 55.0
 
 
-@pytest.mark.parametrize("message", [
+MESSAGES = [
     "T3-B[granted]: t3.granted.total = 3, but t3.granted.natural + t3.granted.commercial = 5"
     "; another reading of t3.granted satisfies it",
     "T3-A[total]: t3.new.total + t3.carried_over.total = 6e+02, but t3.total.total = 6",
@@ -119,13 +119,8 @@ def test_labels_zh_are_chinese_throughout(db, tmp_path):
     "section 五 (存在的主要问题及改进情况) is missing",
     "a row the template does not have: '其他'",
     "table 4 not found",
-])
-def test_every_kind_of_finding_message_has_its_chinese(message):
-    text = labels.message(message, "zh")
-    assert text != message and not set(ENGLISH_WORD.findall(text)) - IDS, text
-
-
-@pytest.mark.parametrize("why", [
+]
+REASONS = [
     "meta.agency: no title names a body, and no signature stands above the report's date",
     "meta.agency: no title or signature names a body: read from the text",
     "meta.agency: '第0财政局' does not read as a body's name",
@@ -135,10 +130,15 @@ def test_every_kind_of_finding_message_has_its_chinese(message):
     "a number cut into digits to fill the columns, or is a blank cell missing?",
     "no cut of the digits adds up: a blank cell lost, or the report's own error",
     "its cells stand on several lines and do not add up (or a blank leaves it unchecked)",
-])
-def test_the_review_reasons_of_meta_and_of_runs_have_their_chinese(why):
-    text = labels.reason(why, "zh")
-    assert text != why and not set(ENGLISH_WORD.findall(text)) - IDS, text
+]
+
+
+@pytest.mark.parametrize("translate, text", [(labels.message, m) for m in MESSAGES]
+                         + [(labels.reason, r) for r in REASONS])
+def test_every_kind_of_finding_message_and_review_reason_has_its_chinese(translate, text):
+    """Findings' messages, and the review reasons of the agency and of cut runs."""
+    chinese = translate(text, "zh")
+    assert chinese != text and not set(ENGLISH_WORD.findall(chinese)) - IDS, chinese
 
 
 def test_an_untranslated_text_stays_as_written():

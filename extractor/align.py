@@ -186,7 +186,7 @@ def _short(cells, readings, filled, k, glued: bool = True,
     cut_or_blank = ((len(filled) > 1 or not glued or identity is not None)
                     and not _signed_run(cells, filled))
     if _split_count(cells, readings, filled, k) > MAX_CANDIDATES:
-        return _cuts_that_add_up(cells[filled[0]], k, identity, cut_or_blank, len(filled))
+        return _cuts_that_add_up(cells[filled[0]], k, identity, len(filled))
     splits = list(_digit_splits(cells, readings, filled, k))
     if len(splits) == 1 and _forced(splits[0], cells, filled):
         if len(filled) > 1 or not glued:
@@ -205,12 +205,12 @@ TOO_MANY_CUTS = "digits run together: too many ways to cut them"
 MAX_CUTS_TRIED = 300_000  # ways to cut one run tried against its row's arithmetic (about 1 s)
 
 
-def _cuts_that_add_up(cell: Cell, k: int, identity: Identity | None, cut_or_blank: bool,
-                      runs: int) -> Options:
-    """One run of digits too long to list every cut of (`4482419221624553` for seven columns):
-    the cuts into k numbers that keep the row's arithmetic, when the row has one run and an
-    identity, and the cuts to try are not past MAX_CUTS_TRIED. Unreadable otherwise, or when no
-    cut adds up (a report's own error, or a blank cell lost)."""
+def _cuts_that_add_up(cell: Cell, k: int, identity: Identity | None, runs: int) -> Options:
+    """One run of digits too long to list every cut of (24 digits cut 100,947 ways into seven
+    columns): the cuts into k numbers that keep the row's arithmetic, when the row has one run
+    and an identity, and the cuts to try are not past MAX_CUTS_TRIED. Unreadable otherwise, or
+    when no cut adds up (a report's own error, or a blank cell lost). The cuts are never all the
+    readings: a blank cell may have vanished instead (cut_or_blank)."""
     digits = re.sub(r"\s", "", cell.text)
     if (identity is None or runs != 1 or not digits.isdigit()
             or math.comb(len(digits) - 1, k - 1) > MAX_CUTS_TRIED):
@@ -221,7 +221,13 @@ def _cuts_that_add_up(cell: Cell, k: int, identity: Identity | None, cut_or_blan
     rule = "digit-split+arithmetic" if len(kept) == 1 else "digit-split"
     fits = tuple(Fit(_cut_slots(cell, values), rule) for values in kept)
     return Options(fits, "digit-split", "digits run together split more than one way",
-                   not cut_or_blank, cut_or_blank)
+                   complete=False, cut_or_blank=True)
+
+
+def blank_as_zero(values: Sequence) -> tuple:
+    """A reading's values with its blank cells (None) as 0: how a blank weighs in a sum when the
+    question is which reading keeps it, not what the cell holds (it stays null)."""
+    return tuple(0 if v is None else v for v in values)
 
 
 def lost_blank_readings(cells: Sequence[Cell], k: int, identity: Identity) -> list[tuple] | None:
@@ -241,8 +247,7 @@ def lost_blank_readings(cells: Sequence[Cell], k: int, identity: Identity) -> li
         values = _values(slots)
         for at in range(k):
             with_blank = values[:at] + (None,) + values[at:]
-            zeroed = tuple(0 if v is None else v for v in with_blank)
-            if identity(zeroed) is True and with_blank not in out:
+            if identity(blank_as_zero(with_blank)) is True and with_blank not in out:
                 out.append(with_blank)
     return out
 

@@ -19,7 +19,7 @@ from lxml import etree
 
 from extractor.errors import InputError, LimitError, MissingExtra
 from extractor.fold import fold
-from extractor.formats import SUPPORTED, missing_extra, suffix
+from extractor.formats import EXTRAS, SUFFIXES, SUPPORTED, missing_extra, suffix
 from extractor.limits import MAX_GRID_CELLS, MAX_SPAN
 
 
@@ -561,23 +561,17 @@ def _rendered_document(data: bytes, name: str, sha: str, kind: str, rendered) ->
                     geometry=rendered.geometry)
 
 
-# What a file named with a binary kind's suffix should have been, when its bytes are not that
-# kind and do not decode as text either (random bytes named .pdf).
-EXPECTED_BY_SUFFIX = {".pdf": "a PDF (it does not start with %PDF-)",
-                      ".docx": "a Word .docx (not a ZIP package)", ".png": "a PNG image",
-                      ".jpg": "a JPEG image", ".jpeg": "a JPEG image", ".tif": "a TIFF image",
-                      ".tiff": "a TIFF image"}
-
-
 def _decoded(data: bytes, name: str) -> tuple[str, str]:
-    """decode_bytes, its error saying which kind the file's name promised and it is not."""
+    """decode_bytes, its error saying which kind the file's name promised (formats.SUFFIXES: a
+    PDF, Word or image, the kinds read from their bytes) and it is not: random bytes named .pdf
+    read `not what its name says (PDF, .pdf): binary file: …`."""
     try:
         return decode_bytes(data)
     except InputError as e:
-        expected = EXPECTED_BY_SUFFIX.get(suffix(name))
-        if expected is None or not str(e).startswith("binary file"):
+        promised = SUFFIXES.get(suffix(name))
+        if promised not in EXTRAS or not str(e).startswith("binary file"):
             raise  # a text name promised nothing; a known kind is named already
-        raise InputError(f"not {expected}: {e}") from e
+        raise InputError(f"not what its name says ({promised}, {suffix(name)}): {e}") from e
 
 
 def read_document(data: bytes, name: str) -> Document:

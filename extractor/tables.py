@@ -205,10 +205,7 @@ def _in_another_line_order(r: Reading, fit: align.Fit, row_of: Callable[[Cell], 
 def _blanks_as_zero(identity):
     """The identity with blank cells counted as 0: to tell which order of a row's lines adds up
     when the row prints `—` or nothing for its zeros (the cells stay null)."""
-    def holds(values):
-        return identity([0 if v is None else v for v in values])
-
-    return holds
+    return lambda values: identity(align.blank_as_zero(values))
 
 
 def _several_lines_no_sum(fit: align.Fit, row_identity) -> align.Fit | None:
@@ -270,7 +267,8 @@ def _solve(readings: list[Reading], undecided: list[Reading], identities: list[I
             for r in readings if r.fit is not None}
     lost = {r.row.id: _lost_blanks(r, row_identity) if r in undecided else [] for r in read}
     rows = {_prefix(r): [solve.Candidate(align.values_of(f)) for f in fits[r.row.id]]
-            + [solve.Candidate(_blank_as_zero(v)) for v in lost[r.row.id] or []] for r in read}
+            + [solve.Candidate(align.blank_as_zero(v)) for v in lost[r.row.id] or []]
+            for r in read}
     decisions = solve.decide(rows, identities, {_prefix(r): r.row.keys for r in read})
     for r in undecided:
         decision = decisions[_prefix(r)]
@@ -278,10 +276,6 @@ def _solve(readings: list[Reading], undecided: list[Reading], identities: list[I
             r.fit = _blank_may_be_lost(r)  # a vanished blank keeps the arithmetic as well
         else:
             r.fit = _decided(r, fits[r.row.id], decision)
-
-
-def _blank_as_zero(values: tuple) -> tuple:
-    return tuple(0 if v is None else v for v in values)
 
 
 LOST_BLANK = ("a number cut into digits, or a blank cell lost: the table's arithmetic holds "

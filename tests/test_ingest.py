@@ -87,13 +87,14 @@ def test_bad_input_raises_from_read_document_too():
         read_document(b"%PDF-1.4 ...", "report.pdf")
 
 
-@pytest.mark.parametrize("name, promised", [("report.pdf", "not a PDF"),
-                                             ("report.docx", "not a Word .docx")])
+@pytest.mark.parametrize("name, promised", [("report.pdf", "(PDF, .pdf)"),
+                                             ("report.docx", "(Word, .docx)"),
+                                             ("scan.tiff", "(image, .tiff)")])
 def test_random_bytes_named_as_a_binary_kind_say_they_are_not_that_kind(name, promised):
     noise = bytes((i * 7919 + 13) % 256 for i in range(3000))  # NUL bytes and no header
     with pytest.raises(InputError) as caught:
         read_document(noise, name)
-    assert str(caught.value).startswith(promised)
+    assert str(caught.value).startswith(f"not what its name says {promised}: binary file")
     with pytest.raises(InputError) as caught:
         read_document(noise, "report.txt")  # a text name promised nothing
     assert str(caught.value).startswith("binary file")

@@ -70,11 +70,6 @@ def test_a_title_under_markdown_markup_names_the_body(markup):
     assert record.value("meta.year") == 2023
 
 
-def test_markup_alone_is_no_title():
-    record = extract(with_title("# 政府信息公开工作年度报告"), "report.md")
-    assert agency(record).value != "#"
-
-
 @pytest.mark.parametrize(
     "paragraphs, name",
     [
